@@ -1,0 +1,181 @@
+//! Hand-written equivalents of the `pattern`s in `schemas/`: each function accepts
+//! exactly the strings its pattern accepts (ASCII only, no `\d` or `\s` surprises).
+//! The schema-agreement test holds them to it.
+
+fn all(s: &str, f: impl Fn(u8) -> bool) -> bool {
+    s.bytes().all(f)
+}
+
+fn digits(s: &str) -> bool {
+    all(s, |b| b.is_ascii_digit())
+}
+
+/// `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
+pub fn uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// `^[A-Z0-9][A-Z0-9-]{1,15}$`
+pub fn network_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    (2..=16).contains(&b.len())
+        && b[0] != b'-'
+        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// `^[!-~]{1,64}$`: printable ASCII without spaces.
+pub fn token(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && all(s, |b| b.is_ascii_graphic())
+}
+
+/// `^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$` with at most 64 characters: printable ASCII,
+/// spaces inside, spaces and tabs around (trimmed by [`trim_local_id`]).
+pub fn local_id(s: &str) -> bool {
+    let core = trim_local_id(s);
+    s.len() <= 64 && !core.is_empty() && all(core, |b| b == b' ' || b.is_ascii_graphic())
+}
+
+/// Removes the spaces and tabs that may surround a `local_id`.
+pub fn trim_local_id(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
+}
+
+/// `^[12378][0-9]{4}(2[AB]|[0-9]{2})[0-9]{8}$`: the shape of a NIR with its key.
+pub fn ins(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 15
+        && matches!(b[0], b'1' | b'2' | b'3' | b'7' | b'8')
+        && digits(&s[1..5])
+        && (digits(&s[5..7]) || &s[5..7] == "2A" || &s[5..7] == "2B")
+        && digits(&s[7..])
+}
+
+/// `^[0-9]{5}$`
+pub fn postcode(s: &str) -> bool {
+    s.len() == 5 && digits(s)
+}
+
+/// `^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$`
+pub fn phone(s: &str) -> bool {
+    ["+33", "0033", "0"]
+        .iter()
+        .filter_map(|p| s.strip_prefix(p))
+        .any(phone_rest)
+}
+
+fn phone_rest(s: &str) -> bool {
+    let mut b = s.as_bytes();
+    match b.first() {
+        Some(b'1'..=b'9') => b = &b[1..],
+        _ => return false,
+    }
+    for _ in 0..4 {
+        if let Some(b' ' | b'.' | b'-') = b.first() {
+            b = &b[1..];
+        }
+        if b.len() < 2 || !b[0].is_ascii_digit() || !b[1].is_ascii_digit() {
+            return false;
+        }
+        b = &b[2..];
+    }
+    b.is_empty()
+}
+
+/// `^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$`
+pub fn email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let Some((host, tld)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    !local.is_empty()
+        && all(local, |b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+        && !host.is_empty()
+        && all(host, |b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && tld.len() >= 2
+        && all(tld, |b| b.is_ascii_alphabetic())
+}
+
+/// `^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$` and a real calendar date.
+pub fn birth_date(s: &str) -> Option<chrono::NaiveDate> {
+    (s.starts_with("19") || s.starts_with("20"))
+        .then(|| date(s))
+        .flatten()
+}
+
+fn date(s: &str) -> Option<chrono::NaiveDate> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(&s[..4])
+        && digits(&s[5..7])
+        && digits(&s[8..]);
+    if !shaped {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+/// `^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`
+/// and a real RFC 3339 date-time (an offset is required).
+pub fn occurred_at(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let b = s.as_bytes();
+    if b.len() < 20 || !s.starts_with("20") || date(&s[..10]).is_none() || b[10] != b'T' {
+        return None;
+    }
+    let time = &b[11..19];
+    let time_ok = time[2] == b':'
+        && time[5] == b':'
+        && [0, 1, 3, 4, 6, 7].iter().all(|&i| time[i].is_ascii_digit());
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if !(1..=9).contains(&n) {
+            return None;
+        }
+        rest = &frac[n..];
+    }
+    let zone_ok = rest == "Z"
+        || (rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':'
+            && digits(&rest[1..3])
+            && digits(&rest[4..]));
+    if !(time_ok && zone_ok) {
+        return None;
+    }
+    chrono::DateTime::parse_from_rfc3339(s).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
+        assert!(!uuid("0f8fad5b-d9cb-469f-a165-70867728950"));
+        assert!(network_id("RMS-ALSACE") && !network_id("-RMS") && !network_id("rms"));
+        assert!(local_id("  P-00012 ") && !local_id("   ") && !local_id("P\u{202e}1"));
+        assert_eq!(trim_local_id("\t P 1 \t"), "P 1");
+        assert!(ins("185057800608491") && ins("185052A00608491") && !ins("18505780060849"));
+        assert!(phone("06 12 34 56 78") && phone("+33612345678") && phone("00336.12.34.56.78"));
+        assert!(!phone("06 12 34 56 7") && !phone("00 12 34 56 78"));
+        assert!(email("a.b@example.fr") && !email("a@b") && !email("a@@b.fr"));
+        assert!(birth_date("1980-02-29").is_some() && birth_date("1981-02-29").is_none());
+        assert!(birth_date("1880-01-01").is_none());
+        assert!(occurred_at("2024-03-05T10:00:00+01:00").is_some());
+        assert!(occurred_at("2024-03-05T10:00:00.123Z").is_some());
+        assert!(occurred_at("2024-03-05T10:00:00").is_none());
+        assert!(occurred_at("2024-03-05 10:00:00Z").is_none());
+        assert!(occurred_at("2024-02-30T10:00:00Z").is_none());
+    }
+}

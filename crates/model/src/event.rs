@@ -1,0 +1,214 @@
+//! The envelope shared by every event, and the strict decoder that turns one NDJSON
+//! line into an [`Event`] or a [`Rejection`] with its reason.
+
+use crate::checks;
+use crate::codes::Sex;
+use crate::int::Int;
+use crate::payload::{EventType, Payload};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Identity fields of the patient as the network's software knows them. All but
+/// `local_id` are optional; none of them reaches a dataset as it is.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patient<'a> {
+    #[serde(borrow)]
+    pub local_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub ins: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub last_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub first_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub birth_date: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    #[serde(borrow, default)]
+    pub postcode: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub phone: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub email: Option<Cow<'a, str>>,
+}
+
+/// Identity fields never print: a panic or a log line with a `Patient` in it shows
+/// nothing identifying.
+impl fmt::Debug for Patient<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Patient { .. }")
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    event_id: Cow<'a, str>,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    schema_version: Int<1, 65535>,
+    #[serde(borrow)]
+    network_id: Cow<'a, str>,
+    #[serde(borrow)]
+    microstructure_id: Cow<'a, str>,
+    #[serde(borrow)]
+    occurred_at: Cow<'a, str>,
+    #[serde(borrow)]
+    patient: Patient<'a>,
+    #[serde(borrow)]
+    payload: &'a RawValue,
+}
+
+/// A valid event, borrowing its strings from the line it was decoded from.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub event_type: EventType,
+    pub schema_version: u16,
+    pub network_id: Cow<'a, str>,
+    pub microstructure_id: Cow<'a, str>,
+    pub occurred_at: DateTime<FixedOffset>,
+    pub patient: Patient<'a>,
+    /// `patient.birth_date`, parsed.
+    pub birth_date: Option<NaiveDate>,
+    pub payload: Payload<'a>,
+}
+
+/// Why an event was rejected: a small fixed set, fit for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectKind {
+    /// The line is not UTF-8.
+    InvalidUtf8,
+    /// The line is not one JSON value.
+    MalformedJson,
+    /// The line is longer than the configured limit.
+    OversizedLine,
+    /// `event_type` names no known event type.
+    UnknownEventType,
+    /// `schema_version` is not a version of that event type that this build knows.
+    UnknownSchemaVersion,
+    /// The event breaks its JSON Schema.
+    SchemaViolation,
+}
+
+impl RejectKind {
+    pub const ALL: [RejectKind; 6] = [
+        Self::InvalidUtf8,
+        Self::MalformedJson,
+        Self::OversizedLine,
+        Self::UnknownEventType,
+        Self::UnknownSchemaVersion,
+        Self::SchemaViolation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidUtf8 => "invalid_utf8",
+            Self::MalformedJson => "malformed_json",
+            Self::OversizedLine => "oversized_line",
+            Self::UnknownEventType => "unknown_event_type",
+            Self::UnknownSchemaVersion => "unknown_schema_version",
+            Self::SchemaViolation => "schema_violation",
+        }
+    }
+}
+
+/// A rejected event: the kind, and a detail for the dead-letter record. The detail may
+/// quote the input, so it belongs with the input (dead letters), never in logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub kind: RejectKind,
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(kind: RejectKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into() }
+    }
+
+    fn violation(detail: impl Into<String>) -> Self {
+        Self::new(RejectKind::SchemaViolation, detail)
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.detail)
+    }
+}
+
+/// Decodes and validates one event. Duplicate keys are rejected (RFC 8259 leaves them
+/// undefined; accepting the last one would let a second value hide behind the first).
+pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
+    let text = std::str::from_utf8(line).map_err(|e| {
+        Rejection::new(RejectKind::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+    })?;
+    let env: Envelope = serde_json::from_str(text).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Data => RejectKind::SchemaViolation,
+            _ => RejectKind::MalformedJson,
+        };
+        Rejection::new(kind, e.to_string())
+    })?;
+    let event_type = EventType::from_code(&env.event_type).ok_or_else(|| {
+        Rejection::new(RejectKind::UnknownEventType, format!("unknown event_type {:?}", env.event_type))
+    })?;
+    let version = env.schema_version.get() as u16;
+    let payload = Payload::decode(event_type, version, env.payload.get())
+        .ok_or_else(|| {
+            Rejection::new(
+                RejectKind::UnknownSchemaVersion,
+                format!("{event_type} has no schema_version {version}"),
+            )
+        })?
+        .map_err(Rejection::violation)?;
+
+    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(Rejection::violation(what.to_owned())) };
+    check(checks::uuid(&env.event_id), "event_id: expected a UUID")?;
+    check(checks::network_id(&env.network_id), "network_id: expected ^[A-Z0-9][A-Z0-9-]{1,15}$")?;
+    check(
+        checks::token(&env.microstructure_id),
+        "microstructure_id: expected 1 to 64 printable ASCII characters without spaces",
+    )?;
+    let occurred_at = checks::occurred_at(&env.occurred_at).ok_or_else(|| {
+        Rejection::violation("occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset")
+    })?;
+    let p = &env.patient;
+    check(
+        checks::local_id(&p.local_id),
+        "patient.local_id: expected 1 to 64 printable ASCII characters (spaces and tabs around are trimmed)",
+    )?;
+    let opt = |v: &Option<Cow<str>>, ok: fn(&str) -> bool, what: &str| match v {
+        Some(s) if !ok(s) => Err(Rejection::violation(what.to_owned())),
+        _ => Ok(()),
+    };
+    opt(&p.ins, checks::ins, "patient.ins: expected a NIR of 15 characters")?;
+    let name = |s: &str| (1..=100).contains(&s.chars().count());
+    opt(&p.last_name, name, "patient.last_name: expected 1 to 100 characters")?;
+    opt(&p.first_name, name, "patient.first_name: expected 1 to 100 characters")?;
+    opt(&p.postcode, checks::postcode, "patient.postcode: expected 5 digits")?;
+    opt(&p.phone, checks::phone, "patient.phone: expected a French phone number")?;
+    let email = |s: &str| s.len() <= 254 && checks::email(s);
+    opt(&p.email, email, "patient.email: expected an email address")?;
+    let birth_date = match &p.birth_date {
+        None => None,
+        Some(s) => Some(checks::birth_date(s).ok_or_else(|| {
+            Rejection::violation("patient.birth_date: expected a date (YYYY-MM-DD) from 1900 to 2099")
+        })?),
+    };
+
+    Ok(Event {
+        event_type,
+        schema_version: version,
+        network_id: env.network_id,
+        microstructure_id: env.microstructure_id,
+        occurred_at,
+        patient: env.patient,
+        birth_date,
+        payload,
+    })
+}

@@ -1,0 +1,18 @@
+//! msma's event contract: the envelope every event shares, one payload type per event
+//! type and schema version, the code lists (OFDT RECAP / EMCDDA TDI), and a strict
+//! decoder that accepts exactly what the JSON Schemas under `schemas/` accept.
+//!
+//! No I/O here: callers hand in bytes and get typed events or rejections back.
+
+#[macro_use]
+mod codes;
+mod checks;
+mod event;
+mod int;
+mod payload;
+
+pub use checks::trim_local_id;
+pub use codes::*;
+pub use event::{decode, Event, Patient, RejectKind, Rejection};
+pub use int::Int;
+pub use payload::*;
