@@ -1,0 +1,12 @@
+//! msma's ingest: reads events, validates them against their schema, pseudonymises and
+//! generalises them ([`Transform`]), and commits them to a research zone exactly once;
+//! rejected events go to dead letters, in the identified zone, with their reason.
+
+mod deadletter;
+mod file;
+mod lines;
+mod transform;
+
+pub use deadletter::{DeadLetterError, DeadLetters};
+pub use file::{ingest, IngestError, Options, Report};
+pub use transform::{dataset_columns, Transform};

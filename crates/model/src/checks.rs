@@ -25,7 +25,8 @@ pub fn network_id(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=16).contains(&b.len())
         && b[0] != b'-'
-        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 /// `^[!-~]{1,64}$`: printable ASCII without spaces.
@@ -95,9 +96,13 @@ pub fn email(s: &str) -> bool {
         return false;
     };
     !local.is_empty()
-        && all(local, |b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+        && all(local, |b| {
+            b.is_ascii_alphanumeric() || b"._%+-".contains(&b)
+        })
         && !host.is_empty()
-        && all(host, |b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && all(host, |b| {
+            b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+        })
         && tld.len() >= 2
         && all(tld, |b| b.is_ascii_alphabetic())
 }

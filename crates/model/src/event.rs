@@ -127,7 +127,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(kind: RejectKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into() }
+        Self {
+            kind,
+            detail: detail.into(),
+        }
     }
 
     fn violation(detail: impl Into<String>) -> Self {
@@ -145,7 +148,10 @@ impl fmt::Display for Rejection {
 /// undefined; accepting the last one would let a second value hide behind the first).
 pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
     let text = std::str::from_utf8(line).map_err(|e| {
-        Rejection::new(RejectKind::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+        Rejection::new(
+            RejectKind::InvalidUtf8,
+            format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+        )
     })?;
     let env: Envelope = serde_json::from_str(text).map_err(|e| {
         let kind = match e.classify() {
@@ -155,7 +161,10 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         Rejection::new(kind, e.to_string())
     })?;
     let event_type = EventType::from_code(&env.event_type).ok_or_else(|| {
-        Rejection::new(RejectKind::UnknownEventType, format!("unknown event_type {:?}", env.event_type))
+        Rejection::new(
+            RejectKind::UnknownEventType,
+            format!("unknown event_type {:?}", env.event_type),
+        )
     })?;
     let version = env.schema_version.get() as u16;
     let payload = Payload::decode(event_type, version, env.payload.get())
@@ -167,15 +176,26 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         })?
         .map_err(Rejection::violation)?;
 
-    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(Rejection::violation(what.to_owned())) };
+    let check = |ok: bool, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Rejection::violation(what.to_owned()))
+        }
+    };
     check(checks::uuid(&env.event_id), "event_id: expected a UUID")?;
-    check(checks::network_id(&env.network_id), "network_id: expected ^[A-Z0-9][A-Z0-9-]{1,15}$")?;
+    check(
+        checks::network_id(&env.network_id),
+        "network_id: expected ^[A-Z0-9][A-Z0-9-]{1,15}$",
+    )?;
     check(
         checks::token(&env.microstructure_id),
         "microstructure_id: expected 1 to 64 printable ASCII characters without spaces",
     )?;
     let occurred_at = checks::occurred_at(&env.occurred_at).ok_or_else(|| {
-        Rejection::violation("occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset")
+        Rejection::violation(
+            "occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset",
+        )
     })?;
     let p = &env.patient;
     check(
@@ -186,18 +206,40 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         Some(s) if !ok(s) => Err(Rejection::violation(what.to_owned())),
         _ => Ok(()),
     };
-    opt(&p.ins, checks::ins, "patient.ins: expected a NIR of 15 characters")?;
+    opt(
+        &p.ins,
+        checks::ins,
+        "patient.ins: expected a NIR of 15 characters",
+    )?;
     let name = |s: &str| (1..=100).contains(&s.chars().count());
-    opt(&p.last_name, name, "patient.last_name: expected 1 to 100 characters")?;
-    opt(&p.first_name, name, "patient.first_name: expected 1 to 100 characters")?;
-    opt(&p.postcode, checks::postcode, "patient.postcode: expected 5 digits")?;
-    opt(&p.phone, checks::phone, "patient.phone: expected a French phone number")?;
+    opt(
+        &p.last_name,
+        name,
+        "patient.last_name: expected 1 to 100 characters",
+    )?;
+    opt(
+        &p.first_name,
+        name,
+        "patient.first_name: expected 1 to 100 characters",
+    )?;
+    opt(
+        &p.postcode,
+        checks::postcode,
+        "patient.postcode: expected 5 digits",
+    )?;
+    opt(
+        &p.phone,
+        checks::phone,
+        "patient.phone: expected a French phone number",
+    )?;
     let email = |s: &str| s.len() <= 254 && checks::email(s);
     opt(&p.email, email, "patient.email: expected an email address")?;
     let birth_date = match &p.birth_date {
         None => None,
         Some(s) => Some(checks::birth_date(s).ok_or_else(|| {
-            Rejection::violation("patient.birth_date: expected a date (YYYY-MM-DD) from 1900 to 2099")
+            Rejection::violation(
+                "patient.birth_date: expected a date (YYYY-MM-DD) from 1900 to 2099",
+            )
         })?),
     };
 

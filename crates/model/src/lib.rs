@@ -7,12 +7,14 @@
 #[macro_use]
 mod codes;
 mod checks;
+mod columns;
 mod event;
 mod int;
 mod payload;
 
 pub use checks::trim_local_id;
 pub use codes::*;
-pub use event::{decode, Event, Patient, RejectKind, Rejection};
+pub use columns::{CellSink, Column, ColumnType, Linkable};
+pub use event::{Event, Patient, RejectKind, Rejection, decode};
 pub use int::Int;
 pub use payload::*;

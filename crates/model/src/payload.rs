@@ -156,7 +156,9 @@ fn check_token(field: &str, s: &str) -> Result<(), String> {
     if crate::checks::token(s) {
         Ok(())
     } else {
-        Err(format!("{field}: expected 1 to 64 printable ASCII characters without spaces"))
+        Err(format!(
+            "{field}: expected 1 to 64 printable ASCII characters without spaces"
+        ))
     }
 }
 

@@ -1,0 +1,52 @@
+//! msma's dataset writer. Rows become Arrow batches ([`BatchBuilder`]), batches become
+//! Parquet files in a staging area, and a [`Txn`] publishes them into Hive-partitioned
+//! dataset folders with one atomic commit record in the zone's log.
+//!
+//! Delivery contract: a commit's files are fully written and synced before its record
+//! exists; the record exists before any of its files is visible; a crash at any point is
+//! repaired when the zone is next opened (committed files are moved into place,
+//! uncommitted ones deleted). Readers of the dataset folders never see a partial file.
+
+mod batch;
+mod log;
+mod part;
+mod zone;
+
+pub use batch::{arrow_schema, BatchBuilder};
+pub use log::{read_all, record_name, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored, RECORD_FORMAT};
+pub use zone::{Txn, Zone, LOG_DIR, META_DIR};
+
+use std::path::{Path, PathBuf};
+
+/// What can go wrong writing datasets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// The Parquet encoder failed.
+    #[error("{path}: {message}")]
+    Parquet { path: PathBuf, message: String },
+    /// The commit log is unreadable or its chain is broken.
+    #[error("commit log: {0}")]
+    Ledger(String),
+    /// The zone holds another study, key or policy.
+    #[error("{0}")]
+    IdentityMismatch(String),
+    /// Another msma process holds the zone.
+    #[error("{0} is in use by another msma process")]
+    Locked(PathBuf),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io { path: path.to_owned(), source }
+    }
+
+    pub(crate) fn parquet(path: &Path, e: parquet::errors::ParquetError) -> Self {
+        Self::Parquet { path: path.to_owned(), message: e.to_string() }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

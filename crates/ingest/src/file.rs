@@ -1,0 +1,174 @@
+//! Ingest from an NDJSON file or stream, exactly once.
+//!
+//! The input is cut into segments of lines; each segment is one commit whose record
+//! names its line range and the SHA-256 of its bytes. A segment that matches a committed
+//! one (same first line, same last line, same bytes) is skipped, so running the same
+//! input again writes nothing, and a run killed at any point resumes where its last
+//! commit ended. Boundaries follow earlier commits when there are any, so a different
+//! `commit_lines` cannot shift them.
+
+use crate::deadletter::DeadLetters;
+use crate::lines::LineReader;
+use crate::transform::Transform;
+use msma_model::{decode, RejectKind, Rejection};
+use msma_sink::{RowCounts, Source, Zone};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+/// Settings of a file ingest.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lines longer than this are rejected without being held in memory.
+    pub max_line_bytes: usize,
+    /// Lines per commit (for segments that follow no earlier commit).
+    pub commit_lines: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_line_bytes: 1 << 20, commit_lines: 1_000_000 }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Lines read from the input.
+    pub read: u64,
+    /// Lines skipped because a commit already holds them.
+    pub already_committed: u64,
+    pub written: u64,
+    pub rejected: BTreeMap<RejectKind, u64>,
+    pub commits: u64,
+    pub files: u64,
+    pub rows_by_dataset: BTreeMap<String, u64>,
+}
+
+impl Report {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("reading the input: {0}")]
+    Input(std::io::Error),
+    #[error("writing dead letters: {0}")]
+    DeadLetters(std::io::Error),
+    #[error(transparent)]
+    Sink(#[from] msma_sink::Error),
+}
+
+/// Ingests every line of `input` into `zone`. `name` identifies the input in commit
+/// records and dead letters.
+pub fn ingest<R: BufRead>(
+    input: R,
+    name: &str,
+    zone: &mut Zone,
+    transform: &mut Transform,
+    dead: &mut DeadLetters,
+    opts: &Options,
+) -> Result<Report, IngestError> {
+    let committed = committed_segments(zone);
+    let mut reader = LineReader::new(input, opts.max_line_bytes);
+    let mut report = Report::default();
+    let mut line_no: u64 = 0;
+    loop {
+        let first = line_no + 1;
+        let candidates = committed.get(&first).map(Vec::as_slice).unwrap_or_default();
+        let end = match candidates.iter().map(|(last, _)| *last).max() {
+            Some(last) => last,
+            None => first + opts.commit_lines.max(1) - 1,
+        };
+        let mut txn = zone.begin()?;
+        let mut sha = Sha256::new();
+        let mut counts = RowCounts::default();
+        let mut by_dataset: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut rejected: BTreeMap<RejectKind, u64> = BTreeMap::new();
+        let mut matched = false;
+        while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
+            line_no += 1;
+            counts.read += 1;
+            let outcome = match line.oversized {
+                Some(len) => Err(Rejection::new(
+                    RejectKind::OversizedLine,
+                    format!("line of {len} bytes is over the limit of {} bytes", opts.max_line_bytes),
+                )),
+                None => decode(line.bytes),
+            };
+            match outcome {
+                Ok(ev) => {
+                    transform.push(&ev, &mut txn)?;
+                    counts.written += 1;
+                    *by_dataset.entry(ev.event_type.as_str()).or_default() += 1;
+                }
+                Err(why) => {
+                    dead.reject(name, line_no, line.bytes, line.oversized, &why).map_err(IngestError::DeadLetters)?;
+                    counts.rejected += 1;
+                    *rejected.entry(why.kind).or_default() += 1;
+                }
+            }
+            if candidates.iter().any(|(last, _)| *last == line_no) {
+                let digest = hex::encode(sha.clone().finalize());
+                if candidates.iter().any(|(last, h)| *last == line_no && *h == digest) {
+                    matched = true;
+                    break;
+                }
+            }
+            if line_no == end {
+                break;
+            }
+        }
+        if counts.read == 0 || matched {
+            transform.discard();
+            txn.abort()?;
+            dead.drop_segment().map_err(IngestError::DeadLetters)?;
+            report.read += counts.read;
+            report.already_committed += counts.read;
+            if matched {
+                tracing::info!(first_line = first, last_line = line_no, "segment already committed, skipped");
+                continue;
+            }
+            break;
+        }
+        transform.flush(&mut txn)?;
+        dead.keep_segment().map_err(IngestError::DeadLetters)?;
+        let digest = hex::encode(sha.finalize());
+        let stem = format!("{}-L{first}-{line_no}", &digest[..12]);
+        let source = Source::File { name: name.to_owned(), first_line: first, last_line: line_no, sha256: digest };
+        let record = txn.commit(&stem, source, counts)?;
+        tracing::info!(
+            seq = record.seq,
+            first_line = first,
+            last_line = line_no,
+            written = counts.written,
+            rejected = counts.rejected,
+            files = record.files.len(),
+            "committed"
+        );
+        report.read += counts.read;
+        report.written += counts.written;
+        report.commits += 1;
+        report.files += record.files.len() as u64;
+        for (k, v) in rejected {
+            *report.rejected.entry(k).or_default() += v;
+        }
+        for (k, v) in by_dataset {
+            *report.rows_by_dataset.entry(k.to_owned()).or_default() += v;
+        }
+    }
+    Ok(report)
+}
+
+/// Committed file segments by first line: (last line, SHA-256).
+fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
+    let mut map: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
+    for stored in zone.records() {
+        let Source::File { first_line, last_line, sha256, .. } = &stored.record.source;
+        map.entry(*first_line).or_default().push((*last_line, sha256.clone()));
+    }
+    map
+}

@@ -1,0 +1,89 @@
+//! Reads NDJSON lines with a length limit: a line longer than the limit is consumed
+//! without being held in memory, so one huge line cannot exhaust it.
+
+use std::io::BufRead;
+
+/// One line as read: its bytes (without the newline and a preceding `\r`), or only its
+/// first `limit` bytes and its full length when it was too long.
+pub struct Line<'a> {
+    pub bytes: &'a [u8],
+    pub oversized: Option<u64>,
+}
+
+pub struct LineReader<R> {
+    input: R,
+    limit: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(input: R, limit: usize) -> Self {
+        Self { input, limit, buf: Vec::with_capacity(64 * 1024) }
+    }
+
+    /// The next line, feeding every byte read (newline included) to `seen`.
+    pub fn next(&mut self, seen: &mut impl FnMut(&[u8])) -> std::io::Result<Option<Line<'_>>> {
+        self.buf.clear();
+        let mut total: u64 = 0;
+        let mut ended = false;
+        loop {
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let (take, done) = match memchr(chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            seen(&chunk[..take]);
+            let content = if done { take - 1 } else { take };
+            let room = (self.limit + 1).saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&chunk[..content.min(room)]);
+            total += content as u64;
+            self.input.consume(take);
+            if done {
+                ended = true;
+                break;
+            }
+        }
+        if total == 0 && !ended {
+            return Ok(None);
+        }
+        if total as usize > self.limit {
+            self.buf.truncate(self.limit);
+            return Ok(Some(Line { bytes: &self.buf, oversized: Some(total) }));
+        }
+        let bytes = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
+        Ok(Some(Line { bytes, oversized: None }))
+    }
+}
+
+fn memchr(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_limits_and_hash_feed() {
+        let input = b"a\r\nbbbbbbbbbb\n\nlast".as_slice();
+        let mut r = LineReader::new(std::io::BufReader::with_capacity(3, input), 4);
+        let mut fed = Vec::new();
+        let mut got = Vec::new();
+        while let Some(line) = r.next(&mut |b| fed.extend_from_slice(b)).unwrap() {
+            got.push((line.bytes.to_vec(), line.oversized));
+        }
+        assert_eq!(fed, input);
+        assert_eq!(
+            got,
+            vec![
+                (b"a".to_vec(), None),
+                (b"bbbb".to_vec(), Some(10)),
+                (b"".to_vec(), None),
+                (b"last".to_vec(), None)
+            ]
+        );
+    }
+}

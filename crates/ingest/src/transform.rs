@@ -1,0 +1,134 @@
+//! Event → research row: pseudonyms in place of identifiers, generalised
+//! quasi-identifiers, coded payload columns; everything else is dropped. Rows gather
+//! in Arrow builders per dataset and Hive partition until they are handed to the sink.
+
+use msma_model::{CellSink, Column, ColumnType, Event, EventType, Linkable};
+use msma_pseudo::{departement, region_of, Domain, Policy, Pseudonymiser};
+use msma_sink::{BatchBuilder, Txn};
+use std::collections::HashMap;
+
+/// Rows buffered across all partitions before they are handed to the sink.
+const BUFFERED_ROWS: usize = 32 * 1024;
+
+const COMMON: &[Column] = &[
+    column("patient_pseudonym", ColumnType::Text, false, "HMAC-SHA256 pseudonym of the patient (docs/PSEUDONYMISATION.md)"),
+    column("microstructure_pseudonym", ColumnType::Text, false, "Pseudonym of the microstructure"),
+    column("occurred_on", ColumnType::Date, false, "Event date, truncated to the study's date granularity"),
+];
+
+const DEMOGRAPHICS: &[Column] = &[
+    column("sex", ColumnType::Code(msma_model::Sex::CODES), true, "Sex: F, M or U"),
+    column("age_years", ColumnType::Int16, true, "Age at the event, in whole years"),
+    column("age_band", ColumnType::Text, true, "Age band at the event (study policy)"),
+    column("departement", ColumnType::Text, true, "Département of residence (INSEE code), from the postcode"),
+    column("region", ColumnType::Text, true, "Region of residence (INSEE code), from the département"),
+];
+
+const fn column(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static str) -> Column {
+    Column { name, ty, nullable, doc }
+}
+
+/// The columns of a dataset, in order: common, demographics (patient_inclusion only),
+/// then the payload's.
+pub fn dataset_columns(event_type: EventType) -> Vec<Column> {
+    let mut cols = COMMON.to_vec();
+    if event_type == EventType::PatientInclusion {
+        cols.extend_from_slice(DEMOGRAPHICS);
+    }
+    cols.extend_from_slice(event_type.payload_columns());
+    cols
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PartKey {
+    event_type: EventType,
+    version: u16,
+    network: String,
+    year: i32,
+}
+
+impl PartKey {
+    fn path(&self) -> String {
+        format!("network_id={}/year={}", self.network, self.year)
+    }
+}
+
+pub struct Transform {
+    pseudo: Pseudonymiser,
+    policy: Policy,
+    builders: HashMap<PartKey, BatchBuilder>,
+    buffered: usize,
+}
+
+impl Transform {
+    pub fn new(pseudo: Pseudonymiser, policy: Policy) -> Self {
+        Self { pseudo, policy, builders: HashMap::new(), buffered: 0 }
+    }
+
+    /// Adds one event's row, handing buffered rows to `txn` when there are many.
+    pub fn push(&mut self, ev: &Event, txn: &mut Txn) -> msma_sink::Result<()> {
+        let local_date = ev.occurred_at.date_naive();
+        let key = PartKey {
+            event_type: ev.event_type,
+            version: ev.schema_version,
+            network: ev.network_id.to_string(),
+            year: chrono::Datelike::year(&local_date),
+        };
+        let b = self
+            .builders
+            .entry(key)
+            .or_insert_with_key(|k| BatchBuilder::new(&dataset_columns(k.event_type)));
+        let network = ev.network_id.as_ref();
+        b.text(Some(self.pseudo.patient(network, &ev.patient.local_id).as_str()));
+        b.text(Some(self.pseudo.linked(Domain::Microstructure, network, &ev.microstructure_id).as_str()));
+        b.date(Some(days(self.policy.date_granularity.truncate(local_date))));
+        if ev.event_type == EventType::PatientInclusion {
+            let age = ev.birth_date.and_then(|birth| self.policy.age(birth, local_date));
+            let dep = ev.patient.postcode.as_deref().and_then(departement);
+            b.code(ev.patient.sex.map(|s| s.as_str()));
+            b.int(age.filter(|_| self.policy.keep_age_years).map(i64::from));
+            b.text(age.map(|a| self.policy.age_band(a)).as_deref());
+            b.text(dep);
+            b.text(dep.and_then(region_of));
+        }
+        let pseudo = &self.pseudo;
+        ev.payload.write_cells(b, &mut |value| {
+            let (domain, v) = match value {
+                Linkable::Professional(v) => (Domain::Professional, v),
+                Linkable::Meeting(v) => (Domain::Meeting, v),
+            };
+            pseudo.linked(domain, network, v).to_string()
+        });
+        b.end_row();
+        self.buffered += 1;
+        if self.buffered >= BUFFERED_ROWS {
+            self.flush(txn)?;
+        }
+        Ok(())
+    }
+
+    /// Hands every buffered row to `txn`.
+    pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
+        for (key, b) in &mut self.builders {
+            if b.rows() > 0 {
+                txn.write(key.event_type.as_str(), key.version, &key.path(), &b.finish())?;
+            }
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Forgets buffered rows (their transaction is abandoned).
+    pub fn discard(&mut self) {
+        for b in self.builders.values_mut() {
+            if b.rows() > 0 {
+                b.finish();
+            }
+        }
+        self.buffered = 0;
+    }
+}
+
+fn days(date: chrono::NaiveDate) -> i32 {
+    (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}

@@ -1,0 +1,95 @@
+//! One Parquet file being written: zstd, statistics, dictionary encoding, msma's
+//! key-value metadata, and a SHA-256 computed as the bytes go out.
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Rows per row group: large enough for good compression, small enough to bound the
+/// memory of each open file.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+struct Hashing {
+    inner: BufWriter<File>,
+    sha: Sha256,
+    bytes: u64,
+}
+
+impl Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A finished, durable file.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub path: PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+pub struct PartWriter {
+    path: PathBuf,
+    writer: ArrowWriter<Hashing>,
+    rows: u64,
+}
+
+impl PartWriter {
+    pub fn create(path: &Path, schema: SchemaRef, metadata: &[(String, String)]) -> crate::Result<Self> {
+        let file = File::create(path).map_err(|e| crate::Error::io(path, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_dictionary_enabled(true)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_created_by(format!("msma version {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(Some(
+                metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect(),
+            ))
+            .build();
+        let sink = Hashing { inner: BufWriter::with_capacity(1 << 20, file), sha: Sha256::new(), bytes: 0 };
+        let writer = ArrowWriter::try_new(sink, schema, Some(props)).map_err(|e| crate::Error::parquet(path, e))?;
+        Ok(Self { path: path.to_owned(), writer, rows: 0 })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> crate::Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).map_err(|e| crate::Error::parquet(&self.path, e))
+    }
+
+    /// Bytes buffered in memory for the row group in progress.
+    pub fn buffered(&self) -> usize {
+        self.writer.in_progress_size()
+    }
+
+    /// Writes the row group in progress out, freeing its memory.
+    pub fn flush(&mut self) -> crate::Result<()> {
+        self.writer.flush().map_err(|e| crate::Error::parquet(&self.path, e))
+    }
+
+    /// Writes the footer and syncs the file to disk.
+    pub fn finish(self) -> crate::Result<Written> {
+        let path = self.path;
+        let mut sink = self.writer.into_inner().map_err(|e| crate::Error::parquet(&path, e))?;
+        sink.flush().map_err(|e| crate::Error::io(&path, e))?;
+        let file = sink.inner.into_inner().map_err(|e| crate::Error::io(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| crate::Error::io(&path, e))?;
+        Ok(Written { path, rows: self.rows, bytes: sink.bytes, sha256: hex::encode(sink.sha.finalize()) })
+    }
+}

@@ -1,0 +1,269 @@
+//! A research zone: a directory of datasets with its commit log under `_msma/`, which
+//! readers skip (pyarrow, DuckDB, Polars and Spark ignore names starting with `_`).
+
+use crate::log::{self, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored};
+use crate::part::PartWriter;
+use crate::{Error, Result};
+use arrow_array::RecordBatch;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+/// Folder of msma's own files inside a zone.
+pub const META_DIR: &str = "_msma";
+/// The commit log, inside [`META_DIR`].
+pub const LOG_DIR: &str = "log";
+const STAGING_DIR: &str = "staging";
+
+/// Memory the open files of a transaction may buffer before row groups are written out.
+const BUFFER_BUDGET: usize = 48 << 20;
+
+/// An open zone, held exclusively by this process until dropped.
+pub struct Zone {
+    root: PathBuf,
+    identity: Identity,
+    records: Vec<Stored>,
+    _lock: File,
+}
+
+impl Zone {
+    /// Opens (creating if needed) the zone at `root` for a study. Fails when another
+    /// process holds it, when its log is broken, or when its commits were made under
+    /// another study, key or policy. Repairs what a crash left behind.
+    pub fn open(root: &Path, identity: Identity) -> Result<Self> {
+        let meta = root.join(META_DIR);
+        for dir in [meta.join(LOG_DIR), meta.join(STAGING_DIR)] {
+            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        let lock_path = meta.join("lock");
+        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        lock.try_lock().map_err(|_| Error::Locked(root.to_owned()))?;
+        let records = log::read_all(&meta.join(LOG_DIR))?;
+        if let Some(first) = records.first() {
+            let held = &first.record.identity;
+            if *held != identity {
+                return Err(Error::IdentityMismatch(mismatch(root, held, &identity)));
+            }
+        }
+        let zone = Self { root: root.to_owned(), identity, records, _lock: lock };
+        zone.recover()?;
+        Ok(zone)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every commit so far, oldest first.
+    pub fn records(&self) -> &[Stored] {
+        &self.records
+    }
+
+    /// Starts a transaction whose files stay invisible until [`Txn::commit`].
+    pub fn begin(&mut self) -> Result<Txn<'_>> {
+        let id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
+            std::process::id()
+        );
+        let dir = self.meta(STAGING_DIR).join(&id);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(Txn { zone: self, id, dir, parts: BTreeMap::new(), next_part: 0 })
+    }
+
+    fn meta(&self, sub: &str) -> PathBuf {
+        self.root.join(META_DIR).join(sub)
+    }
+
+    /// Moves the files of committed transactions into place and deletes everything
+    /// else in staging: files written but never committed are orphans.
+    fn recover(&self) -> Result<()> {
+        let staging = self.meta(STAGING_DIR);
+        let committed: BTreeMap<&str, &CommitRecord> =
+            self.records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
+        for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
+            let dir = entry.map_err(|e| Error::io(&staging, e))?.path();
+            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            if let Some(record) = committed.get(name.as_str()) {
+                self.publish(&dir, &record.files)?;
+                tracing::info!(txn = %name, files = record.files.len(), "completed an interrupted commit");
+            } else {
+                tracing::info!(txn = %name, "removed files of an uncommitted transaction");
+            }
+            fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        let log_dir = self.meta(LOG_DIR);
+        for entry in fs::read_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))? {
+            let path = entry.map_err(|e| Error::io(&log_dir, e))?.path();
+            if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".tmp")) {
+                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames staged files (mirroring their final paths under `staged`) into place.
+    fn publish(&self, staged: &Path, files: &[FileEntry]) -> Result<()> {
+        let mut parents = BTreeSet::new();
+        for f in files {
+            let from = staged.join(&f.path);
+            let to = self.root.join(&f.path);
+            if !from.exists() {
+                if to.exists() {
+                    continue;
+                }
+                return Err(Error::Ledger(format!("committed file {} is missing", f.path)));
+            }
+            let parent = to.parent().expect("dataset files sit in folders").to_owned();
+            fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+            fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+            parents.insert(parent);
+        }
+        for dir in parents {
+            sync_dir(&dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn mismatch(root: &Path, held: &Identity, wanted: &Identity) -> String {
+    let what = if held.study_id != wanted.study_id {
+        format!("study {:?}, not {:?}", held.study_id, wanted.study_id)
+    } else if held.key_id != wanted.key_id {
+        format!("key id {}, not {}", held.key_id, wanted.key_id)
+    } else {
+        format!("generalisation policy {}, not {}", held.policy, wanted.policy)
+    };
+    format!(
+        "{} holds data of {what}; a zone holds one study under one key and policy: choose another --out",
+        root.display()
+    )
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+}
+
+/// One dataset file of a transaction: dataset, schema version, partition path.
+type PartKey = (String, u16, String);
+
+/// A set of files published together, or not at all.
+pub struct Txn<'z> {
+    zone: &'z mut Zone,
+    id: String,
+    dir: PathBuf,
+    parts: BTreeMap<PartKey, PartWriter>,
+    next_part: usize,
+}
+
+impl Txn<'_> {
+    /// Appends a batch to the file of `dataset` (at `schema_version`) in the Hive
+    /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`).
+    pub fn write(&mut self, dataset: &str, schema_version: u16, partition: &str, batch: &RecordBatch) -> Result<()> {
+        let key = (dataset.to_owned(), schema_version, partition.to_owned());
+        if !self.parts.contains_key(&key) {
+            let path = self.dir.join(format!("{}.parquet", self.next_part));
+            self.next_part += 1;
+            let identity = &self.zone.identity;
+            let metadata = [
+                ("msma.dataset", dataset.to_owned()),
+                ("msma.schema_version", schema_version.to_string()),
+                ("msma.study_id", identity.study_id.clone()),
+                ("msma.key_id", identity.key_id.clone()),
+                ("msma.policy", identity.policy.to_string()),
+                ("msma.txn", self.id.clone()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v));
+            let writer = PartWriter::create(&path, batch.schema(), &metadata)?;
+            self.parts.insert(key.clone(), writer);
+        }
+        self.parts.get_mut(&key).expect("just inserted").write(batch)?;
+        self.bound_memory()
+    }
+
+    /// Writes out the largest row groups in progress while the open files buffer more
+    /// than the budget.
+    fn bound_memory(&mut self) -> Result<()> {
+        let mut total: usize = self.parts.values().map(PartWriter::buffered).sum();
+        while total > BUFFER_BUDGET {
+            let largest = self.parts.values_mut().max_by_key(|p| p.buffered()).expect("over budget means files");
+            total -= largest.buffered();
+            largest.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Publishes every file of the transaction with one commit record. Files are named
+    /// `part-v<schema version>-<stem>.parquet` in their partition folder.
+    pub fn commit(self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
+        let Txn { zone, id, dir, parts, .. } = self;
+        let mut files = Vec::with_capacity(parts.len());
+        let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();
+        for ((dataset, version, partition), writer) in parts {
+            let written = writer.finish()?;
+            let rel = format!("{dataset}/{partition}/part-v{version}-{stem}.parquet");
+            let staged = dir.join(&rel);
+            let parent = staged.parent().expect("has a parent");
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            fs::rename(&written.path, &staged).map_err(|e| Error::io(&staged, e))?;
+            let versions = schema_versions.entry(dataset.clone()).or_default();
+            if !versions.contains(&version) {
+                versions.push(version);
+            }
+            files.push(FileEntry {
+                path: rel,
+                dataset,
+                schema_version: version,
+                rows: written.rows,
+                bytes: written.bytes,
+                sha256: written.sha256,
+            });
+        }
+        let prev = zone.records.last();
+        let record = CommitRecord {
+            format: log::RECORD_FORMAT,
+            seq: prev.map_or(1, |p| p.record.seq + 1),
+            prev_sha256: prev.map(|p| p.sha256.clone()),
+            committed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            msma_version: env!("CARGO_PKG_VERSION").to_owned(),
+            txn: id,
+            identity: zone.identity.clone(),
+            schema_versions,
+            source,
+            rows,
+            files,
+        };
+        let bytes = log::to_bytes(&record);
+        zone.append_record(record.seq, &bytes)?;
+        zone.publish(&dir, &record.files)?;
+        fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&bytes))
+        };
+        zone.records.push(Stored { record: record.clone(), sha256 });
+        Ok(record)
+    }
+
+    /// Drops the transaction's files.
+    pub fn abort(self) -> Result<()> {
+        drop(self.parts);
+        fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
+    }
+}
+
+impl Zone {
+    /// Makes record `seq` exist with `bytes`, atomically: written to a temporary file,
+    /// synced, then linked under its final name, which fails if that name is taken.
+    fn append_record(&self, seq: u64, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let dir = self.meta(LOG_DIR);
+        let tmp = dir.join(format!(".tmp-{}-{seq}", std::process::id()));
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+        let target = dir.join(log::record_name(seq));
+        fs::hard_link(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        sync_dir(&dir)
+    }
+}
