@@ -131,3 +131,47 @@ mod tests {
         );
     }
 }
+
+/// The test vectors of docs/PSEUDONYMISATION.md, computed there with Python's hmac and
+/// OpenSSL: if this test fails, the contract with data stewards is broken.
+#[cfg(test)]
+mod vectors {
+    use super::*;
+    use crate::key::{MasterKey, StudyId};
+
+    #[test]
+    fn documented_vectors() {
+        let mut bytes = [0u8; 32];
+        bytes.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+        let master = MasterKey::from_bytes(bytes);
+        assert_eq!(master.id().as_str(), "630dcd2966c43366");
+        let study = master.study_key(&StudyId::new("cnrms-femmes-2021").unwrap());
+        assert_eq!(
+            hex::encode(study.bytes.as_ref()),
+            "6d5a0a3e2e18c77be4b45b45598c8634d4ecc648cd369b1b2cae0e013f8ce7a6"
+        );
+        let p = Pseudonymiser::new(&study);
+        let n = "RMS-ALSACE";
+        assert_eq!(
+            p.patient(n, " P-000123\t").as_str(),
+            "165414417fbfe331f58f39980f7d697c2c6db513d89465f1463de2796e73ad34"
+        );
+        assert_eq!(
+            p.linked(Domain::Microstructure, n, "MS-67-004").as_str(),
+            "f1e05cfa3c746d559076859dbf11ff3ab7b74401982189e2dc6e6ea4d9e6880d"
+        );
+        assert_eq!(
+            p.linked(Domain::Professional, n, "10001234567").as_str(),
+            "e0c193812e229380f8b7da01be789ee6231e477ffbfc3ebeec12effd71f43791"
+        );
+        assert_eq!(
+            p.linked(Domain::Meeting, n, "SYN-MS-67-004-2021-03").as_str(),
+            "adf9242e3ebdfe056458f361f2b1b886fbd9144b87d2a54d8f613907f3a3a608"
+        );
+        let demo = Pseudonymiser::new(&master.study_key(&StudyId::new("demo").unwrap()));
+        assert_eq!(
+            demo.patient(n, "P-000123").as_str(),
+            "0e405145b12c3efc0d49d5414cf8f33c701a48f5aba348c6bfbb22abf7b8d0cc"
+        );
+    }
+}
