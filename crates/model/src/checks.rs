@@ -50,6 +50,7 @@ pub fn trim_local_id(s: &str) -> &str {
 pub fn ins(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 15
+        && s.is_ascii()
         && matches!(b[0], b'1' | b'2' | b'3' | b'7' | b'8')
         && digits(&s[1..5])
         && (digits(&s[5..7]) || &s[5..7] == "2A" || &s[5..7] == "2B")
@@ -133,12 +134,14 @@ fn date(s: &str) -> Option<chrono::NaiveDate> {
 /// and a real RFC 3339 date-time (an offset is required).
 pub fn occurred_at(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     let b = s.as_bytes();
-    if b.len() < 20 || !s.starts_with("20") || date(&s[..10]).is_none() || b[10] != b'T' {
+    if b.len() < 20 || !s.is_ascii() || !s.starts_with("20") || date(&s[..10]).is_none() || b[10] != b'T' {
         return None;
     }
     let time = &b[11..19];
+    // Seconds 00-59: chrono takes 60 (a leap second), RFC 3339 format checkers do not.
     let time_ok = time[2] == b':'
         && time[5] == b':'
+        && time[6] <= b'5'
         && [0, 1, 3, 4, 6, 7].iter().all(|&i| time[i].is_ascii_digit());
     let mut rest = &s[19..];
     if let Some(frac) = rest.strip_prefix('.') {

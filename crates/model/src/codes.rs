@@ -7,7 +7,7 @@
 macro_rules! code_list {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant),+
         }
@@ -24,6 +24,27 @@ macro_rules! code_list {
             /// Every value of the list, in declaration order.
             pub fn all() -> &'static [Self] {
                 &[$(Self::$variant),+]
+            }
+        }
+
+        /// From a JSON string only: serde's derive would also take `{"code": null}`.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        write!(f, "one of {:?}", $name::CODES)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
+                        $name::all()
+                            .iter()
+                            .copied()
+                            .find(|c| c.as_str() == s)
+                            .ok_or_else(|| E::unknown_variant(s, $name::CODES))
+                    }
+                }
+                d.deserialize_str(V)
             }
         }
 

@@ -58,7 +58,7 @@ struct Envelope<'a> {
     microstructure_id: Cow<'a, str>,
     #[serde(borrow)]
     occurred_at: Cow<'a, str>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "object")]
     patient: Patient<'a>,
     #[serde(borrow)]
     payload: &'a RawValue,
@@ -153,7 +153,7 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let env: Envelope = serde_json::from_str(text).map_err(|e| {
+    let env: Envelope = from_object(text).map_err(|e| {
         let kind = match e.classify() {
             serde_json::error::Category::Data => RejectKind::SchemaViolation,
             _ => RejectKind::MalformedJson,
@@ -253,4 +253,43 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         birth_date,
         payload,
     })
+}
+
+/// `serde_json::from_str`, but structs only from JSON objects: serde's derive also takes
+/// an array of the field values, which `"type": "object"` rejects.
+pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = T::deserialize(ObjectOnly(&mut de))?;
+    de.end()?;
+    Ok(value)
+}
+
+fn object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    T::deserialize(ObjectOnly(d))
+}
+
+/// A deserializer that turns `deserialize_struct` into `deserialize_map`.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(v)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(v)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
 }

@@ -123,7 +123,7 @@ impl<'a> Payload<'a> {
     ) -> Option<Result<Self, String>> {
         use EventType as T;
         fn de<'a, P: Deserialize<'a>>(json: &'a str) -> Result<P, String> {
-            serde_json::from_str(json).map_err(|e| format!("payload: {e}"))
+            crate::event::from_object(json).map_err(|e| format!("payload: {e}"))
         }
         if version != 1 {
             return None;
