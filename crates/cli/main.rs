@@ -1,1 +1,83 @@
-fn main() {}
+//! The `msma` command: one module per subcommand, each a thin layer over the crates.
+
+mod demo;
+mod generate;
+mod ingest;
+mod keys;
+mod summary;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Pseudonymised research datasets from the activity of addiction-care microstructures.
+#[derive(Parser)]
+#[command(name = "msma", version, about, propagate_version = true)]
+struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Only warnings and errors in the log.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on a generated year of one network, in ./msma-demo.
+    Demo(demo::Args),
+    /// Generate realistic synthetic events (NDJSON).
+    Generate(generate::Args),
+    /// Create or inspect key files.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Validate, pseudonymise and write events to Parquet datasets, exactly once.
+    Ingest(ingest::Args),
+    /// Check events against their schemas without writing anything.
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Progress logs matter for long-running work; elsewhere they would drown the output.
+    let verbose = matches!(cli.command, Command::Ingest(_)) && !cli.quiet;
+    init_logs(cli.log_format, verbose);
+    let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Keys(c) => keys::run(c),
+        Command::Ingest(a) => ingest::run(a),
+        Command::Validate(a) => validate::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("msma: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logs(format: LogFormat, verbose: bool) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("MSMA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

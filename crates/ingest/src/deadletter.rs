@@ -37,7 +37,10 @@ pub enum DeadLetterError {
     #[error("dead-letter file {0} is accessible to group or others; run `chmod 600 {0}`")]
     TooOpen(PathBuf),
     #[error("dead-letter file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct DeadLetters {
@@ -65,7 +68,10 @@ impl DeadLetters {
     /// Opens `path` for appending (created with mode 0600), refusing a path inside the
     /// research zone `zone_root` or a file open to group or others.
     pub fn open(path: &Path, zone_root: &Path) -> Result<Self, DeadLetterError> {
-        let io = |source| DeadLetterError::Io { path: path.to_owned(), source };
+        let io = |source| DeadLetterError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -73,7 +79,10 @@ impl DeadLetters {
         let parent = parent.canonicalize().map_err(io)?;
         let zone = zone_root.canonicalize().map_err(io)?;
         if parent.starts_with(&zone) {
-            return Err(DeadLetterError::InsideZone(path.to_owned(), zone_root.to_owned()));
+            return Err(DeadLetterError::InsideZone(
+                path.to_owned(),
+                zone_root.to_owned(),
+            ));
         }
         let file = open_private(path, true).map_err(io)?;
         #[cfg(unix)]
@@ -87,11 +96,24 @@ impl DeadLetters {
         spool_name.push(".spool");
         let spool_path = parent.join(spool_name);
         let spool = BufWriter::new(open_private(&spool_path, false).map_err(io)?);
-        Ok(Self { path: path.to_owned(), file, spool, spool_path, spooled: 0 })
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            spool,
+            spool_path,
+            spooled: 0,
+        })
     }
 
     /// Spools one rejected line of the current segment.
-    pub fn reject(&mut self, source: &str, line: u64, raw: &[u8], oversized: Option<u64>, why: &Rejection) -> std::io::Result<()> {
+    pub fn reject(
+        &mut self,
+        source: &str,
+        line: u64,
+        raw: &[u8],
+        oversized: Option<u64>,
+        why: &Rejection,
+    ) -> std::io::Result<()> {
         let text = std::str::from_utf8(raw).ok();
         let record = Record {
             source,

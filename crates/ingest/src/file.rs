@@ -10,7 +10,7 @@
 use crate::deadletter::DeadLetters;
 use crate::lines::LineReader;
 use crate::transform::Transform;
-use msma_model::{decode, RejectKind, Rejection};
+use msma_model::{RejectKind, Rejection, decode};
 use msma_sink::{RowCounts, Source, Zone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_line_bytes: 1 << 20, commit_lines: 1_000_000 }
+        Self {
+            max_line_bytes: 1 << 20,
+            commit_lines: 1_000_000,
+        }
     }
 }
 
@@ -89,13 +92,19 @@ pub fn ingest<R: BufRead>(
         let mut by_dataset: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut rejected: BTreeMap<RejectKind, u64> = BTreeMap::new();
         let mut matched = false;
-        while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
+        while let Some(line) = reader
+            .next(&mut |b| sha.update(b))
+            .map_err(IngestError::Input)?
+        {
             line_no += 1;
             counts.read += 1;
             let outcome = match line.oversized {
                 Some(len) => Err(Rejection::new(
                     RejectKind::OversizedLine,
-                    format!("line of {len} bytes is over the limit of {} bytes", opts.max_line_bytes),
+                    format!(
+                        "line of {len} bytes is over the limit of {} bytes",
+                        opts.max_line_bytes
+                    ),
                 )),
                 None => decode(line.bytes),
             };
@@ -106,14 +115,18 @@ pub fn ingest<R: BufRead>(
                     *by_dataset.entry(ev.event_type.as_str()).or_default() += 1;
                 }
                 Err(why) => {
-                    dead.reject(name, line_no, line.bytes, line.oversized, &why).map_err(IngestError::DeadLetters)?;
+                    dead.reject(name, line_no, line.bytes, line.oversized, &why)
+                        .map_err(IngestError::DeadLetters)?;
                     counts.rejected += 1;
                     *rejected.entry(why.kind).or_default() += 1;
                 }
             }
             if candidates.iter().any(|(last, _)| *last == line_no) {
                 let digest = hex::encode(sha.clone().finalize());
-                if candidates.iter().any(|(last, h)| *last == line_no && *h == digest) {
+                if candidates
+                    .iter()
+                    .any(|(last, h)| *last == line_no && *h == digest)
+                {
                     matched = true;
                     break;
                 }
@@ -129,7 +142,11 @@ pub fn ingest<R: BufRead>(
             report.read += counts.read;
             report.already_committed += counts.read;
             if matched {
-                tracing::info!(first_line = first, last_line = line_no, "segment already committed, skipped");
+                tracing::info!(
+                    first_line = first,
+                    last_line = line_no,
+                    "segment already committed, skipped"
+                );
                 continue;
             }
             break;
@@ -138,7 +155,12 @@ pub fn ingest<R: BufRead>(
         dead.keep_segment().map_err(IngestError::DeadLetters)?;
         let digest = hex::encode(sha.finalize());
         let stem = format!("{}-L{first}-{line_no}", &digest[..12]);
-        let source = Source::File { name: name.to_owned(), first_line: first, last_line: line_no, sha256: digest };
+        let source = Source::File {
+            name: name.to_owned(),
+            first_line: first,
+            last_line: line_no,
+            sha256: digest,
+        };
         let record = txn.commit(&stem, source, counts)?;
         tracing::info!(
             seq = record.seq,
@@ -167,8 +189,15 @@ pub fn ingest<R: BufRead>(
 fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
     let mut map: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
     for stored in zone.records() {
-        let Source::File { first_line, last_line, sha256, .. } = &stored.record.source;
-        map.entry(*first_line).or_default().push((*last_line, sha256.clone()));
+        let Source::File {
+            first_line,
+            last_line,
+            sha256,
+            ..
+        } = &stored.record.source;
+        map.entry(*first_line)
+            .or_default()
+            .push((*last_line, sha256.clone()));
     }
     map
 }

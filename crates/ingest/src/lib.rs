@@ -8,5 +8,5 @@ mod lines;
 mod transform;
 
 pub use deadletter::{DeadLetterError, DeadLetters};
-pub use file::{ingest, IngestError, Options, Report};
-pub use transform::{dataset_columns, Transform};
+pub use file::{IngestError, Options, Report, ingest};
+pub use transform::{Transform, dataset_columns};

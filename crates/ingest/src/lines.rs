@@ -18,7 +18,11 @@ pub struct LineReader<R> {
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(input: R, limit: usize) -> Self {
-        Self { input, limit, buf: Vec::with_capacity(64 * 1024) }
+        Self {
+            input,
+            limit,
+            buf: Vec::with_capacity(64 * 1024),
+        }
     }
 
     /// The next line, feeding every byte read (newline included) to `seen`.
@@ -51,10 +55,16 @@ impl<R: BufRead> LineReader<R> {
         }
         if total as usize > self.limit {
             self.buf.truncate(self.limit);
-            return Ok(Some(Line { bytes: &self.buf, oversized: Some(total) }));
+            return Ok(Some(Line {
+                bytes: &self.buf,
+                oversized: Some(total),
+            }));
         }
         let bytes = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
-        Ok(Some(Line { bytes, oversized: None }))
+        Ok(Some(Line {
+            bytes,
+            oversized: None,
+        }))
     }
 }
 

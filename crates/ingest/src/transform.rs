@@ -3,7 +3,7 @@
 //! in Arrow builders per dataset and Hive partition until they are handed to the sink.
 
 use msma_model::{CellSink, Column, ColumnType, Event, EventType, Linkable};
-use msma_pseudo::{departement, region_of, Domain, Policy, Pseudonymiser};
+use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
 use msma_sink::{BatchBuilder, Txn};
 use std::collections::HashMap;
 
@@ -11,21 +11,66 @@ use std::collections::HashMap;
 const BUFFERED_ROWS: usize = 32 * 1024;
 
 const COMMON: &[Column] = &[
-    column("patient_pseudonym", ColumnType::Text, false, "HMAC-SHA256 pseudonym of the patient (docs/PSEUDONYMISATION.md)"),
-    column("microstructure_pseudonym", ColumnType::Text, false, "Pseudonym of the microstructure"),
-    column("occurred_on", ColumnType::Date, false, "Event date, truncated to the study's date granularity"),
+    column(
+        "patient_pseudonym",
+        ColumnType::Text,
+        false,
+        "HMAC-SHA256 pseudonym of the patient (docs/PSEUDONYMISATION.md)",
+    ),
+    column(
+        "microstructure_pseudonym",
+        ColumnType::Text,
+        false,
+        "Pseudonym of the microstructure",
+    ),
+    column(
+        "occurred_on",
+        ColumnType::Date,
+        false,
+        "Event date, truncated to the study's date granularity",
+    ),
 ];
 
 const DEMOGRAPHICS: &[Column] = &[
-    column("sex", ColumnType::Code(msma_model::Sex::CODES), true, "Sex: F, M or U"),
-    column("age_years", ColumnType::Int16, true, "Age at the event, in whole years"),
-    column("age_band", ColumnType::Text, true, "Age band at the event (study policy)"),
-    column("departement", ColumnType::Text, true, "Département of residence (INSEE code), from the postcode"),
-    column("region", ColumnType::Text, true, "Region of residence (INSEE code), from the département"),
+    column(
+        "sex",
+        ColumnType::Code(msma_model::Sex::CODES),
+        true,
+        "Sex: F, M or U",
+    ),
+    column(
+        "age_years",
+        ColumnType::Int16,
+        true,
+        "Age at the event, in whole years",
+    ),
+    column(
+        "age_band",
+        ColumnType::Text,
+        true,
+        "Age band at the event (study policy)",
+    ),
+    column(
+        "departement",
+        ColumnType::Text,
+        true,
+        "Département of residence (INSEE code), from the postcode",
+    ),
+    column(
+        "region",
+        ColumnType::Text,
+        true,
+        "Region of residence (INSEE code), from the département",
+    ),
 ];
 
 const fn column(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static str) -> Column {
-    Column { name, ty, nullable, doc }
+    Column {
+        name,
+        ty,
+        nullable,
+        doc,
+    }
 }
 
 /// The columns of a dataset, in order: common, demographics (patient_inclusion only),
@@ -62,7 +107,12 @@ pub struct Transform {
 
 impl Transform {
     pub fn new(pseudo: Pseudonymiser, policy: Policy) -> Self {
-        Self { pseudo, policy, builders: HashMap::new(), buffered: 0 }
+        Self {
+            pseudo,
+            policy,
+            builders: HashMap::new(),
+            buffered: 0,
+        }
     }
 
     /// Adds one event's row, handing buffered rows to `txn` when there are many.
@@ -79,11 +129,21 @@ impl Transform {
             .entry(key)
             .or_insert_with_key(|k| BatchBuilder::new(&dataset_columns(k.event_type)));
         let network = ev.network_id.as_ref();
-        b.text(Some(self.pseudo.patient(network, &ev.patient.local_id).as_str()));
-        b.text(Some(self.pseudo.linked(Domain::Microstructure, network, &ev.microstructure_id).as_str()));
-        b.date(Some(days(self.policy.date_granularity.truncate(local_date))));
+        b.text(Some(
+            self.pseudo.patient(network, &ev.patient.local_id).as_str(),
+        ));
+        b.text(Some(
+            self.pseudo
+                .linked(Domain::Microstructure, network, &ev.microstructure_id)
+                .as_str(),
+        ));
+        b.date(Some(days(
+            self.policy.date_granularity.truncate(local_date),
+        )));
         if ev.event_type == EventType::PatientInclusion {
-            let age = ev.birth_date.and_then(|birth| self.policy.age(birth, local_date));
+            let age = ev
+                .birth_date
+                .and_then(|birth| self.policy.age(birth, local_date));
             let dep = ev.patient.postcode.as_deref().and_then(departement);
             b.code(ev.patient.sex.map(|s| s.as_str()));
             b.int(age.filter(|_| self.policy.keep_age_years).map(i64::from));
@@ -111,7 +171,12 @@ impl Transform {
     pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
         for (key, b) in &mut self.builders {
             if b.rows() > 0 {
-                txn.write(key.event_type.as_str(), key.version, &key.path(), &b.finish())?;
+                txn.write(
+                    key.event_type.as_str(),
+                    key.version,
+                    &key.path(),
+                    &b.finish(),
+                )?;
             }
         }
         self.buffered = 0;

@@ -134,7 +134,12 @@ fn date(s: &str) -> Option<chrono::NaiveDate> {
 /// and a real RFC 3339 date-time (an offset is required).
 pub fn occurred_at(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     let b = s.as_bytes();
-    if b.len() < 20 || !s.is_ascii() || !s.starts_with("20") || date(&s[..10]).is_none() || b[10] != b'T' {
+    if b.len() < 20
+        || !s.is_ascii()
+        || !s.starts_with("20")
+        || date(&s[..10]).is_none()
+        || b[10] != b'T'
+    {
         return None;
     }
     let time = &b[11..19];

@@ -2,8 +2,8 @@
 //! yields a `RecordBatch` whose schema comes from the dataset's column list.
 
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Date32Builder, Int16Builder, Int32Builder, Int64Builder, ListBuilder,
-    StringBuilder,
+    ArrayBuilder, BooleanBuilder, Date32Builder, Int16Builder, Int32Builder, Int64Builder,
+    ListBuilder, StringBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -12,14 +12,19 @@ use std::sync::Arc;
 
 /// The Arrow schema of a list of columns.
 pub fn arrow_schema(columns: &[Column]) -> SchemaRef {
-    let fields: Vec<Field> = columns.iter().map(|c| Field::new(c.name, data_type(c.ty), c.nullable)).collect();
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| Field::new(c.name, data_type(c.ty), c.nullable))
+        .collect();
     Arc::new(Schema::new(fields))
 }
 
 fn data_type(ty: ColumnType) -> DataType {
     match ty {
         ColumnType::Code(_) | ColumnType::Text => DataType::Utf8,
-        ColumnType::CodeList(_) => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        ColumnType::CodeList(_) => {
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+        }
         ColumnType::Bool => DataType::Boolean,
         ColumnType::Int16 => DataType::Int16,
         ColumnType::Int32 => DataType::Int32,
@@ -108,7 +113,13 @@ impl BatchBuilder {
 
     /// Closes the current row; every column must have received its cell.
     pub fn end_row(&mut self) {
-        assert_eq!(self.next, self.cols.len(), "row ended after {} of {} cells", self.next, self.cols.len());
+        assert_eq!(
+            self.next,
+            self.cols.len(),
+            "row ended after {} of {} cells",
+            self.next,
+            self.cols.len()
+        );
         self.next = 0;
         self.rows += 1;
     }
@@ -124,7 +135,11 @@ impl BatchBuilder {
 
     fn col(&mut self) -> (&'static str, &mut Col) {
         let i = self.next;
-        assert!(i < self.cols.len(), "more cells than the {} columns", self.cols.len());
+        assert!(
+            i < self.cols.len(),
+            "more cells than the {} columns",
+            self.cols.len()
+        );
         self.next += 1;
         (self.names[i], &mut self.cols[i])
     }

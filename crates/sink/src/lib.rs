@@ -12,9 +12,12 @@ mod log;
 mod part;
 mod zone;
 
-pub use batch::{arrow_schema, BatchBuilder};
-pub use log::{read_all, record_name, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored, RECORD_FORMAT};
-pub use zone::{Txn, Zone, LOG_DIR, META_DIR};
+pub use batch::{BatchBuilder, arrow_schema};
+pub use log::{
+    CommitRecord, FileEntry, Identity, RECORD_FORMAT, RowCounts, Source, Stored, read_all,
+    record_name,
+};
+pub use zone::{LOG_DIR, META_DIR, Txn, Zone};
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +27,10 @@ use std::path::{Path, PathBuf};
 pub enum Error {
     /// A file system operation failed.
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The Parquet encoder failed.
     #[error("{path}: {message}")]
     Parquet { path: PathBuf, message: String },
@@ -41,11 +47,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_owned(), source }
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
     }
 
     pub(crate) fn parquet(path: &Path, e: parquet::errors::ParquetError) -> Self {
-        Self::Parquet { path: path.to_owned(), message: e.to_string() }
+        Self::Parquet {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -16,7 +16,12 @@ pub const RECORD_FORMAT: u32 = 1;
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
     /// A range of lines of an NDJSON input, named by the SHA-256 of those lines' bytes.
-    File { name: String, first_line: u64, last_line: u64, sha256: String },
+    File {
+        name: String,
+        first_line: u64,
+        last_line: u64,
+        sha256: String,
+    },
 }
 
 /// The identity of a research zone: every commit in it uses the same study, key and
@@ -89,7 +94,10 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
     let mut names: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| crate::Error::io(dir, e))? {
         let path = entry.map_err(|e| crate::Error::io(dir, e))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.ends_with(".json") && !name.starts_with('.') {
             names.push(path);
         }
@@ -98,11 +106,17 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
     let mut out: Vec<Stored> = Vec::with_capacity(names.len());
     for (i, path) in names.iter().enumerate() {
         let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-        let record: CommitRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| crate::Error::Ledger(format!("{}: not a commit record: {e}", path.display())))?;
+        let record: CommitRecord = serde_json::from_slice(&bytes).map_err(|e| {
+            crate::Error::Ledger(format!("{}: not a commit record: {e}", path.display()))
+        })?;
         let seq = i as u64 + 1;
-        if record.seq != seq || path.file_name().and_then(|n| n.to_str()) != Some(record_name(seq).as_str()) {
-            return Err(crate::Error::Ledger(format!("{}: expected record {seq}", path.display())));
+        if record.seq != seq
+            || path.file_name().and_then(|n| n.to_str()) != Some(record_name(seq).as_str())
+        {
+            return Err(crate::Error::Ledger(format!(
+                "{}: expected record {seq}",
+                path.display()
+            )));
         }
         let prev = out.last().map(|s| s.sha256.clone());
         if record.prev_sha256 != prev {
@@ -112,7 +126,10 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
                 seq - 1
             )));
         }
-        out.push(Stored { record, sha256: hex::encode(Sha256::digest(&bytes)) });
+        out.push(Stored {
+            record,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        });
     }
     Ok(out)
 }

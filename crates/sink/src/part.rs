@@ -51,26 +51,46 @@ pub struct PartWriter {
 }
 
 impl PartWriter {
-    pub fn create(path: &Path, schema: SchemaRef, metadata: &[(String, String)]) -> crate::Result<Self> {
+    pub fn create(
+        path: &Path,
+        schema: SchemaRef,
+        metadata: &[(String, String)],
+    ) -> crate::Result<Self> {
         let file = File::create(path).map_err(|e| crate::Error::io(path, e))?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("valid level"),
+            ))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_dictionary_enabled(true)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_created_by(format!("msma version {}", env!("CARGO_PKG_VERSION")))
             .set_key_value_metadata(Some(
-                metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect(),
+                metadata
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                    .collect(),
             ))
             .build();
-        let sink = Hashing { inner: BufWriter::with_capacity(1 << 20, file), sha: Sha256::new(), bytes: 0 };
-        let writer = ArrowWriter::try_new(sink, schema, Some(props)).map_err(|e| crate::Error::parquet(path, e))?;
-        Ok(Self { path: path.to_owned(), writer, rows: 0 })
+        let sink = Hashing {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            sha: Sha256::new(),
+            bytes: 0,
+        };
+        let writer = ArrowWriter::try_new(sink, schema, Some(props))
+            .map_err(|e| crate::Error::parquet(path, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            rows: 0,
+        })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> crate::Result<()> {
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).map_err(|e| crate::Error::parquet(&self.path, e))
+        self.writer
+            .write(batch)
+            .map_err(|e| crate::Error::parquet(&self.path, e))
     }
 
     /// Bytes buffered in memory for the row group in progress.
@@ -80,16 +100,29 @@ impl PartWriter {
 
     /// Writes the row group in progress out, freeing its memory.
     pub fn flush(&mut self) -> crate::Result<()> {
-        self.writer.flush().map_err(|e| crate::Error::parquet(&self.path, e))
+        self.writer
+            .flush()
+            .map_err(|e| crate::Error::parquet(&self.path, e))
     }
 
     /// Writes the footer and syncs the file to disk.
     pub fn finish(self) -> crate::Result<Written> {
         let path = self.path;
-        let mut sink = self.writer.into_inner().map_err(|e| crate::Error::parquet(&path, e))?;
+        let mut sink = self
+            .writer
+            .into_inner()
+            .map_err(|e| crate::Error::parquet(&path, e))?;
         sink.flush().map_err(|e| crate::Error::io(&path, e))?;
-        let file = sink.inner.into_inner().map_err(|e| crate::Error::io(&path, e.into_error()))?;
+        let file = sink
+            .inner
+            .into_inner()
+            .map_err(|e| crate::Error::io(&path, e.into_error()))?;
         file.sync_all().map_err(|e| crate::Error::io(&path, e))?;
-        Ok(Written { path, rows: self.rows, bytes: sink.bytes, sha256: hex::encode(sink.sha.finalize()) })
+        Ok(Written {
+            path,
+            rows: self.rows,
+            bytes: sink.bytes,
+            sha256: hex::encode(sink.sha.finalize()),
+        })
     }
 }

@@ -37,7 +37,8 @@ impl Zone {
         }
         let lock_path = meta.join("lock");
         let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        lock.try_lock().map_err(|_| Error::Locked(root.to_owned()))?;
+        lock.try_lock()
+            .map_err(|_| Error::Locked(root.to_owned()))?;
         let records = log::read_all(&meta.join(LOG_DIR))?;
         if let Some(first) = records.first() {
             let held = &first.record.identity;
@@ -45,7 +46,12 @@ impl Zone {
                 return Err(Error::IdentityMismatch(mismatch(root, held, &identity)));
             }
         }
-        let zone = Self { root: root.to_owned(), identity, records, _lock: lock };
+        let zone = Self {
+            root: root.to_owned(),
+            identity,
+            records,
+            _lock: lock,
+        };
         zone.recover()?;
         Ok(zone)
     }
@@ -68,7 +74,13 @@ impl Zone {
         );
         let dir = self.meta(STAGING_DIR).join(&id);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(Txn { zone: self, id, dir, parts: BTreeMap::new(), next_part: 0 })
+        Ok(Txn {
+            zone: self,
+            id,
+            dir,
+            parts: BTreeMap::new(),
+            next_part: 0,
+        })
     }
 
     fn meta(&self, sub: &str) -> PathBuf {
@@ -79,11 +91,18 @@ impl Zone {
     /// else in staging: files written but never committed are orphans.
     fn recover(&self) -> Result<()> {
         let staging = self.meta(STAGING_DIR);
-        let committed: BTreeMap<&str, &CommitRecord> =
-            self.records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
+        let committed: BTreeMap<&str, &CommitRecord> = self
+            .records
+            .iter()
+            .map(|s| (s.record.txn.as_str(), &s.record))
+            .collect();
         for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
             let dir = entry.map_err(|e| Error::io(&staging, e))?.path();
-            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             if let Some(record) = committed.get(name.as_str()) {
                 self.publish(&dir, &record.files)?;
                 tracing::info!(txn = %name, files = record.files.len(), "completed an interrupted commit");
@@ -95,7 +114,11 @@ impl Zone {
         let log_dir = self.meta(LOG_DIR);
         for entry in fs::read_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))? {
             let path = entry.map_err(|e| Error::io(&log_dir, e))?.path();
-            if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".tmp")) {
+            if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(".tmp"))
+            {
                 fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             }
         }
@@ -112,9 +135,15 @@ impl Zone {
                 if to.exists() {
                     continue;
                 }
-                return Err(Error::Ledger(format!("committed file {} is missing", f.path)));
+                return Err(Error::Ledger(format!(
+                    "committed file {} is missing",
+                    f.path
+                )));
             }
-            let parent = to.parent().expect("dataset files sit in folders").to_owned();
+            let parent = to
+                .parent()
+                .expect("dataset files sit in folders")
+                .to_owned();
             fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
             fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
             parents.insert(parent);
@@ -132,7 +161,10 @@ fn mismatch(root: &Path, held: &Identity, wanted: &Identity) -> String {
     } else if held.key_id != wanted.key_id {
         format!("key id {}, not {}", held.key_id, wanted.key_id)
     } else {
-        format!("generalisation policy {}, not {}", held.policy, wanted.policy)
+        format!(
+            "generalisation policy {}, not {}",
+            held.policy, wanted.policy
+        )
     };
     format!(
         "{} holds data of {what}; a zone holds one study under one key and policy: choose another --out",
@@ -141,7 +173,9 @@ fn mismatch(root: &Path, held: &Identity, wanted: &Identity) -> String {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
 }
 
 /// One dataset file of a transaction: dataset, schema version, partition path.
@@ -159,7 +193,13 @@ pub struct Txn<'z> {
 impl Txn<'_> {
     /// Appends a batch to the file of `dataset` (at `schema_version`) in the Hive
     /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`).
-    pub fn write(&mut self, dataset: &str, schema_version: u16, partition: &str, batch: &RecordBatch) -> Result<()> {
+    pub fn write(
+        &mut self,
+        dataset: &str,
+        schema_version: u16,
+        partition: &str,
+        batch: &RecordBatch,
+    ) -> Result<()> {
         let key = (dataset.to_owned(), schema_version, partition.to_owned());
         if !self.parts.contains_key(&key) {
             let path = self.dir.join(format!("{}.parquet", self.next_part));
@@ -177,7 +217,10 @@ impl Txn<'_> {
             let writer = PartWriter::create(&path, batch.schema(), &metadata)?;
             self.parts.insert(key.clone(), writer);
         }
-        self.parts.get_mut(&key).expect("just inserted").write(batch)?;
+        self.parts
+            .get_mut(&key)
+            .expect("just inserted")
+            .write(batch)?;
         self.bound_memory()
     }
 
@@ -186,7 +229,11 @@ impl Txn<'_> {
     fn bound_memory(&mut self) -> Result<()> {
         let mut total: usize = self.parts.values().map(PartWriter::buffered).sum();
         while total > BUFFER_BUDGET {
-            let largest = self.parts.values_mut().max_by_key(|p| p.buffered()).expect("over budget means files");
+            let largest = self
+                .parts
+                .values_mut()
+                .max_by_key(|p| p.buffered())
+                .expect("over budget means files");
             total -= largest.buffered();
             largest.flush()?;
         }
@@ -196,7 +243,13 @@ impl Txn<'_> {
     /// Publishes every file of the transaction with one commit record. Files are named
     /// `part-v<schema version>-<stem>.parquet` in their partition folder.
     pub fn commit(self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
-        let Txn { zone, id, dir, parts, .. } = self;
+        let Txn {
+            zone,
+            id,
+            dir,
+            parts,
+            ..
+        } = self;
         let mut files = Vec::with_capacity(parts.len());
         let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();
         for ((dataset, version, partition), writer) in parts {
@@ -241,7 +294,10 @@ impl Txn<'_> {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(&bytes))
         };
-        zone.records.push(Stored { record: record.clone(), sha256 });
+        zone.records.push(Stored {
+            record: record.clone(),
+            sha256,
+        });
         Ok(record)
     }
 
@@ -260,7 +316,9 @@ impl Zone {
         let dir = self.meta(LOG_DIR);
         let tmp = dir.join(format!(".tmp-{}-{seq}", std::process::id()));
         let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))?;
         let target = dir.join(log::record_name(seq));
         fs::hard_link(&tmp, &target).map_err(|e| Error::io(&target, e))?;
         fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;

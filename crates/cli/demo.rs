@@ -1,0 +1,102 @@
+//! `msma demo`: the whole pipeline on a generated year of one network, with no setup.
+
+use crate::ingest;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The demo folder; recreated on each run.
+    #[arg(long, default_value = "msma-demo")]
+    dir: PathBuf,
+    /// Events to generate.
+    #[arg(long, default_value_t = 14_500)]
+    events: u64,
+    /// Network to simulate.
+    #[arg(long, default_value = "RMS-ALSACE")]
+    network: String,
+}
+
+/// Marks a folder as made by the demo, so that only such a folder is ever deleted.
+const MARKER: &str = ".msma-demo";
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    if a.dir.exists() {
+        anyhow::ensure!(
+            a.dir.join(MARKER).exists(),
+            "{} exists and was not made by `msma demo`; choose another --dir",
+            a.dir.display()
+        );
+        std::fs::remove_dir_all(&a.dir)
+            .with_context(|| format!("removing the previous {}", a.dir.display()))?;
+    }
+    let identified = a.dir.join("identified");
+    let custodian = a.dir.join("custodian");
+    for d in [&identified, &custodian] {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    std::fs::write(a.dir.join(MARKER), "made by msma demo\n")?;
+
+    let keys = custodian.join("master.key");
+    let key = msma_pseudo::MasterKey::generate()?;
+    key.write_new(&keys)?;
+    println!("1. key      {} (key id {})", keys.display(), key.id());
+
+    let input = identified.join("events.ndjson");
+    let spec = msma_synth::Spec {
+        events: a.events,
+        seed: 2021,
+        networks: vec![a.network.clone()],
+        invalid_per_million: 2_000,
+        ..msma_synth::Spec::default()
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&input)?);
+    let generated = msma_synth::generate(&spec, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    println!(
+        "2. events   {} ({} events of {} patients of {}, {} to {}, {} deliberately broken)",
+        input.display(),
+        generated.events,
+        generated.patients,
+        a.network,
+        generated.first,
+        generated.last,
+        generated.invalid
+    );
+
+    let args = ingest::Args {
+        input,
+        out: a.dir.join("research"),
+        keys,
+        study: "demo".to_owned(),
+        dead_letter: identified.join("dead-letters.ndjson"),
+        policy: None,
+        commit_lines: msma_ingest::Options::default().commit_lines,
+        max_line_bytes: msma_ingest::Options::default().max_line_bytes,
+    };
+    let (report, elapsed) = ingest::execute(&args)?;
+    println!("3. ingest   {}", args.out.display());
+    ingest::print_report(&args, &report, elapsed);
+
+    let summary = crate::summary::summarise(&args.out)?;
+    println!("4. read back with the Parquet reader:");
+    for (dataset, rows) in &summary.rows_by_dataset {
+        println!("  {dataset:<22} {rows:>10} rows");
+    }
+    println!("  patients followed per year, by sex:");
+    for (year, by_sex) in &summary.patients {
+        let cells: Vec<String> = by_sex.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        println!("    {year}: {}", cells.join(", "));
+    }
+    println!(
+        "rejected: {} (reasons in {})",
+        report.rejected_total(),
+        args.dead_letter.display()
+    );
+    println!(
+        "\nnext: open {} with pyarrow, DuckDB or Polars (README, \"For researchers\")",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

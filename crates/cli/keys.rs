@@ -1,0 +1,37 @@
+//! `msma keys`: create a master key file, show a key's id.
+
+use anyhow::Result;
+use clap::Subcommand;
+use msma_pseudo::MasterKey;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a new key file: 64 lowercase hex characters and a newline, mode 0600.
+    Init {
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the key id of a key file (safe to share: it does not reveal the key).
+    Id {
+        #[arg(long)]
+        keys: PathBuf,
+    },
+}
+
+pub fn run(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Init { out } => {
+            let key = MasterKey::generate()?;
+            key.write_new(&out)?;
+            println!("wrote key file {} (key id {})", out.display(), key.id());
+            println!(
+                "keep it away from the research zone and back it up: without it, no new data links to old data"
+            );
+        }
+        Command::Id { keys } => println!("{}", MasterKey::load(&keys)?.id()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,153 @@
+//! File ingest end to end at the library level: counts, exactly-once on re-runs and
+//! after a torn run, dead letters, and no identifier in the research zone.
+
+use msma_ingest::{DeadLetters, Options, Transform, ingest};
+use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
+use msma_sink::{Identity, Zone};
+use std::path::Path;
+
+fn event(i: usize, kind: &str) -> String {
+    let payload = match kind {
+        "patient_inclusion" => {
+            r#"{"referral_origin":"general_practitioner","first_reason":"addiction","housing":"durable","main_income":"employment","professional_activity":"employed","prior_care":false}"#
+        }
+        _ => {
+            r#"{"professional_role":"psychologist","professional_id":"ADELI6712345","mode":"in_person","duration_min":45,"no_show":false}"#
+        }
+    };
+    format!(
+        r#"{{"event_id":"0f8fad5b-d9cb-469f-a165-{i:012}","event_type":"{kind}","schema_version":1,"network_id":"RMS-ALSACE","microstructure_id":"MS-67-001","occurred_at":"2024-03-05T10:00:00+01:00","patient":{{"local_id":"PAT-SECRET-{i}","ins":"185057800608491","last_name":"Zorglubowski","first_name":"Hortense","birth_date":"1980-02-29","sex":"F","postcode":"67000","phone":"06 12 34 56 78","email":"hortense.zorglubowski@example.fr"}},"payload":{payload}}}"#
+    )
+}
+
+fn input(n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        let kind = if i % 3 == 0 {
+            "patient_inclusion"
+        } else {
+            "consultation"
+        };
+        s.push_str(&event(i, kind));
+        s.push('\n');
+        if i % 10 == 5 {
+            s.push_str("{not json\n");
+        }
+    }
+    s
+}
+
+struct Env {
+    _dir: tempfile::TempDir,
+    zone: std::path::PathBuf,
+    dead: std::path::PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("research");
+    std::fs::create_dir_all(&zone).unwrap();
+    let dead = dir.path().join("dead.ndjson");
+    Env {
+        _dir: dir,
+        zone,
+        dead,
+    }
+}
+
+fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
+    let key = MasterKey::from_bytes([9; 32]);
+    let study = StudyId::new("test").unwrap();
+    let policy = Policy::default();
+    let identity = Identity {
+        study_id: "test".into(),
+        key_id: key.id().to_string(),
+        policy: serde_json::to_value(&policy).unwrap(),
+    };
+    let mut zone = Zone::open(&env.zone, identity).unwrap();
+    let mut dead = DeadLetters::open(&env.dead, &env.zone).unwrap();
+    let mut t = Transform::new(Pseudonymiser::new(&key.study_key(&study)), policy);
+    let opts = Options {
+        commit_lines,
+        ..Options::default()
+    };
+    ingest(
+        text.as_bytes(),
+        "input.ndjson",
+        &mut zone,
+        &mut t,
+        &mut dead,
+        &opts,
+    )
+    .unwrap()
+}
+
+fn zone_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                all.extend(std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn counts_rerun_and_no_identifiers() {
+    let env = env();
+    let text = input(100);
+    let r = run(&env, &text, 30);
+    assert_eq!(r.read, 110);
+    assert_eq!(r.written, 100);
+    assert_eq!(r.rejected_total(), 10);
+    assert_eq!(r.written + r.rejected_total(), r.read);
+    assert_eq!(r.commits, 4);
+
+    let again = run(&env, &text, 30);
+    assert_eq!(
+        (again.written, again.commits, again.already_committed),
+        (0, 0, 110)
+    );
+    // Other boundaries cannot shift commits: still nothing new.
+    let other = run(&env, &text, 7);
+    assert_eq!((other.written, other.already_committed), (0, 110));
+
+    let dead = std::fs::read_to_string(&env.dead).unwrap();
+    assert_eq!(dead.lines().count(), 10, "dead letters once each");
+    let bytes = zone_bytes(&env.zone);
+    for needle in [
+        "PAT-SECRET",
+        "Zorglubowski",
+        "Hortense",
+        "1980-02-29",
+        "185057800608491",
+        "06 12 34",
+        "example.fr",
+        "ADELI6712345",
+        "MS-67-001",
+        "0f8fad5b",
+    ] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} leaked into the zone"
+        );
+    }
+}
+
+#[test]
+fn appended_input_writes_only_the_new_lines() {
+    let env = env();
+    let text = input(50);
+    let first = run(&env, &text, 1000);
+    assert_eq!(first.written, 50);
+    let longer = input(80);
+    let r = run(&env, &longer, 1000);
+    assert_eq!(r.already_committed, 55);
+    assert_eq!(r.written, 30);
+}

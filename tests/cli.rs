@@ -1,0 +1,242 @@
+//! The binary as a new user meets it: keys, start-up errors, generate, ingest, demo.
+
+use crate::util::{Site, msma, ok, stderr, stdout};
+use std::os::unix::fs::PermissionsExt;
+
+fn mode(path: &str) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn keys_init_writes_a_private_hex_key_and_never_overwrites() {
+    let site = Site::new();
+    let key = site.key();
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(text.len(), 65);
+    assert!(text.ends_with('\n'));
+    assert!(
+        text[..64]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
+    assert_eq!(mode(&key), 0o600);
+    let id = stdout(&ok(&["keys", "id", "--keys", &key]));
+    assert_eq!(id.trim().len(), 16);
+    let again = msma()
+        .args(["keys", "init", "--out", &key])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+}
+
+#[test]
+fn bad_key_files_stop_start_up_with_a_fix_and_without_the_key() {
+    let site = Site::new();
+    let input = site.generate(100, 1, 0);
+    let key = site.key();
+    let secret = std::fs::read_to_string(&key).unwrap();
+    let run = || {
+        let args = site.ingest_args(&input, "research");
+        msma().args(&args).output().unwrap()
+    };
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+
+    std::fs::write(&key, secret.to_uppercase()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run();
+    assert!(stderr(&out).contains("malformed"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).to_lowercase().contains(&secret[..16]),
+        "the error quotes the key"
+    );
+
+    std::fs::remove_file(&key).unwrap();
+    let out = run();
+    assert!(stderr(&out).contains("msma keys init"), "{}", stderr(&out));
+    assert!(
+        !site.path("research").exists(),
+        "nothing is created before the key is good"
+    );
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let site = Site::new();
+    let a = site.s("a.ndjson");
+    let b = site.s("b.ndjson");
+    let c = site.s("c.ndjson");
+    ok(&["generate", "--events", "3000", "--seed", "42", "--out", &a]);
+    ok(&["generate", "--events", "3000", "--seed", "42", "--out", &b]);
+    ok(&["generate", "--events", "3000", "--seed", "43", "--out", &c]);
+    let (a, b, c) = (
+        std::fs::read(a).unwrap(),
+        std::fs::read(b).unwrap(),
+        std::fs::read(c).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(a.iter().filter(|&&x| x == b'\n').count(), 3000);
+}
+
+fn counts(report: &str) -> (u64, u64, u64, u64) {
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("read "))
+        .expect("a summary line");
+    let nums: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // read N lines in S s (R lines/s): W written, J rejected, A already committed
+    (
+        nums[0],
+        nums[nums.len() - 3],
+        nums[nums.len() - 2],
+        nums[nums.len() - 1],
+    )
+}
+
+#[test]
+fn ingest_counts_dead_letters_and_reruns() {
+    let site = Site::new();
+    let input = site.generate(5_000, 3, 10_000);
+    let args = site.ingest_args(&input, "research");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = stdout(&ok(&args));
+    let (read, written, rejected, already) = counts(&first);
+    assert_eq!(read, 5_000);
+    assert_eq!(written + rejected, read);
+    assert!(
+        rejected > 10 && rejected < 150,
+        "about 1% rejected: {rejected}"
+    );
+    assert_eq!(already, 0);
+
+    let dead = site.s("identified/research-dead.ndjson");
+    assert_eq!(mode(&dead), 0o600);
+    let dead_text = std::fs::read_to_string(&dead).unwrap();
+    assert_eq!(dead_text.lines().count() as u64, rejected);
+    for line in dead_text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["line"].as_u64().unwrap() >= 1);
+        assert!(
+            !v["reason"].as_str().unwrap().is_empty() && !v["detail"].as_str().unwrap().is_empty()
+        );
+    }
+
+    let second = stdout(&ok(&args));
+    assert!(second.contains("nothing to write"), "{second}");
+    let (read2, written2, rejected2, already2) = counts(&second);
+    assert_eq!((read2, written2, rejected2, already2), (5_000, 0, 0, 5_000));
+    assert_eq!(
+        std::fs::read_to_string(&dead).unwrap().lines().count() as u64,
+        rejected
+    );
+}
+
+#[test]
+fn dead_letters_may_not_sit_in_the_research_zone() {
+    let site = Site::new();
+    let input = site.generate(10, 1, 0);
+    let mut args = site.ingest_args(&input, "research");
+    let n = args.len();
+    args[n - 1] = site.s("research/dead.ndjson");
+    let out = msma().args(&args).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("inside the research zone"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn another_study_cannot_write_into_a_zone() {
+    let site = Site::new();
+    let input = site.generate(50, 1, 0);
+    let args = site.ingest_args(&input, "research");
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut other = args.clone();
+    let i = other.iter().position(|a| a == "test-study").unwrap();
+    other[i] = "another-study".into();
+    let out = msma().args(&other).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("one study"), "{}", stderr(&out));
+}
+
+#[test]
+fn logs_and_output_never_carry_identifiers() {
+    let site = Site::new();
+    let input = site.generate(2_000, 5, 20_000);
+    let args = site.ingest_args(&input, "research");
+    let out = msma()
+        .env("MSMA_LOG", "trace")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    let key = std::fs::read_to_string(site.key()).unwrap();
+    assert!(!shown.contains(key.trim()));
+    let mut checked = 0;
+    for line in std::fs::read_to_string(&input).unwrap().lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        for field in [
+            "local_id",
+            "ins",
+            "last_name",
+            "first_name",
+            "birth_date",
+            "phone",
+            "email",
+        ] {
+            if let Some(s) = v["patient"][field].as_str() {
+                assert!(!shown.contains(s), "{field} appears in the output or logs");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1_000);
+}
+
+#[test]
+fn validate_reports_each_invalid_line() {
+    let site = Site::new();
+    let input = site.generate(1_000, 9, 20_000);
+    let out = msma().args(["validate", &input]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.lines().count() > 5);
+    assert!(text.lines().all(|l| l.starts_with("line ")));
+}
+
+#[test]
+fn demo_runs_and_reruns() {
+    let site = Site::new();
+    let dir = site.s("msma-demo");
+    for _ in 0..2 {
+        let text = stdout(&ok(&["demo", "--dir", &dir]));
+        assert!(
+            text.contains("patients followed per year, by sex"),
+            "{text}"
+        );
+        assert!(text.contains("patient_inclusion"));
+        assert!(text.contains("rejected: "));
+    }
+    assert_eq!(mode(&site.s("msma-demo/custodian/master.key")), 0o600);
+    let blocked = site.s("not-a-demo");
+    std::fs::create_dir_all(&blocked).unwrap();
+    let out = msma().args(["demo", "--dir", &blocked]).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "a folder the demo did not make is never deleted"
+    );
+}

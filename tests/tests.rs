@@ -1,0 +1,9 @@
+//! End-to-end tests of the real `msma` binary, driven as a user drives it, with readers
+//! and validators msma did not write (pyarrow, DuckDB, python-jsonschema).
+
+mod util;
+
+mod cli;
+mod crash;
+mod interop;
+mod schemas;

@@ -1,0 +1,116 @@
+//! Helpers: run the binary, make keys and inputs, call the Python checks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn msma() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_msma"));
+    c.env("MSMA_LOG", "warn");
+    c
+}
+
+/// Runs msma and returns its output, failing the test with stderr on a non-zero exit.
+pub fn ok(args: &[&str]) -> Output {
+    let out = msma().args(args).output().expect("msma runs");
+    assert!(
+        out.status.success(),
+        "msma {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch folder laid out as a deployment: identified input and dead letters,
+/// custodian key, research zone.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["identified", "custodian"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Self { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn s(&self, rel: &str) -> String {
+        self.path(rel).display().to_string()
+    }
+
+    pub fn key(&self) -> String {
+        let k = self.s("custodian/master.key");
+        if !Path::new(&k).exists() {
+            ok(&["keys", "init", "--out", &k]);
+        }
+        k
+    }
+
+    pub fn generate(&self, events: u64, seed: u64, invalid_per_million: u32) -> String {
+        let out = self.s("identified/events.ndjson");
+        ok(&[
+            "generate",
+            "--events",
+            &events.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--invalid-per-million",
+            &invalid_per_million.to_string(),
+            "--out",
+            &out,
+        ]);
+        out
+    }
+
+    /// The arguments of `msma ingest` into `zone` with dead letters beside the input.
+    pub fn ingest_args(&self, input: &str, zone: &str) -> Vec<String> {
+        [
+            "ingest",
+            "--input",
+            input,
+            "--out",
+            &self.s(zone),
+            "--keys",
+            &self.key(),
+            "--study",
+            "test-study",
+            "--dead-letter",
+            &self.s(&format!("identified/{zone}-dead.ndjson")),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+}
+
+/// Runs a Python script of tests/py, failing with its output.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/py").join(script))
+        .args(args)
+        .output()
+        .expect("python3 runs (tests/run installs the Python packages)");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
