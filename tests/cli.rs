@@ -22,10 +22,7 @@ fn keys_init_writes_a_private_hex_key_and_never_overwrites() {
     assert_eq!(mode(&key), 0o600);
     let id = stdout(&ok(&["keys", "id", "--keys", &key]));
     assert_eq!(id.trim().len(), 16);
-    let again = msma()
-        .args(["keys", "init", "--out", &key])
-        .output()
-        .unwrap();
+    let again = msma().args(["keys", "init", "--out", &key]).output().unwrap();
     assert!(!again.status.success());
     assert!(stderr(&again).contains("refusing to overwrite"));
     assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
@@ -37,10 +34,8 @@ fn bad_key_files_stop_start_up_with_a_fix_and_without_the_key() {
     let input = site.generate(100, 1, 0);
     let key = site.key();
     let secret = std::fs::read_to_string(&key).unwrap();
-    let run = || {
-        let args = site.ingest_args(&input, "research");
-        msma().args(&args).output().unwrap()
-    };
+    let args = site.ingest_args(&input, "research");
+    let run = || msma().args(&args).output().unwrap();
 
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = run();
@@ -85,10 +80,7 @@ fn generate_is_deterministic() {
 }
 
 fn counts(report: &str) -> (u64, u64, u64, u64) {
-    let line = report
-        .lines()
-        .find(|l| l.starts_with("read "))
-        .expect("a summary line");
+    let line = report.lines().find(|l| l.starts_with("read ")).expect("a summary line");
     let nums: Vec<u64> = line
         .split(|c: char| !c.is_ascii_digit() && c != '.')
         .filter_map(|w| w.parse().ok())
@@ -112,10 +104,7 @@ fn ingest_counts_dead_letters_and_reruns() {
     let (read, written, rejected, already) = counts(&first);
     assert_eq!(read, 5_000);
     assert_eq!(written + rejected, read);
-    assert!(
-        rejected > 10 && rejected < 150,
-        "about 1% rejected: {rejected}"
-    );
+    assert!(rejected > 10 && rejected < 150, "about 1% rejected: {rejected}");
     assert_eq!(already, 0);
 
     let dead = site.s("identified/research-dead.ndjson");
@@ -125,19 +114,14 @@ fn ingest_counts_dead_letters_and_reruns() {
     for line in dead_text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(v["line"].as_u64().unwrap() >= 1);
-        assert!(
-            !v["reason"].as_str().unwrap().is_empty() && !v["detail"].as_str().unwrap().is_empty()
-        );
+        assert!(!v["reason"].as_str().unwrap().is_empty() && !v["detail"].as_str().unwrap().is_empty());
     }
 
     let second = stdout(&ok(&args));
     assert!(second.contains("nothing to write"), "{second}");
     let (read2, written2, rejected2, already2) = counts(&second);
     assert_eq!((read2, written2, rejected2, already2), (5_000, 0, 0, 5_000));
-    assert_eq!(
-        std::fs::read_to_string(&dead).unwrap().lines().count() as u64,
-        rejected
-    );
+    assert_eq!(std::fs::read_to_string(&dead).unwrap().lines().count() as u64, rejected);
 }
 
 #[test]
@@ -149,11 +133,7 @@ fn dead_letters_may_not_sit_in_the_research_zone() {
     args[n - 1] = site.s("research/dead.ndjson");
     let out = msma().args(&args).output().unwrap();
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("inside the research zone"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("inside the research zone"), "{}", stderr(&out));
 }
 
 #[test]
@@ -175,11 +155,7 @@ fn logs_and_output_never_carry_identifiers() {
     let site = Site::new();
     let input = site.generate(2_000, 5, 20_000);
     let args = site.ingest_args(&input, "research");
-    let out = msma()
-        .env("MSMA_LOG", "trace")
-        .args(&args)
-        .output()
-        .unwrap();
+    let out = msma().env("MSMA_LOG", "trace").args(&args).output().unwrap();
     assert!(out.status.success());
     let shown = format!("{}{}", stdout(&out), stderr(&out));
     let key = std::fs::read_to_string(site.key()).unwrap();
@@ -224,10 +200,7 @@ fn demo_runs_and_reruns() {
     let dir = site.s("msma-demo");
     for _ in 0..2 {
         let text = stdout(&ok(&["demo", "--dir", &dir]));
-        assert!(
-            text.contains("patients followed per year, by sex"),
-            "{text}"
-        );
+        assert!(text.contains("patients followed per year, by sex"), "{text}");
         assert!(text.contains("patient_inclusion"));
         assert!(text.contains("rejected: "));
     }
@@ -235,8 +208,5 @@ fn demo_runs_and_reruns() {
     let blocked = site.s("not-a-demo");
     std::fs::create_dir_all(&blocked).unwrap();
     let out = msma().args(["demo", "--dir", &blocked]).output().unwrap();
-    assert!(
-        !out.status.success(),
-        "a folder the demo did not make is never deleted"
-    );
+    assert!(!out.status.success(), "a folder the demo did not make is never deleted");
 }

@@ -27,10 +27,7 @@ fn killed_ingest_resumes_exactly_once() {
         child.wait().unwrap();
         kills += 1;
         delay_ms = 40 + (kills * 37) % 160;
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "ingest never finished"
-        );
+        assert!(started.elapsed() < Duration::from_secs(600), "ingest never finished");
     }
     ok(&crashy.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(kills >= 3, "the test killed ingest only {kills} times");

@@ -16,9 +16,7 @@ fn examples_pass_and_fail_as_filed_with_both_validators() {
             let path = entry.unwrap().path();
             // One line, byte for byte otherwise: JSON strings hold no raw newline, and a
             // round trip through a parser would hide duplicate keys.
-            let line = std::fs::read_to_string(&path)
-                .unwrap()
-                .replace(['\n', '\r'], " ");
+            let line = std::fs::read_to_string(&path).unwrap().replace(['\n', '\r'], " ");
             let out = msma()
                 .args(["validate", "-"])
                 .stdin(Stdio::piped())
@@ -26,10 +24,7 @@ fn examples_pass_and_fail_as_filed_with_both_validators() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .and_then(|mut c| {
-                    c.stdin
-                        .take()
-                        .unwrap()
-                        .write_all(format!("{line}\n").as_bytes())?;
+                    c.stdin.take().unwrap().write_all(format!("{line}\n").as_bytes())?;
                     c.wait_with_output()
                 })
                 .unwrap();
@@ -67,24 +62,15 @@ fn compiled_checks_agree_with_json_schema_on_mutated_events() {
     let ours = String::from_utf8(ours.stdout).unwrap();
     let reference = String::from_utf8(reference.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let (ours, reference): (Vec<&str>, Vec<&str>) =
-        (ours.lines().collect(), reference.lines().collect());
+    let (ours, reference): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), reference.lines().collect());
     assert_eq!(ours.len(), lines.len());
     assert_eq!(reference.len(), lines.len());
     let disagreements: Vec<String> = (0..lines.len())
         .filter(|&i| ours[i] != reference[i])
-        .map(|i| {
-            format!(
-                "msma {} / jsonschema {}: {}",
-                ours[i], reference[i], lines[i]
-            )
-        })
+        .map(|i| format!("msma {} / jsonschema {}: {}", ours[i], reference[i], lines[i]))
         .collect();
     let invalid = ours.iter().filter(|v| **v == "invalid").count();
-    assert!(
-        invalid > lines.len() / 3,
-        "the mutations should break most events"
-    );
+    assert!(invalid > lines.len() / 3, "the mutations should break most events");
     assert!(
         disagreements.is_empty(),
         "{} disagreements:\n{}",

@@ -28,8 +28,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             "{} exists and was not made by `msma demo`; choose another --dir",
             a.dir.display()
         );
-        std::fs::remove_dir_all(&a.dir)
-            .with_context(|| format!("removing the previous {}", a.dir.display()))?;
+        std::fs::remove_dir_all(&a.dir).with_context(|| format!("removing the previous {}", a.dir.display()))?;
     }
     let identified = a.dir.join("identified");
     let custodian = a.dir.join("custodian");

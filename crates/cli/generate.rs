@@ -30,10 +30,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode> {
     let known = msma_synth::network_codes();
     if let Some(bad) = a.networks.iter().find(|n| !known.contains(&n.as_str())) {
-        anyhow::bail!(
-            "unknown network {bad}; known networks: {}",
-            known.join(", ")
-        );
+        anyhow::bail!("unknown network {bad}; known networks: {}", known.join(", "));
     }
     let spec = msma_synth::Spec {
         events: a.events,
@@ -48,8 +45,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         out.flush()?;
         s
     } else {
-        let file = std::fs::File::create(&a.out)
-            .with_context(|| format!("creating {}", a.out.display()))?;
+        let file = std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let s = msma_synth::generate(&spec, &mut out)?;
         out.flush()?;

@@ -1,10 +1,9 @@
 //! `msma ingest`: a file of events into a research zone.
 
 use anyhow::{Context, Result};
-use msma_ingest::{DeadLetters, Options, Report, Transform};
+use msma_ingest::{DeadLetters, Input, Options, Report, Transform};
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
 use msma_sink::{Identity, Zone};
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -51,12 +50,11 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
     };
-    let input: Box<dyn BufRead> = if a.input.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let input = if a.input.as_os_str() == "-" {
+        Input::Stream(Box::new(std::io::stdin().lock()))
     } else {
-        let f = std::fs::File::open(&a.input)
-            .with_context(|| format!("opening input {}", a.input.display()))?;
-        Box::new(std::io::BufReader::with_capacity(1 << 20, f))
+        let f = std::fs::File::open(&a.input).with_context(|| format!("opening input {}", a.input.display()))?;
+        Input::File(std::io::BufReader::with_capacity(1 << 20, f))
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let identity = Identity {
@@ -101,26 +99,13 @@ pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
         );
     }
     if r.commits > 0 {
-        println!(
-            "{} commit(s), {} file(s) in {}",
-            r.commits,
-            r.files,
-            a.out.display()
-        );
+        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.out.display());
     }
     for (dataset, rows) in &r.rows_by_dataset {
         println!("  {dataset:<22} {rows:>10} rows");
     }
     if r.rejected_total() > 0 {
-        let kinds: Vec<String> = r
-            .rejected
-            .iter()
-            .map(|(k, n)| format!("{} {n}", k.as_str()))
-            .collect();
-        println!(
-            "rejected: {} -> {}",
-            kinds.join(", "),
-            a.dead_letter.display()
-        );
+        let kinds: Vec<String> = r.rejected.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
+        println!("rejected: {} -> {}", kinds.join(", "), a.dead_letter.display());
     }
 }

@@ -27,9 +27,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             let key = MasterKey::generate()?;
             key.write_new(&out)?;
             println!("wrote key file {} (key id {})", out.display(), key.id());
-            println!(
-                "keep it away from the research zone and back it up: without it, no new data links to old data"
-            );
+            println!("keep it away from the research zone and back it up: without it, no new data links to old data");
         }
         Command::Id { keys } => println!("{}", MasterKey::load(&keys)?.id()),
     }

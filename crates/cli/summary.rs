@@ -19,11 +19,9 @@ pub fn summarise(zone: &Path) -> Result<Summary> {
     let mut sex_of: HashMap<String, String> = HashMap::new();
     let mut seen: HashSet<(i32, String)> = HashSet::new();
     for (dataset, year, file) in parquet_files(zone)? {
-        let open =
-            || std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()));
+        let open = || std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()));
         let builder = ParquetRecordBatchReaderBuilder::try_new(open()?)?;
-        *rows_by_dataset.entry(dataset.clone()).or_default() +=
-            builder.metadata().file_metadata().num_rows() as u64;
+        *rows_by_dataset.entry(dataset.clone()).or_default() += builder.metadata().file_metadata().num_rows() as u64;
         let wanted: &[&str] = if dataset == "patient_inclusion" {
             &["patient_pseudonym", "sex"]
         } else {
@@ -68,14 +66,9 @@ fn parquet_files(zone: &Path) -> Result<Vec<(String, i32, PathBuf)>> {
     let mut out = Vec::new();
     let mut stack = vec![zone.to_owned()];
     while let Some(dir) = stack.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let path = entry?.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.starts_with('_') || name.starts_with('.') {
                 continue;
             }

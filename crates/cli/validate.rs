@@ -28,8 +28,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let input: Box<dyn BufRead> = if a.input.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let f = std::fs::File::open(&a.input)
-            .with_context(|| format!("opening {}", a.input.display()))?;
+        let f = std::fs::File::open(&a.input).with_context(|| format!("opening {}", a.input.display()))?;
         Box::new(std::io::BufReader::new(f))
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -43,9 +42,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let verdict = decode(&line).err();
         invalid += u64::from(verdict.is_some());
         match (a.format, verdict) {
-            (Format::Verdicts, v) => {
-                writeln!(out, "{}", if v.is_some() { "invalid" } else { "valid" })?
-            }
+            (Format::Verdicts, v) => writeln!(out, "{}", if v.is_some() { "invalid" } else { "valid" })?,
             (Format::Text, Some(why)) => writeln!(out, "line {}: {why}", i + 1)?,
             (Format::Json, Some(why)) => {
                 let rec = serde_json::json!({"line": i + 1, "reason": why.kind.as_str(), "detail": why.detail});
@@ -55,10 +52,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    eprintln!(
-        "{lines} lines: {} valid, {invalid} invalid",
-        lines - invalid
-    );
+    eprintln!("{lines} lines: {} valid, {invalid} invalid", lines - invalid);
     Ok(if invalid == 0 {
         ExitCode::SUCCESS
     } else {

@@ -37,10 +37,7 @@ pub enum DeadLetterError {
     #[error("dead-letter file {0} is accessible to group or others; run `chmod 600 {0}`")]
     TooOpen(PathBuf),
     #[error("dead-letter file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 pub struct DeadLetters {
@@ -79,10 +76,7 @@ impl DeadLetters {
         let parent = parent.canonicalize().map_err(io)?;
         let zone = zone_root.canonicalize().map_err(io)?;
         if parent.starts_with(&zone) {
-            return Err(DeadLetterError::InsideZone(
-                path.to_owned(),
-                zone_root.to_owned(),
-            ));
+            return Err(DeadLetterError::InsideZone(path.to_owned(), zone_root.to_owned()));
         }
         let file = open_private(path, true).map_err(io)?;
         #[cfg(unix)]

@@ -5,16 +5,17 @@
 //! one (same first line, same last line, same bytes) is skipped, so running the same
 //! input again writes nothing, and a run killed at any point resumes where its last
 //! commit ended. Boundaries follow earlier commits when there are any, so a different
-//! `commit_lines` cannot shift them.
+//! `commit_lines` cannot shift them. From a file, committed segments are only hashed,
+//! not processed (resuming costs a read of what is done); from a stream, whose lines
+//! cannot be read twice, a segment is processed and its result dropped if it matches.
 
 use crate::deadletter::DeadLetters;
-use crate::lines::LineReader;
+use crate::lines::{Input, LineReader};
 use crate::transform::Transform;
 use msma_model::{RejectKind, Rejection, decode};
 use msma_sink::{RowCounts, Source, Zone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
 
 /// Settings of a file ingest.
 #[derive(Debug, Clone)]
@@ -67,8 +68,8 @@ pub enum IngestError {
 
 /// Ingests every line of `input` into `zone`. `name` identifies the input in commit
 /// records and dead letters.
-pub fn ingest<R: BufRead>(
-    input: R,
+pub fn ingest(
+    input: Input,
     name: &str,
     zone: &mut Zone,
     transform: &mut Transform,
@@ -81,7 +82,23 @@ pub fn ingest<R: BufRead>(
     let mut line_no: u64 = 0;
     loop {
         let first = line_no + 1;
-        let candidates = committed.get(&first).map(Vec::as_slice).unwrap_or_default();
+        let mut candidates = committed.get(&first).map(Vec::as_slice).unwrap_or_default();
+        if !candidates.is_empty() && reader.can_seek() {
+            let start = reader.offset();
+            if let Some(last) = skip_committed(&mut reader, first, candidates)? {
+                report.read += last + 1 - first;
+                report.already_committed += last + 1 - first;
+                line_no = last;
+                tracing::info!(
+                    first_line = first,
+                    last_line = last,
+                    "segment already committed, skipped"
+                );
+                continue;
+            }
+            reader.seek(start).map_err(IngestError::Input)?;
+            candidates = &[];
+        }
         let end = match candidates.iter().map(|(last, _)| *last).max() {
             Some(last) => last,
             None => first + opts.commit_lines.max(1) - 1,
@@ -92,19 +109,13 @@ pub fn ingest<R: BufRead>(
         let mut by_dataset: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut rejected: BTreeMap<RejectKind, u64> = BTreeMap::new();
         let mut matched = false;
-        while let Some(line) = reader
-            .next(&mut |b| sha.update(b))
-            .map_err(IngestError::Input)?
-        {
+        while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
             line_no += 1;
             counts.read += 1;
             let outcome = match line.oversized {
                 Some(len) => Err(Rejection::new(
                     RejectKind::OversizedLine,
-                    format!(
-                        "line of {len} bytes is over the limit of {} bytes",
-                        opts.max_line_bytes
-                    ),
+                    format!("line of {len} bytes is over the limit of {} bytes", opts.max_line_bytes),
                 )),
                 None => decode(line.bytes),
             };
@@ -123,10 +134,7 @@ pub fn ingest<R: BufRead>(
             }
             if candidates.iter().any(|(last, _)| *last == line_no) {
                 let digest = hex::encode(sha.clone().finalize());
-                if candidates
-                    .iter()
-                    .any(|(last, h)| *last == line_no && *h == digest)
-                {
+                if candidates.iter().any(|(last, h)| *last == line_no && *h == digest) {
                     matched = true;
                     break;
                 }
@@ -185,6 +193,33 @@ pub fn ingest<R: BufRead>(
     Ok(report)
 }
 
+/// Hashes lines from `first` on without processing them; the last line of the
+/// committed segment they turn out to be, if any.
+fn skip_committed(
+    reader: &mut LineReader,
+    first: u64,
+    candidates: &[(u64, String)],
+) -> Result<Option<u64>, IngestError> {
+    let end = candidates.iter().map(|(last, _)| *last).max().unwrap_or(first);
+    let mut sha = Sha256::new();
+    let mut line_no = first - 1;
+    while line_no < end
+        && reader
+            .next(&mut |b| sha.update(b))
+            .map_err(IngestError::Input)?
+            .is_some()
+    {
+        line_no += 1;
+        if candidates
+            .iter()
+            .any(|(last, h)| *last == line_no && *h == hex::encode(sha.clone().finalize()))
+        {
+            return Ok(Some(line_no));
+        }
+    }
+    Ok(None)
+}
+
 /// Committed file segments by first line: (last line, SHA-256).
 fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
     let mut map: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
@@ -195,9 +230,7 @@ fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
             sha256,
             ..
         } = &stored.record.source;
-        map.entry(*first_line)
-            .or_default()
-            .push((*last_line, sha256.clone()));
+        map.entry(*first_line).or_default().push((*last_line, sha256.clone()));
     }
     map
 }

@@ -9,4 +9,5 @@ mod transform;
 
 pub use deadletter::{DeadLetterError, DeadLetters};
 pub use file::{IngestError, Options, Report, ingest};
+pub use lines::Input;
 pub use transform::{Transform, dataset_columns};

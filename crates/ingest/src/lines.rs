@@ -1,7 +1,22 @@
 //! Reads NDJSON lines with a length limit: a line longer than the limit is consumed
 //! without being held in memory, so one huge line cannot exhaust it.
 
-use std::io::BufRead;
+use std::io::{BufRead, Seek, SeekFrom};
+
+/// An input: a file, which can be read again from an offset, or a stream, which cannot.
+pub enum Input<'a> {
+    File(std::io::BufReader<std::fs::File>),
+    Stream(Box<dyn BufRead + 'a>),
+}
+
+impl Input<'_> {
+    fn reader(&mut self) -> &mut dyn BufRead {
+        match self {
+            Input::File(f) => f,
+            Input::Stream(s) => s.as_mut(),
+        }
+    }
+}
 
 /// One line as read: its bytes (without the newline and a preceding `\r`), or only its
 /// first `limit` bytes and its full length when it was too long.
@@ -10,18 +25,41 @@ pub struct Line<'a> {
     pub oversized: Option<u64>,
 }
 
-pub struct LineReader<R> {
-    input: R,
+pub struct LineReader<'a> {
+    input: Input<'a>,
     limit: usize,
     buf: Vec<u8>,
+    offset: u64,
 }
 
-impl<R: BufRead> LineReader<R> {
-    pub fn new(input: R, limit: usize) -> Self {
+impl<'a> LineReader<'a> {
+    pub fn new(input: Input<'a>, limit: usize) -> Self {
         Self {
             input,
             limit,
             buf: Vec::with_capacity(64 * 1024),
+            offset: 0,
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub fn can_seek(&self) -> bool {
+        matches!(self.input, Input::File(_))
+    }
+
+    /// Reads again from `offset` (files only).
+    pub fn seek(&mut self, offset: u64) -> std::io::Result<()> {
+        match &mut self.input {
+            Input::File(f) => {
+                f.seek(SeekFrom::Start(offset))?;
+                self.offset = offset;
+                Ok(())
+            }
+            Input::Stream(_) => Err(std::io::Error::other("a stream cannot be read again")),
         }
     }
 
@@ -31,7 +69,7 @@ impl<R: BufRead> LineReader<R> {
         let mut total: u64 = 0;
         let mut ended = false;
         loop {
-            let chunk = self.input.fill_buf()?;
+            let chunk = self.input.reader().fill_buf()?;
             if chunk.is_empty() {
                 break;
             }
@@ -44,7 +82,8 @@ impl<R: BufRead> LineReader<R> {
             let room = (self.limit + 1).saturating_sub(self.buf.len());
             self.buf.extend_from_slice(&chunk[..content.min(room)]);
             total += content as u64;
-            self.input.consume(take);
+            self.input.reader().consume(take);
+            self.offset += take as u64;
             if done {
                 ended = true;
                 break;
@@ -61,10 +100,7 @@ impl<R: BufRead> LineReader<R> {
             }));
         }
         let bytes = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
-        Ok(Some(Line {
-            bytes,
-            oversized: None,
-        }))
+        Ok(Some(Line { bytes, oversized: None }))
     }
 }
 
@@ -79,13 +115,15 @@ mod tests {
     #[test]
     fn lines_limits_and_hash_feed() {
         let input = b"a\r\nbbbbbbbbbb\n\nlast".as_slice();
-        let mut r = LineReader::new(std::io::BufReader::with_capacity(3, input), 4);
+        let stream = Input::Stream(Box::new(std::io::BufReader::with_capacity(3, input)));
+        let mut r = LineReader::new(stream, 4);
         let mut fed = Vec::new();
         let mut got = Vec::new();
         while let Some(line) = r.next(&mut |b| fed.extend_from_slice(b)).unwrap() {
             got.push((line.bytes.to_vec(), line.oversized));
         }
         assert_eq!(fed, input);
+        assert_eq!(r.offset(), input.len() as u64);
         assert_eq!(
             got,
             vec![

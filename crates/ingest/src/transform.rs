@@ -32,18 +32,8 @@ const COMMON: &[Column] = &[
 ];
 
 const DEMOGRAPHICS: &[Column] = &[
-    column(
-        "sex",
-        ColumnType::Code(msma_model::Sex::CODES),
-        true,
-        "Sex: F, M or U",
-    ),
-    column(
-        "age_years",
-        ColumnType::Int16,
-        true,
-        "Age at the event, in whole years",
-    ),
+    column("sex", ColumnType::Code(msma_model::Sex::CODES), true, "Sex: F, M or U"),
+    column("age_years", ColumnType::Int16, true, "Age at the event, in whole years"),
     column(
         "age_band",
         ColumnType::Text,
@@ -129,21 +119,15 @@ impl Transform {
             .entry(key)
             .or_insert_with_key(|k| BatchBuilder::new(&dataset_columns(k.event_type)));
         let network = ev.network_id.as_ref();
-        b.text(Some(
-            self.pseudo.patient(network, &ev.patient.local_id).as_str(),
-        ));
+        b.text(Some(self.pseudo.patient(network, &ev.patient.local_id).as_str()));
         b.text(Some(
             self.pseudo
                 .linked(Domain::Microstructure, network, &ev.microstructure_id)
                 .as_str(),
         ));
-        b.date(Some(days(
-            self.policy.date_granularity.truncate(local_date),
-        )));
+        b.date(Some(days(self.policy.date_granularity.truncate(local_date))));
         if ev.event_type == EventType::PatientInclusion {
-            let age = ev
-                .birth_date
-                .and_then(|birth| self.policy.age(birth, local_date));
+            let age = ev.birth_date.and_then(|birth| self.policy.age(birth, local_date));
             let dep = ev.patient.postcode.as_deref().and_then(departement);
             b.code(ev.patient.sex.map(|s| s.as_str()));
             b.int(age.filter(|_| self.policy.keep_age_years).map(i64::from));
@@ -171,12 +155,7 @@ impl Transform {
     pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
         for (key, b) in &mut self.builders {
             if b.rows() > 0 {
-                txn.write(
-                    key.event_type.as_str(),
-                    key.version,
-                    &key.path(),
-                    &b.finish(),
-                )?;
+                txn.write(key.event_type.as_str(), key.version, &key.path(), &b.finish())?;
             }
         }
         self.buffered = 0;

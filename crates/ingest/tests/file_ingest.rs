@@ -1,7 +1,7 @@
 //! File ingest end to end at the library level: counts, exactly-once on re-runs and
 //! after a torn run, dead letters, and no identifier in the research zone.
 
-use msma_ingest::{DeadLetters, Options, Transform, ingest};
+use msma_ingest::{DeadLetters, Input, Options, Transform, ingest};
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
 use msma_sink::{Identity, Zone};
 use std::path::Path;
@@ -48,14 +48,11 @@ fn env() -> Env {
     let zone = dir.path().join("research");
     std::fs::create_dir_all(&zone).unwrap();
     let dead = dir.path().join("dead.ndjson");
-    Env {
-        _dir: dir,
-        zone,
-        dead,
-    }
+    Env { _dir: dir, zone, dead }
 }
 
-fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
+/// Ingests `text` from a file (seekable) or, with `stream`, from a stream.
+fn run_from(env: &Env, text: &str, commit_lines: u64, stream: bool) -> msma_ingest::Report {
     let key = MasterKey::from_bytes([9; 32]);
     let study = StudyId::new("test").unwrap();
     let policy = Policy::default();
@@ -71,15 +68,18 @@ fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
         commit_lines,
         ..Options::default()
     };
-    ingest(
-        text.as_bytes(),
-        "input.ndjson",
-        &mut zone,
-        &mut t,
-        &mut dead,
-        &opts,
-    )
-    .unwrap()
+    let input = if stream {
+        Input::Stream(Box::new(text.as_bytes()))
+    } else {
+        let path = env.zone.parent().unwrap().join("input.ndjson");
+        std::fs::write(&path, text).unwrap();
+        Input::File(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
+    };
+    ingest(input, "input.ndjson", &mut zone, &mut t, &mut dead, &opts).unwrap()
+}
+
+fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
+    run_from(env, text, commit_lines, false)
 }
 
 fn zone_bytes(dir: &Path) -> Vec<u8> {
@@ -110,13 +110,12 @@ fn counts_rerun_and_no_identifiers() {
     assert_eq!(r.commits, 4);
 
     let again = run(&env, &text, 30);
-    assert_eq!(
-        (again.written, again.commits, again.already_committed),
-        (0, 0, 110)
-    );
+    assert_eq!((again.written, again.commits, again.already_committed), (0, 0, 110));
     // Other boundaries cannot shift commits: still nothing new.
     let other = run(&env, &text, 7);
     assert_eq!((other.written, other.already_committed), (0, 110));
+    let streamed = run_from(&env, &text, 7, true);
+    assert_eq!((streamed.written, streamed.already_committed), (0, 110));
 
     let dead = std::fs::read_to_string(&env.dead).unwrap();
     assert_eq!(dead.lines().count(), 10, "dead letters once each");
@@ -150,4 +149,7 @@ fn appended_input_writes_only_the_new_lines() {
     let r = run(&env, &longer, 1000);
     assert_eq!(r.already_committed, 55);
     assert_eq!(r.written, 30);
+    let longest = input(90);
+    let r = run_from(&env, &longest, 1000, true);
+    assert_eq!((r.already_committed, r.written), (88, 10));
 }

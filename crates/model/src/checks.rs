@@ -97,32 +97,22 @@ pub fn email(s: &str) -> bool {
         return false;
     };
     !local.is_empty()
-        && all(local, |b| {
-            b.is_ascii_alphanumeric() || b"._%+-".contains(&b)
-        })
+        && all(local, |b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
         && !host.is_empty()
-        && all(host, |b| {
-            b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
-        })
+        && all(host, |b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
         && tld.len() >= 2
         && all(tld, |b| b.is_ascii_alphabetic())
 }
 
 /// `^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$` and a real calendar date.
 pub fn birth_date(s: &str) -> Option<chrono::NaiveDate> {
-    (s.starts_with("19") || s.starts_with("20"))
-        .then(|| date(s))
-        .flatten()
+    (s.starts_with("19") || s.starts_with("20")).then(|| date(s)).flatten()
 }
 
 fn date(s: &str) -> Option<chrono::NaiveDate> {
     let b = s.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && digits(&s[..4])
-        && digits(&s[5..7])
-        && digits(&s[8..]);
+    let shaped =
+        b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(&s[..4]) && digits(&s[5..7]) && digits(&s[8..]);
     if !shaped {
         return None;
     }
@@ -134,12 +124,7 @@ fn date(s: &str) -> Option<chrono::NaiveDate> {
 /// and a real RFC 3339 date-time (an offset is required).
 pub fn occurred_at(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     let b = s.as_bytes();
-    if b.len() < 20
-        || !s.is_ascii()
-        || !s.starts_with("20")
-        || date(&s[..10]).is_none()
-        || b[10] != b'T'
-    {
+    if b.len() < 20 || !s.is_ascii() || !s.starts_with("20") || date(&s[..10]).is_none() || b[10] != b'T' {
         return None;
     }
     let time = &b[11..19];

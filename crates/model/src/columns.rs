@@ -71,20 +71,10 @@ impl EventType {
                             false,
                             "Origin of the request for care",
                         ),
-                        col(
-                            "first_reason",
-                            codes!(FirstReason),
-                            false,
-                            "First reason for care",
-                        ),
+                        col("first_reason", codes!(FirstReason), false, "First reason for care"),
                         col("housing", codes!(Housing), false, "Housing"),
                         col("household", codes!(Household), true, "Household"),
-                        col(
-                            "main_income",
-                            codes!(MainIncome),
-                            false,
-                            "Main source of income",
-                        ),
+                        col("main_income", codes!(MainIncome), false, "Main source of income"),
                         col(
                             "professional_activity",
                             codes!(ProfessionalActivity),
@@ -92,18 +82,8 @@ impl EventType {
                             "Professional situation",
                         ),
                         col("health_cover", codes!(HealthCover), true, "Health cover"),
-                        col(
-                            "education",
-                            codes!(Education),
-                            true,
-                            "Highest education level",
-                        ),
-                        col(
-                            "prior_care",
-                            Bool,
-                            false,
-                            "Already cared for addiction before",
-                        ),
+                        col("education", codes!(Education), true, "Highest education level"),
+                        col("prior_care", Bool, false, "Already cared for addiction before"),
                     ]
                 }
             }
@@ -111,12 +91,7 @@ impl EventType {
                 const {
                     &[
                         col("product", codes!(Product), false, "Product or behaviour"),
-                        col(
-                            "origin_of_care",
-                            Bool,
-                            false,
-                            "Product at the origin of care",
-                        ),
+                        col("origin_of_care", Bool, false, "Product at the origin of care"),
                         col("route", codes!(Route), true, "Usual route"),
                         col(
                             "frequency_30d",
@@ -124,21 +99,11 @@ impl EventType {
                             true,
                             "Frequency over the last 30 days",
                         ),
-                        col(
-                            "use_level",
-                            codes!(UseLevel),
-                            true,
-                            "Use, harmful use or dependence",
-                        ),
+                        col("use_level", codes!(UseLevel), true, "Use, harmful use or dependence"),
                         col("age_first_use", Int16, true, "Age at first use (years)"),
                         col("ever_injected", Bool, true, "Ever injected"),
                         col("syringe_sharing", Bool, true, "Ever shared syringes"),
-                        col(
-                            "standard_drinks_per_day",
-                            Int16,
-                            true,
-                            "Standard drinks per day",
-                        ),
+                        col("standard_drinks_per_day", Int16, true, "Standard drinks per day"),
                     ]
                 }
             }
@@ -151,18 +116,8 @@ impl EventType {
                             false,
                             "Professional seen",
                         ),
-                        col(
-                            "professional_pseudonym",
-                            Text,
-                            false,
-                            "Pseudonym of the professional",
-                        ),
-                        col(
-                            "mode",
-                            codes!(ConsultationMode),
-                            false,
-                            "How the consultation was held",
-                        ),
+                        col("professional_pseudonym", Text, false, "Pseudonym of the professional"),
+                        col("mode", codes!(ConsultationMode), false, "How the consultation was held"),
                         col("duration_min", Int16, true, "Duration (minutes)"),
                         col("no_show", Bool, false, "The patient did not come"),
                     ]
@@ -191,12 +146,7 @@ impl EventType {
             EventType::Screening => {
                 const {
                     &[
-                        col(
-                            "target",
-                            codes!(ScreeningTarget),
-                            false,
-                            "Infection screened for",
-                        ),
+                        col("target", codes!(ScreeningTarget), false, "Infection screened for"),
                         col("test", codes!(ScreeningTest), false, "Kind of test"),
                         col("result", codes!(ScreeningResult), false, "Result"),
                     ]
@@ -216,33 +166,14 @@ impl EventType {
                     ]
                 }
             }
-            EventType::FollowUpEnd => {
-                const {
-                    &[col(
-                        "reason",
-                        codes!(EndReason),
-                        false,
-                        "Why follow-up ended",
-                    )]
-                }
-            }
+            EventType::FollowUpEnd => const { &[col("reason", codes!(EndReason), false, "Why follow-up ended")] },
             EventType::ForfaitClaim => {
                 const {
                     &[
-                        col(
-                            "claim_year",
-                            Int16,
-                            false,
-                            "Year the flat rate is claimed for",
-                        ),
+                        col("claim_year", Int16, false, "Year the flat rate is claimed for"),
                         col("amount_cents", Int64, false, "Amount claimed (euro cents)"),
                         col("status", codes!(ClaimStatus), false, "Claim status"),
-                        col(
-                            "gp_consultations",
-                            Int16,
-                            false,
-                            "GP consultations in the year",
-                        ),
+                        col("gp_consultations", Int16, false, "GP consultations in the year"),
                         col(
                             "psychologist_consultations",
                             Int16,
@@ -255,12 +186,7 @@ impl EventType {
                             false,
                             "Social-worker consultations in the year",
                         ),
-                        col(
-                            "synthesis_meetings",
-                            Int16,
-                            false,
-                            "Synthesis meetings in the year",
-                        ),
+                        col("synthesis_meetings", Int16, false, "Synthesis meetings in the year"),
                     ]
                 }
             }
@@ -291,11 +217,7 @@ impl Payload<'_> {
     /// Writes the payload's cells in the order of [`EventType::payload_columns`].
     /// `pseudonymise` turns each identifying value into its pseudonym, so that no
     /// identifier can reach a sink by this path.
-    pub fn write_cells(
-        &self,
-        out: &mut dyn CellSink,
-        pseudonymise: &mut dyn FnMut(Linkable) -> String,
-    ) {
+    pub fn write_cells(&self, out: &mut dyn CellSink, pseudonymise: &mut dyn FnMut(Linkable) -> String) {
         let int = |v: Option<crate::Int<0, 100>>| v.map(|i| i.get());
         match self {
             Payload::PatientInclusion(p) => {
@@ -322,9 +244,7 @@ impl Payload<'_> {
             }
             Payload::Consultation(p) => {
                 out.code(Some(p.professional_role.as_str()));
-                out.text(Some(&pseudonymise(Linkable::Professional(
-                    &p.professional_id,
-                ))));
+                out.text(Some(&pseudonymise(Linkable::Professional(&p.professional_id))));
                 out.code(Some(p.mode.as_str()));
                 out.int(p.duration_min.map(|i| i.get()));
                 out.bool(Some(p.no_show));

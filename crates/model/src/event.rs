@@ -193,9 +193,7 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         "microstructure_id: expected 1 to 64 printable ASCII characters without spaces",
     )?;
     let occurred_at = checks::occurred_at(&env.occurred_at).ok_or_else(|| {
-        Rejection::violation(
-            "occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset",
-        )
+        Rejection::violation("occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset")
     })?;
     let p = &env.patient;
     check(
@@ -206,40 +204,18 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         Some(s) if !ok(s) => Err(Rejection::violation(what.to_owned())),
         _ => Ok(()),
     };
-    opt(
-        &p.ins,
-        checks::ins,
-        "patient.ins: expected a NIR of 15 characters",
-    )?;
+    opt(&p.ins, checks::ins, "patient.ins: expected a NIR of 15 characters")?;
     let name = |s: &str| (1..=100).contains(&s.chars().count());
-    opt(
-        &p.last_name,
-        name,
-        "patient.last_name: expected 1 to 100 characters",
-    )?;
-    opt(
-        &p.first_name,
-        name,
-        "patient.first_name: expected 1 to 100 characters",
-    )?;
-    opt(
-        &p.postcode,
-        checks::postcode,
-        "patient.postcode: expected 5 digits",
-    )?;
-    opt(
-        &p.phone,
-        checks::phone,
-        "patient.phone: expected a French phone number",
-    )?;
+    opt(&p.last_name, name, "patient.last_name: expected 1 to 100 characters")?;
+    opt(&p.first_name, name, "patient.first_name: expected 1 to 100 characters")?;
+    opt(&p.postcode, checks::postcode, "patient.postcode: expected 5 digits")?;
+    opt(&p.phone, checks::phone, "patient.phone: expected a French phone number")?;
     let email = |s: &str| s.len() <= 254 && checks::email(s);
     opt(&p.email, email, "patient.email: expected an email address")?;
     let birth_date = match &p.birth_date {
         None => None,
         Some(s) => Some(checks::birth_date(s).ok_or_else(|| {
-            Rejection::violation(
-                "patient.birth_date: expected a date (YYYY-MM-DD) from 1900 to 2099",
-            )
+            Rejection::violation("patient.birth_date: expected a date (YYYY-MM-DD) from 1900 to 2099")
         })?),
     };
 

@@ -49,9 +49,7 @@ impl<'de, const MIN: i64, const MAX: i64> de::Deserialize<'de> for Int<MIN, MAX>
                     return Err(E::custom("expected an integer, found a fraction"));
                 }
                 if v.abs() > 1e18 {
-                    return Err(E::custom(format_args!(
-                        "integer out of range, expected {MIN} to {MAX}"
-                    )));
+                    return Err(E::custom(format_args!("integer out of range, expected {MIN} to {MAX}")));
                 }
                 Self::check(v as i128)
             }

@@ -116,11 +116,7 @@ pub enum Payload<'a> {
 impl<'a> Payload<'a> {
     /// Decodes the payload of an event of the given type and version. `None` when that
     /// version of that type does not exist.
-    pub(crate) fn decode(
-        event_type: EventType,
-        version: u16,
-        json: &'a str,
-    ) -> Option<Result<Self, String>> {
+    pub(crate) fn decode(event_type: EventType, version: u16, json: &'a str) -> Option<Result<Self, String>> {
         use EventType as T;
         fn de<'a, P: Deserialize<'a>>(json: &'a str) -> Result<P, String> {
             crate::event::from_object(json).map_err(|e| format!("payload: {e}"))

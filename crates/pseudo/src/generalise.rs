@@ -73,10 +73,7 @@ impl Default for Policy {
 #[non_exhaustive]
 pub enum PolicyError {
     #[error("policy file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("policy file {path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -93,10 +90,9 @@ impl Policy {
             path: shown.clone(),
             message: e.to_string(),
         })?;
-        policy.check().map_err(|message| PolicyError::Invalid {
-            path: shown,
-            message,
-        })?;
+        policy
+            .check()
+            .map_err(|message| PolicyError::Invalid { path: shown, message })?;
         Ok(policy)
     }
 
@@ -158,10 +154,7 @@ pub fn departement(postcode: &str) -> Option<&'static str> {
 /// The INSEE region code of a département, or `None` outside the regions (overseas
 /// collectivities).
 pub fn region_of(departement: &str) -> Option<&'static str> {
-    REGIONS
-        .iter()
-        .find(|(d, _)| *d == departement)
-        .and_then(|(_, r)| *r)
+    REGIONS.iter().find(|(d, _)| *d == departement).and_then(|(_, r)| *r)
 }
 
 /// Département → INSEE region (2016 regions).
@@ -290,15 +283,9 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(
-            Granularity::Month.truncate(d("2024-03-17")),
-            d("2024-03-01")
-        );
+        assert_eq!(Granularity::Month.truncate(d("2024-03-17")), d("2024-03-01"));
         assert_eq!(Granularity::Week.truncate(d("2024-03-17")), d("2024-03-11"));
-        assert_eq!(
-            Granularity::Quarter.truncate(d("2024-08-17")),
-            d("2024-07-01")
-        );
+        assert_eq!(Granularity::Quarter.truncate(d("2024-08-17")), d("2024-07-01"));
         assert_eq!(Granularity::Year.truncate(d("2024-08-17")), d("2024-01-01"));
     }
 
@@ -337,17 +324,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("policy.toml");
         std::fs::write(&p, "date_granularity = \"week\"\n").unwrap();
-        assert_eq!(
-            Policy::load(&p).unwrap().date_granularity,
-            Granularity::Week
-        );
+        assert_eq!(Policy::load(&p).unwrap().date_granularity, Granularity::Week);
         std::fs::write(&p, "date_granularty = \"week\"\n").unwrap();
-        assert!(
-            Policy::load(&p)
-                .unwrap_err()
-                .to_string()
-                .contains("date_granularty")
-        );
+        assert!(Policy::load(&p).unwrap_err().to_string().contains("date_granularty"));
         std::fs::write(&p, "age_band_years = 0\n").unwrap();
         assert!(Policy::load(&p).is_err());
     }

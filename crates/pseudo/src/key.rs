@@ -19,14 +19,10 @@ pub enum KeyError {
     #[error("key file {0} does not exist; create one with `msma keys init --out {0}`")]
     Missing(PathBuf),
     /// The file is readable or writable by group or others.
-    #[error(
-        "key file {path} is accessible to group or others (mode {mode:04o}); run `chmod 600 {path}`"
-    )]
+    #[error("key file {path} is accessible to group or others (mode {mode:04o}); run `chmod 600 {path}`")]
     TooOpen { path: PathBuf, mode: u32 },
     /// The content is not 64 lowercase hex characters and a newline.
-    #[error(
-        "key file {path} is malformed: {why}; expected 64 lowercase hex characters and a newline"
-    )]
+    #[error("key file {path} is malformed: {why}; expected 64 lowercase hex characters and a newline")]
     Malformed { path: PathBuf, why: &'static str },
     /// `keys init` refuses to replace a key: data pseudonymised with it would be orphaned.
     #[error("key file {0} already exists; refusing to overwrite a key")]
@@ -36,10 +32,7 @@ pub enum KeyError {
     Random(String),
     /// Any other I/O failure.
     #[error("key file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// The study id cannot name a study.
     #[error("study id must be 1 to 64 characters among A-Z a-z 0-9 . _ - (got {0} characters)")]
     BadStudyId(usize),
@@ -187,10 +180,7 @@ pub struct StudyId(String);
 
 impl StudyId {
     pub fn new(id: &str) -> Result<Self, KeyError> {
-        let ok = (1..=64).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let ok = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
         if ok {
             Ok(Self(id.to_owned()))
         } else {
@@ -258,10 +248,7 @@ mod tests {
 
         let good = "00".repeat(32) + "\n";
         let open = write(dir.path(), "open", good.as_bytes(), 0o640);
-        assert!(matches!(
-            MasterKey::load(&open),
-            Err(KeyError::TooOpen { .. })
-        ));
+        assert!(matches!(MasterKey::load(&open), Err(KeyError::TooOpen { .. })));
         for bad in [
             "AB".repeat(32) + "\n",
             "00".repeat(32),
@@ -273,9 +260,7 @@ mod tests {
             assert!(err.contains("malformed"), "{err}");
             assert!(!err.contains(&bad[..8]), "error quotes the key: {err}");
         }
-        let missing = MasterKey::load(&dir.path().join("nope"))
-            .unwrap_err()
-            .to_string();
+        let missing = MasterKey::load(&dir.path().join("nope")).unwrap_err().to_string();
         assert!(missing.contains("msma keys init"), "{missing}");
     }
 

@@ -66,8 +66,8 @@ impl fmt::Debug for Pseudonymiser {
 
 impl Pseudonymiser {
     pub fn new(key: &StudyKey) -> Self {
-        let keyed = <Hmac<Sha256> as KeyInit>::new_from_slice(key.bytes.as_ref())
-            .expect("HMAC takes keys of any length");
+        let keyed =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key.bytes.as_ref()).expect("HMAC takes keys of any length");
         Self { keyed }
     }
 
@@ -165,8 +165,7 @@ mod vectors {
             "e0c193812e229380f8b7da01be789ee6231e477ffbfc3ebeec12effd71f43791"
         );
         assert_eq!(
-            p.linked(Domain::Meeting, n, "SYN-MS-67-004-2021-03")
-                .as_str(),
+            p.linked(Domain::Meeting, n, "SYN-MS-67-004-2021-03").as_str(),
             "adf9242e3ebdfe056458f361f2b1b886fbd9144b87d2a54d8f613907f3a3a608"
         );
         let demo = Pseudonymiser::new(&master.study_key(&StudyId::new("demo").unwrap()));

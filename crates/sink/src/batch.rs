@@ -2,8 +2,7 @@
 //! yields a `RecordBatch` whose schema comes from the dataset's column list.
 
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Date32Builder, Int16Builder, Int32Builder, Int64Builder,
-    ListBuilder, StringBuilder,
+    ArrayBuilder, BooleanBuilder, Date32Builder, Int16Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -22,9 +21,7 @@ pub fn arrow_schema(columns: &[Column]) -> SchemaRef {
 fn data_type(ty: ColumnType) -> DataType {
     match ty {
         ColumnType::Code(_) | ColumnType::Text => DataType::Utf8,
-        ColumnType::CodeList(_) => {
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-        }
+        ColumnType::CodeList(_) => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
         ColumnType::Bool => DataType::Boolean,
         ColumnType::Int16 => DataType::Int16,
         ColumnType::Int32 => DataType::Int32,
@@ -135,11 +132,7 @@ impl BatchBuilder {
 
     fn col(&mut self) -> (&'static str, &mut Col) {
         let i = self.next;
-        assert!(
-            i < self.cols.len(),
-            "more cells than the {} columns",
-            self.cols.len()
-        );
+        assert!(i < self.cols.len(), "more cells than the {} columns", self.cols.len());
         self.next += 1;
         (self.names[i], &mut self.cols[i])
     }

@@ -13,10 +13,7 @@ mod part;
 mod zone;
 
 pub use batch::{BatchBuilder, arrow_schema};
-pub use log::{
-    CommitRecord, FileEntry, Identity, RECORD_FORMAT, RowCounts, Source, Stored, read_all,
-    record_name,
-};
+pub use log::{CommitRecord, FileEntry, Identity, RECORD_FORMAT, RowCounts, Source, Stored, read_all, record_name};
 pub use zone::{LOG_DIR, META_DIR, Txn, Zone};
 
 use std::path::{Path, PathBuf};
@@ -27,10 +24,7 @@ use std::path::{Path, PathBuf};
 pub enum Error {
     /// A file system operation failed.
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     /// The Parquet encoder failed.
     #[error("{path}: {message}")]
     Parquet { path: PathBuf, message: String },

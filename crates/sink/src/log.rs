@@ -94,10 +94,7 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
     let mut names: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| crate::Error::io(dir, e))? {
         let path = entry.map_err(|e| crate::Error::io(dir, e))?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if name.ends_with(".json") && !name.starts_with('.') {
             names.push(path);
         }
@@ -106,13 +103,10 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
     let mut out: Vec<Stored> = Vec::with_capacity(names.len());
     for (i, path) in names.iter().enumerate() {
         let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-        let record: CommitRecord = serde_json::from_slice(&bytes).map_err(|e| {
-            crate::Error::Ledger(format!("{}: not a commit record: {e}", path.display()))
-        })?;
+        let record: CommitRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| crate::Error::Ledger(format!("{}: not a commit record: {e}", path.display())))?;
         let seq = i as u64 + 1;
-        if record.seq != seq
-            || path.file_name().and_then(|n| n.to_str()) != Some(record_name(seq).as_str())
-        {
+        if record.seq != seq || path.file_name().and_then(|n| n.to_str()) != Some(record_name(seq).as_str()) {
             return Err(crate::Error::Ledger(format!(
                 "{}: expected record {seq}",
                 path.display()

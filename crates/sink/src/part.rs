@@ -51,16 +51,10 @@ pub struct PartWriter {
 }
 
 impl PartWriter {
-    pub fn create(
-        path: &Path,
-        schema: SchemaRef,
-        metadata: &[(String, String)],
-    ) -> crate::Result<Self> {
+    pub fn create(path: &Path, schema: SchemaRef, metadata: &[(String, String)]) -> crate::Result<Self> {
         let file = File::create(path).map_err(|e| crate::Error::io(path, e))?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid level"),
-            ))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_dictionary_enabled(true)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -77,8 +71,7 @@ impl PartWriter {
             sha: Sha256::new(),
             bytes: 0,
         };
-        let writer = ArrowWriter::try_new(sink, schema, Some(props))
-            .map_err(|e| crate::Error::parquet(path, e))?;
+        let writer = ArrowWriter::try_new(sink, schema, Some(props)).map_err(|e| crate::Error::parquet(path, e))?;
         Ok(Self {
             path: path.to_owned(),
             writer,
@@ -100,18 +93,13 @@ impl PartWriter {
 
     /// Writes the row group in progress out, freeing its memory.
     pub fn flush(&mut self) -> crate::Result<()> {
-        self.writer
-            .flush()
-            .map_err(|e| crate::Error::parquet(&self.path, e))
+        self.writer.flush().map_err(|e| crate::Error::parquet(&self.path, e))
     }
 
     /// Writes the footer and syncs the file to disk.
     pub fn finish(self) -> crate::Result<Written> {
         let path = self.path;
-        let mut sink = self
-            .writer
-            .into_inner()
-            .map_err(|e| crate::Error::parquet(&path, e))?;
+        let mut sink = self.writer.into_inner().map_err(|e| crate::Error::parquet(&path, e))?;
         sink.flush().map_err(|e| crate::Error::io(&path, e))?;
         let file = sink
             .inner

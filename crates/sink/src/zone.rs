@@ -37,8 +37,7 @@ impl Zone {
         }
         let lock_path = meta.join("lock");
         let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        lock.try_lock()
-            .map_err(|_| Error::Locked(root.to_owned()))?;
+        lock.try_lock().map_err(|_| Error::Locked(root.to_owned()))?;
         let records = log::read_all(&meta.join(LOG_DIR))?;
         if let Some(first) = records.first() {
             let held = &first.record.identity;
@@ -98,11 +97,7 @@ impl Zone {
             .collect();
         for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
             let dir = entry.map_err(|e| Error::io(&staging, e))?.path();
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned();
+            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
             if let Some(record) = committed.get(name.as_str()) {
                 self.publish(&dir, &record.files)?;
                 tracing::info!(txn = %name, files = record.files.len(), "completed an interrupted commit");
@@ -135,15 +130,9 @@ impl Zone {
                 if to.exists() {
                     continue;
                 }
-                return Err(Error::Ledger(format!(
-                    "committed file {} is missing",
-                    f.path
-                )));
+                return Err(Error::Ledger(format!("committed file {} is missing", f.path)));
             }
-            let parent = to
-                .parent()
-                .expect("dataset files sit in folders")
-                .to_owned();
+            let parent = to.parent().expect("dataset files sit in folders").to_owned();
             fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
             fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
             parents.insert(parent);
@@ -161,10 +150,7 @@ fn mismatch(root: &Path, held: &Identity, wanted: &Identity) -> String {
     } else if held.key_id != wanted.key_id {
         format!("key id {}, not {}", held.key_id, wanted.key_id)
     } else {
-        format!(
-            "generalisation policy {}, not {}",
-            held.policy, wanted.policy
-        )
+        format!("generalisation policy {}, not {}", held.policy, wanted.policy)
     };
     format!(
         "{} holds data of {what}; a zone holds one study under one key and policy: choose another --out",
@@ -193,13 +179,7 @@ pub struct Txn<'z> {
 impl Txn<'_> {
     /// Appends a batch to the file of `dataset` (at `schema_version`) in the Hive
     /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`).
-    pub fn write(
-        &mut self,
-        dataset: &str,
-        schema_version: u16,
-        partition: &str,
-        batch: &RecordBatch,
-    ) -> Result<()> {
+    pub fn write(&mut self, dataset: &str, schema_version: u16, partition: &str, batch: &RecordBatch) -> Result<()> {
         let key = (dataset.to_owned(), schema_version, partition.to_owned());
         if !self.parts.contains_key(&key) {
             let path = self.dir.join(format!("{}.parquet", self.next_part));
@@ -217,10 +197,7 @@ impl Txn<'_> {
             let writer = PartWriter::create(&path, batch.schema(), &metadata)?;
             self.parts.insert(key.clone(), writer);
         }
-        self.parts
-            .get_mut(&key)
-            .expect("just inserted")
-            .write(batch)?;
+        self.parts.get_mut(&key).expect("just inserted").write(batch)?;
         self.bound_memory()
     }
 
@@ -244,11 +221,7 @@ impl Txn<'_> {
     /// `part-v<schema version>-<stem>.parquet` in their partition folder.
     pub fn commit(self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
         let Txn {
-            zone,
-            id,
-            dir,
-            parts,
-            ..
+            zone, id, dir, parts, ..
         } = self;
         let mut files = Vec::with_capacity(parts.len());
         let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();

@@ -6,17 +6,9 @@ use crate::rng::Rng;
 
 type W = &'static [(&'static str, u32)];
 
-pub fn assess(
-    rng: &mut Rng,
-    product: &'static str,
-    origin: bool,
-    age: u32,
-    injector: bool,
-) -> Assessment {
+pub fn assess(rng: &mut Rng, product: &'static str, origin: bool, age: u32, injector: bool) -> Assessment {
     let route = route(rng, product, injector);
-    let frequency_30d = rng
-        .chance(0.95)
-        .then(|| rng.weighted(frequency(product, origin)));
+    let frequency_30d = rng.chance(0.95).then(|| rng.weighted(frequency(product, origin)));
     let use_level = rng.chance(0.95).then(|| {
         let w: W = match (origin, product) {
             (true, _) => &[("dependence", 62), ("harmful_use", 28), ("use", 10)],

@@ -148,16 +148,7 @@ fn easter(year: i32) -> NaiveDate {
 /// French public holidays falling on weekdays matter here: the fixed ones, Easter
 /// Monday, Ascension and Whit Monday.
 fn holiday(d: NaiveDate, easter: NaiveDate) -> bool {
-    const FIXED: [(u32, u32); 8] = [
-        (1, 1),
-        (5, 1),
-        (5, 8),
-        (7, 14),
-        (8, 15),
-        (11, 1),
-        (11, 11),
-        (12, 25),
-    ];
+    const FIXED: [(u32, u32); 8] = [(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)];
     FIXED.contains(&(d.month(), d.day())) || [1, 39, 50].iter().any(|&n| easter + Days::new(n) == d)
 }
 
@@ -169,9 +160,7 @@ mod tests {
     fn paris_offsets_and_holidays() {
         assert_eq!(easter(2024), NaiveDate::from_ymd_opt(2024, 3, 31).unwrap());
         assert_eq!(easter(2021), NaiveDate::from_ymd_opt(2021, 4, 4).unwrap());
-        let march = Month::new(Month::index_of(
-            NaiveDate::from_ymd_opt(2021, 3, 1).unwrap(),
-        ));
+        let march = Month::new(Month::index_of(NaiveDate::from_ymd_opt(2021, 3, 1).unwrap()));
         let mut s = String::new();
         march.write_ts(Ts::new(26, 9 * 60 + 5), &mut s);
         assert_eq!(s, "2021-03-26T09:05:00+01:00");
@@ -181,9 +170,7 @@ mod tests {
         let april = Month::new(march.index + 1);
         assert!(!april.workdays(1, 30).contains(&5)); // Easter Monday 2021
         assert!(april.workdays(1, 30).contains(&6));
-        let oct = Month::new(Month::index_of(
-            NaiveDate::from_ymd_opt(2021, 10, 1).unwrap(),
-        ));
+        let oct = Month::new(Month::index_of(NaiveDate::from_ymd_opt(2021, 10, 1).unwrap()));
         s.clear();
         oct.write_ts(Ts::new(29, 8 * 60), &mut s);
         assert_eq!(s, "2021-10-29T08:00:00+02:00");

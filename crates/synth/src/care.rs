@@ -46,31 +46,16 @@ pub struct Care {
 const OST_BY_PRODUCT: [(&str, W); 4] = [
     (
         "heroin",
-        &[
-            ("methadone", 45),
-            ("buprenorphine", 40),
-            ("buprenorphine_naloxone", 15),
-        ],
+        &[("methadone", 45), ("buprenorphine", 40), ("buprenorphine_naloxone", 15)],
     ),
     (
         "buprenorphine_misused",
-        &[
-            ("buprenorphine", 60),
-            ("buprenorphine_naloxone", 25),
-            ("methadone", 15),
-        ],
+        &[("buprenorphine", 60), ("buprenorphine_naloxone", 25), ("methadone", 15)],
     ),
-    (
-        "methadone_misused",
-        &[("methadone", 85), ("buprenorphine", 15)],
-    ),
+    ("methadone_misused", &[("methadone", 85), ("buprenorphine", 15)]),
     (
         "other_opioids",
-        &[
-            ("buprenorphine", 50),
-            ("buprenorphine_naloxone", 30),
-            ("methadone", 20),
-        ],
+        &[("buprenorphine", 50), ("buprenorphine_naloxone", 30), ("methadone", 20)],
     ),
 ];
 const ALCOHOL: W = &[
@@ -104,21 +89,14 @@ impl Care {
         let mut agenda = Vec::new();
         let origin = p.origin();
         if is_opioid(origin) && rng.chance(0.85) {
-            let w = OST_BY_PRODUCT
-                .iter()
-                .find(|(o, _)| *o == origin)
-                .expect("opioid")
-                .1;
+            let w = OST_BY_PRODUCT.iter().find(|(o, _)| *o == origin).expect("opioid").1;
             let action = if p.prior_care && rng.chance(0.5) {
                 "continue"
             } else {
                 "start"
             };
             let at = m + u32::from(action == "start" && rng.chance(0.4));
-            agenda.push((
-                at,
-                Action::Treat("opioid_substitution", rng.weighted(w), action),
-            ));
+            agenda.push((at, Action::Treat("opioid_substitution", rng.weighted(w), action)));
         }
         let alcohol = match (origin, p.uses("alcohol")) {
             ("alcohol", _) => 0.45,
@@ -132,21 +110,14 @@ impl Care {
                 Action::Treat("alcohol_pharmacotherapy", mol, "start"),
             ));
         }
-        if rng.chance(if p.first_reason == "mental_health" {
-            0.6
-        } else {
-            0.18
-        }) {
+        if rng.chance(if p.first_reason == "mental_health" { 0.6 } else { 0.18 }) {
             let action = if p.prior_care && rng.chance(0.3) {
                 "continue"
             } else {
                 "start"
             };
             let mol = rng.weighted(PSYCHOTROPIC);
-            agenda.push((
-                m + rng.range(0, 6),
-                Action::Treat("psychotropic", mol, action),
-            ));
+            agenda.push((m + rng.range(0, 6), Action::Treat("psychotropic", mol, action)));
         }
         let nicotine = match (origin, p.uses("tobacco")) {
             ("tobacco", _) => 0.6,
@@ -201,30 +172,18 @@ impl Care {
             Action::Screen => self.screen(w, lab),
             Action::Rna => {
                 let positive = w.rng.chance(0.7);
-                screening(
-                    w,
-                    lab,
-                    "hcv",
-                    "rna_pcr",
-                    if positive { "positive" } else { "negative" },
-                );
+                screening(w, lab, "hcv", "rna_pcr", if positive { "positive" } else { "negative" });
                 if positive && w.rng.chance(0.46) {
-                    self.agenda
-                        .push((m + w.rng.range(1, 3), Action::AntiviralStart));
+                    self.agenda.push((m + w.rng.range(1, 3), Action::AntiviralStart));
                 }
             }
             Action::AntiviralStart => {
-                let mol = w.rng.weighted(&[
-                    ("sofosbuvir_velpatasvir", 60),
-                    ("glecaprevir_pibrentasvir", 40),
-                ]);
+                let mol = w
+                    .rng
+                    .weighted(&[("sofosbuvir_velpatasvir", 60), ("glecaprevir_pibrentasvir", 40)]);
                 treatment(w, gp, "hcv_antiviral", mol, "start");
                 // 8 or 12 weeks of treatment.
-                let months = if mol == "glecaprevir_pibrentasvir" {
-                    2
-                } else {
-                    3
-                };
+                let months = if mol == "glecaprevir_pibrentasvir" { 2 } else { 3 };
                 self.agenda.push((m + months, Action::AntiviralStop(mol)));
             }
             Action::AntiviralStop(mol) => {
@@ -232,11 +191,7 @@ impl Care {
                 self.agenda.push((m + 3, Action::Control));
             }
             Action::Control => {
-                let result = if w.rng.chance(0.95) {
-                    "negative"
-                } else {
-                    "positive"
-                };
+                let result = if w.rng.chance(0.95) { "negative" } else { "positive" };
                 screening(w, lab, "hcv", "rna_pcr", result);
             }
             Action::Treat(kind, molecule, action) => {
@@ -272,12 +227,8 @@ impl Care {
         let hcv = result(w.rng, p_hcv, test == "serology");
         screening(w, ts, "hcv", test, hcv);
         match hcv {
-            "positive" if w.rng.chance(0.93) => {
-                self.agenda.push((m + w.rng.range(1, 3), Action::Rna))
-            }
-            "negative" if self.injector && w.rng.chance(0.5) => {
-                self.agenda.push((m + 12, Action::Screen))
-            }
+            "positive" if w.rng.chance(0.93) => self.agenda.push((m + w.rng.range(1, 3), Action::Rna)),
+            "negative" if self.injector && w.rng.chance(0.5) => self.agenda.push((m + 12, Action::Screen)),
             "indeterminate" => self.agenda.push((m + 1, Action::Screen)),
             _ => {}
         }
@@ -295,11 +246,7 @@ impl Care {
             }
         }
         if w.rng.chance(0.7) {
-            let hbv = result(
-                w.rng,
-                if self.drug_user { 0.03 } else { 0.008 },
-                test == "serology",
-            );
+            let hbv = result(w.rng, if self.drug_user { 0.03 } else { 0.008 }, test == "serology");
             screening(w, ts, "hbv", test, hbv);
         }
     }
@@ -342,8 +289,7 @@ impl Care {
                     self.treatments.swap_remove(i);
                     if kind == "opioid_substitution" && w.rng.chance(0.3) {
                         let at = m + w.rng.range(2, 12);
-                        self.agenda
-                            .push((at, Action::Treat(kind, molecule, "start")));
+                        self.agenda.push((at, Action::Treat(kind, molecule, "start")));
                     }
                     continue;
                 }
@@ -361,12 +307,8 @@ impl Care {
 /// Another molecule of the same kind.
 fn switch(rng: &mut Rng, kind: &str, current: &'static str) -> &'static str {
     let choices: W = match (kind, current) {
-        ("opioid_substitution", "methadone") => {
-            &[("buprenorphine", 70), ("buprenorphine_naloxone", 30)]
-        }
-        ("opioid_substitution", "buprenorphine") => {
-            &[("methadone", 50), ("buprenorphine_naloxone", 50)]
-        }
+        ("opioid_substitution", "methadone") => &[("buprenorphine", 70), ("buprenorphine_naloxone", 30)],
+        ("opioid_substitution", "buprenorphine") => &[("methadone", 50), ("buprenorphine_naloxone", 50)],
         ("opioid_substitution", _) => &[("buprenorphine", 60), ("methadone", 40)],
         ("alcohol_pharmacotherapy", _) => ALCOHOL,
         _ => PSYCHOTROPIC,
@@ -389,30 +331,11 @@ fn result(rng: &mut Rng, p_positive: f64, serology: bool) -> &'static str {
     }
 }
 
-fn screening(
-    w: &mut Window,
-    ts: Ts,
-    target: &'static str,
-    test: &'static str,
-    result: &'static str,
-) {
-    w.emit(
-        ts,
-        Body::Screening {
-            target,
-            test,
-            result,
-        },
-    );
+fn screening(w: &mut Window, ts: Ts, target: &'static str, test: &'static str, result: &'static str) {
+    w.emit(ts, Body::Screening { target, test, result });
 }
 
-fn treatment(
-    w: &mut Window,
-    ts: Ts,
-    kind: &'static str,
-    molecule: &'static str,
-    action: &'static str,
-) {
+fn treatment(w: &mut Window, ts: Ts, kind: &'static str, molecule: &'static str, action: &'static str) {
     w.emit(
         ts,
         Body::Treatment {

@@ -253,30 +253,18 @@ fn write_body(o: &mut String, body: &Body) {
             w.bool("patient_present", *patient_present);
             w.list("decisions", &DECISIONS, u32::from(*decisions));
         }
-        Body::Screening {
-            target,
-            test,
-            result,
-        } => {
+        Body::Screening { target, test, result } => {
             w.str("target", target);
             w.str("test", test);
             w.str("result", result);
         }
-        Body::Treatment {
-            kind,
-            molecule,
-            action,
-        } => {
+        Body::Treatment { kind, molecule, action } => {
             w.str("kind", kind);
             w.opt_str("molecule", *molecule);
             w.str("action", action);
         }
         Body::End(reason) => w.str("reason", reason),
-        Body::Claim {
-            year,
-            status,
-            counts,
-        } => {
+        Body::Claim { year, status, counts } => {
             w.num("year", *year as u32);
             w.num("amount_cents", crate::FORFAIT_CENTS);
             w.str("status", status);
@@ -354,8 +342,7 @@ impl<'a> Obj<'a> {
             digits[i] = b'0' + (v % 10) as u8;
             v /= 10;
         }
-        self.o
-            .push_str(std::str::from_utf8(&digits[i..]).expect("digits"));
+        self.o.push_str(std::str::from_utf8(&digits[i..]).expect("digits"));
         self.o.push('"');
     }
 

@@ -79,14 +79,7 @@ pub const NETWORKS: [Network; 7] = [
     Network {
         code: "RMS-BFC",
         microstructures: 12,
-        depts: &[
-            ("21", 30),
-            ("25", 30),
-            ("71", 15),
-            ("89", 10),
-            ("90", 10),
-            ("39", 5),
-        ],
+        depts: &[("21", 30), ("25", 30), ("71", 15), ("89", 10), ("90", 10), ("39", 5)],
         neighbours: &["68", "52", "03", "01"],
         phone_zone: 3,
         name_region: 0,
@@ -198,18 +191,8 @@ mod tests {
         let total: u32 = NETWORKS.iter().map(|n| n.microstructures).sum();
         assert_eq!(total, 142);
         for net in &NETWORKS {
-            for d in net
-                .depts
-                .iter()
-                .map(|(d, _)| *d)
-                .chain(net.neighbours.iter().copied())
-            {
-                assert!(
-                    postcodes(d)
-                        .iter()
-                        .all(|p| p.len() == 5 && p.starts_with(d)),
-                    "{d}"
-                );
+            for d in net.depts.iter().map(|(d, _)| *d).chain(net.neighbours.iter().copied()) {
+                assert!(postcodes(d).iter().all(|p| p.len() == 5 && p.starts_with(d)), "{d}");
             }
         }
     }

@@ -79,9 +79,7 @@ const FIRST_M: &[&str] = &[
 ];
 
 /// Countries of birth as coded in the NIR (département 99, then the INSEE country code).
-const COUNTRIES: &[&str] = &[
-    "350", "351", "352", "109", "131", "139", "127", "134", "341", "122",
-];
+const COUNTRIES: &[&str] = &["350", "351", "352", "109", "131", "139", "127", "134", "341", "122"];
 
 const MAIL_DOMAINS: &[&str] = &[
     "example.fr",
@@ -146,15 +144,9 @@ pub fn nir(rng: &mut Rng, female: bool, birth: NaiveDate, home_dept: &str) -> [u
             20 => ("2A".to_owned(), rng.range(1, 360)),
             n => (format!("{n:02}"), rng.range(1, 700)),
         },
-        88..90 => (
-            if rng.chance(0.5) { "2A" } else { "2B" }.to_owned(),
-            rng.range(1, 360),
-        ),
+        88..90 => (if rng.chance(0.5) { "2A" } else { "2B" }.to_owned(), rng.range(1, 360)),
         90..92 => ("97".to_owned(), rng.range(1, 4) * 100 + rng.range(1, 34)),
-        _ => (
-            "99".to_owned(),
-            rng.pick(COUNTRIES).parse().expect("country code"),
-        ),
+        _ => ("99".to_owned(), rng.pick(COUNTRIES).parse().expect("country code")),
     };
     s.push_str(&dept);
     s.push_str(&format!("{commune:03}{:03}", rng.range(1, 999)));
@@ -241,10 +233,7 @@ mod tests {
     fn nir_keys_and_formats() {
         // 2A counts as 19: key of "1850519..." equals key of "185052A...".
         assert_eq!(nir_key("185052A006084"), nir_key("1850519006084"));
-        assert_eq!(
-            nir_key("2550899025001"),
-            97 - (2_550_899_025_001u64 % 97) as u32
-        );
+        assert_eq!(nir_key("2550899025001"), 97 - (2_550_899_025_001u64 % 97) as u32);
         let mut rng = Rng::new(3);
         let birth = NaiveDate::from_ymd_opt(1978, 11, 3).unwrap();
         for i in 0..2000 {

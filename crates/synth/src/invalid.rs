@@ -66,12 +66,7 @@ fn bad_code(line: &str) -> String {
         .expect("every payload has a code");
     let start = payload + value;
     let end = start + line[start..].find('"').expect("closing quote");
-    format!(
-        "{}{}{}",
-        &line[..start],
-        line[start..end].to_uppercase(),
-        &line[end..]
-    )
+    format!("{}{}{}", &line[..start], line[start..end].to_uppercase(), &line[end..])
 }
 
 /// No `local_id` in the patient object (an anonymous record exported as is).

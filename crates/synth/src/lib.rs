@@ -126,11 +126,7 @@ pub fn generate(spec: &Spec, out: &mut impl Write) -> io::Result<Summary> {
     let mut buf = Vec::with_capacity(1 << 22);
     while summary.events < spec.events {
         let month = Month::new(index);
-        let lo = if index == epoch {
-            spec.start.day() as u8
-        } else {
-            1
-        };
+        let lo = if index == epoch { spec.start.day() as u8 } else { 1 };
         batch.clear();
         world.month(&month, lo, epoch, &mut batch);
         batch.sort();
@@ -176,9 +172,7 @@ impl World {
         for n in &spec.networks {
             if !network_codes().contains(&n.as_str()) {
                 let known = network_codes().join(", ");
-                return Err(invalid_input(format!(
-                    "unknown network {n:?} (known: {known})"
-                )));
+                return Err(invalid_input(format!("unknown network {n:?} (known: {known})")));
             }
         }
         let networks = geo::NETWORKS
@@ -212,11 +206,7 @@ fn layout(net: &geo::Network, seed: u64) -> Vec<Microstructure> {
     let mut counts: Vec<u32> = net.depts.iter().map(|d| d.1 * n / total).collect();
     let mut order: Vec<usize> = (0..counts.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(net.depts[i].1 * n % total));
-    for &i in order
-        .iter()
-        .cycle()
-        .take((n - counts.iter().sum::<u32>()) as usize)
-    {
+    for &i in order.iter().cycle().take((n - counts.iter().sum::<u32>()) as usize) {
         counts[i] += 1;
     }
     net.depts
@@ -236,14 +226,8 @@ mod tests {
             let list = layout(net, 1);
             assert_eq!(list.len() as u32, net.microstructures);
         }
-        let alsace: Vec<String> = layout(&geo::NETWORKS[0], 1)
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        assert_eq!(
-            alsace.iter().filter(|id| id.starts_with("MS-67-")).count(),
-            9
-        );
+        let alsace: Vec<String> = layout(&geo::NETWORKS[0], 1).into_iter().map(|m| m.id).collect();
+        assert_eq!(alsace.iter().filter(|id| id.starts_with("MS-67-")).count(), 9);
         assert_eq!(alsace[0], "MS-67-001");
         assert_eq!(network_codes()[0], "RMS-ALSACE");
     }

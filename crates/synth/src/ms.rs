@@ -79,15 +79,7 @@ impl Microstructure {
 
     /// Simulates month `month`, whose days before `lo` are not simulated; `epoch` is
     /// the index of the simulation's first month.
-    pub fn month(
-        &mut self,
-        net: &Network,
-        month: &Month,
-        lo: u8,
-        epoch: u32,
-        next_local: &mut u32,
-        batch: &mut Batch,
-    ) {
+    pub fn month(&mut self, net: &Network, month: &Month, lo: u8, epoch: u32, next_local: &mut u32, batch: &mut Batch) {
         let head = Head {
             network: net.code,
             ms: &self.id,
@@ -114,15 +106,7 @@ impl Microstructure {
             let day = days[rng.below(days.len() as u64) as usize];
             *next_local += 1;
             let (profile, ins) = include(rng, net, self.dept, &head, (day, *next_local), batch);
-            let p = Patient::new(
-                rng,
-                &profile,
-                *next_local,
-                ins,
-                (m, day),
-                &self.team,
-                k < backlog,
-            );
+            let p = Patient::new(rng, &profile, *next_local, ins, (m, day), &self.team, k < backlog);
             self.patients.push(p);
         }
 
@@ -157,8 +141,7 @@ fn include(
     let profile = Profile::draw(rng, head.month.date(day));
     let anonymous = rng.chance(0.05);
     let postcode = geo::patient_postcode(rng, net, dept);
-    let id = (!anonymous)
-        .then(|| Identity::draw(rng, net, profile.female, profile.birth, &postcode[..2]));
+    let id = (!anonymous).then(|| Identity::draw(rng, net, profile.female, profile.birth, &postcode[..2]));
     let minute = 8 * 60 + 30 + 15 * rng.below(40) as u16;
     let who = Who::Full {
         local,
@@ -166,13 +149,7 @@ fn include(
         postcode,
         id: id.as_ref(),
     };
-    batch.push(
-        rng,
-        head,
-        Ts::new(day, minute),
-        who,
-        Body::Inclusion(&profile),
-    );
+    batch.push(rng, head, Ts::new(day, minute), who, Body::Inclusion(&profile));
     for (i, a) in profile.substances.iter().enumerate() {
         let ts = Ts::new(day, minute + 1 + i as u16);
         batch.push(rng, head, ts, Who::Local(local), Body::Assessment(a));
@@ -182,13 +159,7 @@ fn include(
 }
 
 /// The month's synthesis meeting: a fixed weekday and week (none some Augusts).
-fn meeting(
-    rng: &mut Rng,
-    ms: &str,
-    (weekday, week, minute): (u8, u8, u16),
-    month: &Month,
-    lo: u8,
-) -> Option<Meeting> {
+fn meeting(rng: &mut Rng, ms: &str, (weekday, week, minute): (u8, u8, u16), month: &Month, lo: u8) -> Option<Meeting> {
     if month.month == 8 && rng.chance(0.6) {
         return None;
     }
@@ -211,24 +182,13 @@ fn meeting(
 
 /// In January, one forfait claim per patient followed the year before (active now, or
 /// ended during that year), with that year's activity counts.
-fn claims(
-    rng: &mut Rng,
-    head: &Head,
-    patients: &mut [Patient],
-    ended: &mut Vec<Ended>,
-    batch: &mut Batch,
-) {
+fn claims(rng: &mut Rng, head: &Head, patients: &mut [Patient], ended: &mut Vec<Ended>, batch: &mut Batch) {
     let year = head.month.year - 1;
     let days = head.month.workdays(5, 25);
     let day = days[rng.below(days.len() as u64) as usize];
     let mut k = 0u16;
     let mut claim = |rng: &mut Rng, local: u32, ins: &Option<[u8; 15]>, counts: [u16; 4]| {
-        let status = rng.weighted(&[
-            ("paid", 85),
-            ("accepted", 7),
-            ("submitted", 5),
-            ("rejected", 3),
-        ]);
+        let status = rng.weighted(&[("paid", 85), ("accepted", 7), ("submitted", 5), ("rejected", 3)]);
         let ts = Ts::new(day, 9 * 60 + (2 * k) % 480);
         k = k.wrapping_add(1);
         let who = match ins {
@@ -236,17 +196,7 @@ fn claims(
             None => Who::Local(local),
         };
         if year >= crate::FIRST_FORFAIT_YEAR {
-            batch.push(
-                rng,
-                head,
-                ts,
-                who,
-                Body::Claim {
-                    year,
-                    status,
-                    counts,
-                },
-            );
+            batch.push(rng, head, ts, who, Body::Claim { year, status, counts });
         }
     };
     for p in patients.iter_mut() {

@@ -164,11 +164,7 @@ impl Patient {
 
     fn draw_end(&self, w: &mut Window) -> Option<(u8, &'static str)> {
         let months_in = w.m() - self.included;
-        let hazard = if self.established || months_in > 6 {
-            0.018
-        } else {
-            0.03
-        };
+        let hazard = if self.established || months_in > 6 { 0.018 } else { 0.03 };
         if months_in == 0 || !w.rng.chance(hazard) {
             return None;
         }
@@ -279,11 +275,7 @@ impl Patient {
     fn decisions(&self, rng: &mut Rng, ending: Option<&str>) -> u16 {
         let n = rng.weighted(&[(1, 50), (2, 35), (3, 15)]);
         let mut mask = 0u16;
-        if matches!(
-            ending,
-            Some("goals_met" | "referred_elsewhere" | "moved" | "refused")
-        ) && rng.chance(0.8)
-        {
+        if matches!(ending, Some("goals_met" | "referred_elsewhere" | "moved" | "refused")) && rng.chance(0.8) {
             mask |= 1 << 9;
         }
         let ended = mask != 0;

@@ -40,12 +40,7 @@ pub struct Profile {
     pub injector: bool,
 }
 
-pub const OPIOIDS: [&str; 4] = [
-    "heroin",
-    "buprenorphine_misused",
-    "methadone_misused",
-    "other_opioids",
-];
+pub const OPIOIDS: [&str; 4] = ["heroin", "buprenorphine_misused", "methadone_misused", "other_opioids"];
 
 pub fn is_opioid(p: &str) -> bool {
     OPIOIDS.contains(&p)
@@ -72,9 +67,7 @@ impl Profile {
     /// Precarity as first reason, or precarious housing or income: the social worker
     /// sees these patients more.
     pub fn social_need(&self) -> bool {
-        self.first_reason == "precarity"
-            || self.housing != "durable"
-            || matches!(self.main_income, "rsa" | "none")
+        self.first_reason == "precarity" || self.housing != "durable" || matches!(self.main_income, "rsa" | "none")
     }
 
     pub fn draw(rng: &mut Rng, inclusion: NaiveDate) -> Self {
@@ -114,18 +107,11 @@ impl Profile {
                 ("institution", 3),
             ])
         } else {
-            rng.weighted(&[
-                ("durable", 80),
-                ("precarious", 13),
-                ("homeless", 5),
-                ("institution", 2),
-            ])
+            rng.weighted(&[("durable", 80), ("precarious", 13), ("homeless", 5), ("institution", 2)])
         };
         let main_income = income(rng, female, age);
         let professional_activity = activity(rng, main_income, age);
-        let household = rng
-            .chance(0.97)
-            .then(|| household(rng, female, age, housing));
+        let household = rng.chance(0.97).then(|| household(rng, female, age, housing));
         let health_cover = rng.chance(0.97).then(|| {
             if matches!(main_income, "rsa" | "none") || housing == "homeless" {
                 rng.weighted(&[
@@ -224,12 +210,8 @@ fn activity(rng: &mut Rng, income: &str, age: u32) -> &'static str {
         "unemployment_benefit" => "unemployed",
         "rsa" => rng.weighted(&[("unemployed", 65), ("inactive", 35)]),
         "aah" => rng.weighted(&[("disability", 85), ("inactive", 15)]),
-        "other_benefits" => {
-            rng.weighted(&[("inactive", 50), ("unemployed", 30), ("disability", 20)])
-        }
-        "third_party" if age < 30 => {
-            rng.weighted(&[("student", 40), ("inactive", 45), ("unemployed", 15)])
-        }
+        "other_benefits" => rng.weighted(&[("inactive", 50), ("unemployed", 30), ("disability", 20)]),
+        "third_party" if age < 30 => rng.weighted(&[("student", 40), ("inactive", 45), ("unemployed", 15)]),
         "third_party" => rng.weighted(&[("inactive", 80), ("unemployed", 20)]),
         "none" => rng.weighted(&[("unemployed", 60), ("inactive", 40)]),
         _ if age >= 62 => "retired",

@@ -173,9 +173,6 @@ mod tests {
         assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
         let mean = (0..20_000).map(|_| r.normal()).sum::<f64>() / 20_000.0;
         assert!(mean.abs() < 0.05);
-        assert_ne!(
-            Rng::stream(1, "a").next_u64(),
-            Rng::stream(1, "b").next_u64()
-        );
+        assert_ne!(Rng::stream(1, "a").next_u64(), Rng::stream(1, "b").next_u64());
     }
 }

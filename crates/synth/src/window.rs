@@ -36,18 +36,12 @@ impl Window<'_, '_> {
     pub fn weekday(&mut self, weekday: u8) -> Option<u8> {
         let month = self.head.month;
         let days = month.workdays(self.lo, self.hi);
-        let n = days
-            .iter()
-            .filter(|&&d| month.weekday(d) == weekday)
-            .count();
+        let n = days.iter().filter(|&&d| month.weekday(d) == weekday).count();
         if n == 0 {
             return None;
         }
         let k = self.rng.below(n as u64) as usize;
-        days.iter()
-            .copied()
-            .filter(|&d| month.weekday(d) == weekday)
-            .nth(k)
+        days.iter().copied().filter(|&d| month.weekday(d) == weekday).nth(k)
     }
 
     /// A minute among `slots` slots of `step` minutes from `from`.
@@ -56,7 +50,6 @@ impl Window<'_, '_> {
     }
 
     pub fn emit(&mut self, ts: Ts, body: Body) {
-        self.batch
-            .push(self.rng, self.head, ts, Who::Local(self.local), body);
+        self.batch.push(self.rng, self.head, ts, Who::Local(self.local), body);
     }
 }

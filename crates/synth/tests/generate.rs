@@ -3,8 +3,8 @@
 
 use chrono::{Datelike, NaiveDate, Timelike, Weekday};
 use msma_model::{
-    Event, Payload, ProfessionalRole, ScreeningResult, ScreeningTarget, ScreeningTest, Sex,
-    TreatmentAction, TreatmentKind, decode,
+    Event, Payload, ProfessionalRole, ScreeningResult, ScreeningTarget, ScreeningTest, Sex, TreatmentAction,
+    TreatmentKind, decode,
 };
 use msma_synth::{Spec, Summary, generate};
 use std::collections::{HashMap, HashSet};
@@ -79,11 +79,7 @@ fn every_line_decodes_and_is_consistent() {
         previous = t;
         assert!(!matches!(t.weekday(), Weekday::Sat | Weekday::Sun));
         assert!((8..19).contains(&t.hour()), "{t}");
-        assert_eq!(
-            t.offset().local_minus_utc(),
-            paris_offset(t.date_naive()),
-            "{t}"
-        );
+        assert_eq!(t.offset().local_minus_utc(), paris_offset(t.date_naive()), "{t}");
         if let Payload::PatientInclusion(_) = e.payload {
             assert!(included.insert(key), "one inclusion per patient");
             assert!(e.birth_date.is_some() && e.patient.sex.is_some());
@@ -91,11 +87,7 @@ fn every_line_decodes_and_is_consistent() {
                 Some(ins) => {
                     with_ins += 1;
                     assert!(ins_key_ok(ins), "{ins}");
-                    let digit = if e.patient.sex == Some(Sex::Female) {
-                        "2"
-                    } else {
-                        "1"
-                    };
+                    let digit = if e.patient.sex == Some(Sex::Female) { "2" } else { "1" };
                     if e.patient.sex != Some(Sex::Unknown) {
                         assert_eq!(&ins[..1], digit);
                     }
@@ -208,19 +200,14 @@ fn calibration_at_inclusion() {
     assert_eq!(products[0].0, "alcohol");
     let alcohol = f64::from(origin["alcohol"]) / f64::from(origins);
     assert!((0.38..0.52).contains(&alcohol), "alcohol {alcohol}");
-    assert!(
-        (1.5..=2.5).contains(&ratio),
-        "psychologist:social worker {ratio}"
-    );
+    assert!((1.5..=2.5).contains(&ratio), "psychologist:social worker {ratio}");
 }
 
 /// Several years of three networks (43 microstructures): follow-up, yearly activity, screening cascade, and
 /// forfait claims that match the events.
 #[test]
 fn calibration_over_years() {
-    let networks = ["RMS-ALSACE", "RMS-BFC", "RMS-OCCITANIE"]
-        .map(String::from)
-        .to_vec();
+    let networks = ["RMS-ALSACE", "RMS-BFC", "RMS-OCCITANIE"].map(String::from).to_vec();
     let spec = Spec {
         events: 300_000,
         networks,
@@ -250,9 +237,7 @@ fn calibration_over_years() {
         if !matches!(e.payload, Payload::ForfaitClaim(_)) {
             followed.entry(year).or_default().insert(id.clone());
         }
-        let slot = |i: usize, held: &mut HashMap<Key, [i64; 4]>| {
-            held.entry((id.clone(), year)).or_default()[i] += 1
-        };
+        let slot = |i: usize, held: &mut HashMap<Key, [i64; 4]>| held.entry((id.clone(), year)).or_default()[i] += 1;
         match &e.payload {
             Payload::PatientInclusion(_) => {
                 inclusion.insert(id.clone(), date);
@@ -274,13 +259,7 @@ fn calibration_over_years() {
                     drug_users.insert(id.clone());
                 }
                 if s.origin_of_care
-                    && [
-                        "heroin",
-                        "buprenorphine_misused",
-                        "methadone_misused",
-                        "other_opioids",
-                    ]
-                    .contains(&p)
+                    && ["heroin", "buprenorphine_misused", "methadone_misused", "other_opioids"].contains(&p)
                 {
                     opioid.insert(id.clone());
                 }
@@ -301,16 +280,11 @@ fn calibration_over_years() {
                     c.social_worker_consultations.get(),
                     c.synthesis_meetings.get(),
                 ];
-                assert!(
-                    claims
-                        .insert((id.clone(), c.year.get() as i32), counts)
-                        .is_none()
-                );
+                assert!(claims.insert((id.clone(), c.year.get() as i32), counts).is_none());
             }
             Payload::Screening(s) => match (s.target, s.test) {
                 (ScreeningTarget::Hcv, ScreeningTest::RnaPcr) => {
-                    rna.entry(id.clone())
-                        .or_insert(s.result == ScreeningResult::Positive);
+                    rna.entry(id.clone()).or_insert(s.result == ScreeningResult::Positive);
                 }
                 (ScreeningTarget::Hcv, _) => {
                     hcv_sero
@@ -351,8 +325,7 @@ fn calibration_over_years() {
 
     // Patients followed per microstructure and year; psychologist follow-up.
     let years: Vec<i32> = (2022..last_full_year).collect();
-    let per_ms =
-        years.iter().map(|y| followed[y].len() as f64).sum::<f64>() / years.len() as f64 / 43.0;
+    let per_ms = years.iter().map(|y| followed[y].len() as f64).sum::<f64>() / years.len() as f64 / 43.0;
     let (mut saw_psy, mut sessions, mut patient_years) = (0.0, 0.0, 0.0);
     for ((_, year), c) in &claims {
         if years.contains(year) {
@@ -378,7 +351,11 @@ fn calibration_over_years() {
         .count();
     let still_at_two = past_two_years as f64 / cohort.len() as f64;
     let lost = ends.len() as f64;
-    let lost = events.iter().filter(|e| matches!(&e.payload, Payload::FollowUpEnd(f) if f.reason == msma_model::EndReason::LostToFollowUp)).count() as f64 / lost;
+    let lost = events
+        .iter()
+        .filter(|e| matches!(&e.payload, Payload::FollowUpEnd(f) if f.reason == msma_model::EndReason::LostToFollowUp))
+        .count() as f64
+        / lost;
     let positive_by_age = |lo: f64, hi: f64| {
         let ids: Vec<&String> = drug_users
             .iter()
@@ -387,26 +364,13 @@ fn calibration_over_years() {
         ids.iter().filter(|id| hcv_sero[**id]).count() as f64 / ids.len() as f64
     };
     let (young, old) = (positive_by_age(18.0, 30.0), positive_by_age(45.0, 81.0));
-    let screened = drug_users
-        .iter()
-        .filter(|id| hcv_sero.contains_key(*id))
-        .count() as f64;
-    let positive = drug_users
-        .iter()
-        .filter(|id| hcv_sero.get(*id) == Some(&true))
-        .count() as f64;
-    let sero_pos: HashSet<&String> = hcv_sero
-        .iter()
-        .filter(|(_, p)| **p)
-        .map(|(id, _)| id)
-        .collect();
-    let rna_share =
-        sero_pos.iter().filter(|id| rna.contains_key(**id)).count() as f64 / sero_pos.len() as f64;
+    let screened = drug_users.iter().filter(|id| hcv_sero.contains_key(*id)).count() as f64;
+    let positive = drug_users.iter().filter(|id| hcv_sero.get(*id) == Some(&true)).count() as f64;
+    let sero_pos: HashSet<&String> = hcv_sero.iter().filter(|(_, p)| **p).map(|(id, _)| id).collect();
+    let rna_share = sero_pos.iter().filter(|id| rna.contains_key(**id)).count() as f64 / sero_pos.len() as f64;
     let rna_pos: Vec<&String> = rna.iter().filter(|(_, p)| **p).map(|(id, _)| id).collect();
-    let treated_share =
-        rna_pos.iter().filter(|id| treated.contains(**id)).count() as f64 / rna_pos.len() as f64;
-    let ost_share =
-        opioid.iter().filter(|id| ost.contains(*id)).count() as f64 / opioid.len() as f64;
+    let treated_share = rna_pos.iter().filter(|id| treated.contains(**id)).count() as f64 / rna_pos.len() as f64;
+    let ost_share = opioid.iter().filter(|id| ost.contains(*id)).count() as f64 / opioid.len() as f64;
     eprintln!(
         "followed per microstructure and year {per_ms:.1}; saw psychologist {:.1}% ({:.1} sessions); \
          still followed 2 years after inclusion {:.1}%, ends lost to follow-up {:.1}%; \
@@ -423,10 +387,7 @@ fn calibration_over_years() {
         100.0 * treated_share,
         100.0 * ost_share,
     );
-    assert!(
-        (33.0..45.0).contains(&per_ms),
-        "followed per microstructure {per_ms}"
-    );
+    assert!((33.0..45.0).contains(&per_ms), "followed per microstructure {per_ms}");
     assert!((0.40..0.56).contains(&(saw_psy / patient_years)));
     assert!((4.5..7.0).contains(&(sessions / saw_psy)));
     assert!((0.70..0.90).contains(&(screened / drug_users.len() as f64)));
@@ -456,10 +417,7 @@ fn invalid_lines() {
         invalid_per_million: 0,
         ..spec
     });
-    let same = lines(&out)
-        .zip(lines(&clean))
-        .filter(|(a, b)| a == b)
-        .count() as u64;
+    let same = lines(&out).zip(lines(&clean)).filter(|(a, b)| a == b).count() as u64;
     assert_eq!(same, 100_000 - failed);
 }
 
@@ -488,11 +446,7 @@ fn long_runs_stay_before_2100() {
 
 #[test]
 fn speed() {
-    let n = if cfg!(debug_assertions) {
-        100_000
-    } else {
-        1_000_000
-    };
+    let n = if cfg!(debug_assertions) { 100_000 } else { 1_000_000 };
     let spec = Spec {
         events: n,
         ..Spec::default()
