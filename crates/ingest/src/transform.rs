@@ -74,7 +74,7 @@ pub fn dataset_columns(event_type: EventType) -> Vec<Column> {
     cols
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct PartKey {
     event_type: EventType,
     version: u16,
@@ -153,10 +153,11 @@ impl Transform {
 
     /// Hands every buffered row to `txn`.
     pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
-        for (key, b) in &mut self.builders {
-            if b.rows() > 0 {
-                txn.write(key.event_type.as_str(), key.version, &key.path(), &b.finish())?;
-            }
+        // Builders are dropped, not kept: an idle partition's builders would hold memory.
+        let mut builders: Vec<_> = self.builders.drain().collect();
+        builders.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, mut b) in builders {
+            txn.write(key.event_type.as_str(), key.version, &key.path(), &b.finish())?;
         }
         self.buffered = 0;
         Ok(())
@@ -164,11 +165,7 @@ impl Transform {
 
     /// Forgets buffered rows (their transaction is abandoned).
     pub fn discard(&mut self) {
-        for b in self.builders.values_mut() {
-            if b.rows() > 0 {
-                b.finish();
-            }
-        }
+        self.builders.clear();
         self.buffered = 0;
     }
 }

@@ -67,7 +67,7 @@ impl PartWriter {
             ))
             .build();
         let sink = Hashing {
-            inner: BufWriter::with_capacity(1 << 20, file),
+            inner: BufWriter::with_capacity(8 * 1024, file),
             sha: Sha256::new(),
             bytes: 0,
         };
@@ -86,9 +86,14 @@ impl PartWriter {
             .map_err(|e| crate::Error::parquet(&self.path, e))
     }
 
-    /// Bytes buffered in memory for the row group in progress.
+    /// Memory held for the row group in progress: encoded pages and encoder state.
     pub fn buffered(&self) -> usize {
-        self.writer.in_progress_size()
+        self.writer.memory_size()
+    }
+
+    /// Whether rows wait in a row group in progress.
+    pub fn has_row_group(&self) -> bool {
+        self.writer.in_progress_rows() > 0
     }
 
     /// Writes the row group in progress out, freeing its memory.

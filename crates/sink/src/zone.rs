@@ -2,7 +2,7 @@
 //! readers skip (pyarrow, DuckDB, Polars and Spark ignore names starting with `_`).
 
 use crate::log::{self, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored};
-use crate::part::PartWriter;
+use crate::part::{PartWriter, Written};
 use crate::{Error, Result};
 use arrow_array::RecordBatch;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +16,17 @@ pub const LOG_DIR: &str = "log";
 const STAGING_DIR: &str = "staging";
 
 /// Memory the open files of a transaction may buffer before row groups are written out.
-const BUFFER_BUDGET: usize = 48 << 20;
+const BUFFER_BUDGET: usize = 32 << 20;
+
+/// Files with a row group in progress. Such a file holds encoder state for every column,
+/// so memory grows with their number; inputs come roughly in time order, so the least
+/// recently written one has its row group written out (it may get more rows later).
+const MAX_ROW_GROUPS_IN_PROGRESS: usize = 32;
+
+/// Files a transaction keeps open at once (an open file with no row group in progress
+/// costs little); past this, the least recently written is finished, and a later row of
+/// its partition opens a second file.
+const MAX_OPEN_FILES: usize = 512;
 
 /// An open zone, held exclusively by this process until dropped.
 pub struct Zone {
@@ -77,8 +87,10 @@ impl Zone {
             zone: self,
             id,
             dir,
-            parts: BTreeMap::new(),
-            next_part: 0,
+            open: BTreeMap::new(),
+            closed: Vec::new(),
+            files_per_part: BTreeMap::new(),
+            tick: 0,
         })
     }
 
@@ -172,8 +184,12 @@ pub struct Txn<'z> {
     zone: &'z mut Zone,
     id: String,
     dir: PathBuf,
-    parts: BTreeMap<PartKey, PartWriter>,
-    next_part: usize,
+    /// Open files, with the tick of their last write.
+    open: BTreeMap<PartKey, (PartWriter, u64)>,
+    /// Finished files: partition, index within the partition, file.
+    closed: Vec<(PartKey, usize, Written)>,
+    files_per_part: BTreeMap<PartKey, usize>,
+    tick: u64,
 }
 
 impl Txn<'_> {
@@ -181,9 +197,13 @@ impl Txn<'_> {
     /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`).
     pub fn write(&mut self, dataset: &str, schema_version: u16, partition: &str, batch: &RecordBatch) -> Result<()> {
         let key = (dataset.to_owned(), schema_version, partition.to_owned());
-        if !self.parts.contains_key(&key) {
-            let path = self.dir.join(format!("{}.parquet", self.next_part));
-            self.next_part += 1;
+        self.tick += 1;
+        if !self.open.contains_key(&key) {
+            if self.open.len() >= MAX_OPEN_FILES {
+                self.close_least_recent()?;
+            }
+            let n = self.files_per_part.values().sum::<usize>();
+            let path = self.dir.join(format!("{n}.parquet"));
             let identity = &self.zone.identity;
             let metadata = [
                 ("msma.dataset", dataset.to_owned()),
@@ -195,22 +215,52 @@ impl Txn<'_> {
             ]
             .map(|(k, v)| (k.to_owned(), v));
             let writer = PartWriter::create(&path, batch.schema(), &metadata)?;
-            self.parts.insert(key.clone(), writer);
+            *self.files_per_part.entry(key.clone()).or_default() += 1;
+            self.open.insert(key.clone(), (writer, 0));
         }
-        self.parts.get_mut(&key).expect("just inserted").write(batch)?;
+        let (writer, last) = self.open.get_mut(&key).expect("just opened");
+        *last = self.tick;
+        writer.write(batch)?;
         self.bound_memory()
+    }
+
+    fn bound_memory(&mut self) -> Result<()> {
+        let mut active: Vec<(u64, &mut PartWriter)> = self
+            .open
+            .values_mut()
+            .filter(|(w, _)| w.has_row_group())
+            .map(|(w, t)| (*t, w))
+            .collect();
+        if active.len() > MAX_ROW_GROUPS_IN_PROGRESS {
+            active.sort_unstable_by_key(|(t, _)| *t);
+            let excess = active.len() - MAX_ROW_GROUPS_IN_PROGRESS;
+            for (_, w) in active.into_iter().take(excess) {
+                w.flush()?;
+            }
+        }
+        self.bound_buffers()
+    }
+
+    fn close_least_recent(&mut self) -> Result<()> {
+        let key = self.open.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone());
+        if let Some(key) = key {
+            let (writer, _) = self.open.remove(&key).expect("present");
+            let index = self.files_per_part[&key] - 1;
+            self.closed.push((key, index, writer.finish()?));
+        }
+        Ok(())
     }
 
     /// Writes out the largest row groups in progress while the open files buffer more
     /// than the budget.
-    fn bound_memory(&mut self) -> Result<()> {
-        let mut total: usize = self.parts.values().map(PartWriter::buffered).sum();
+    fn bound_buffers(&mut self) -> Result<()> {
+        let mut total: usize = self.open.values().map(|(w, _)| w.buffered()).sum();
         while total > BUFFER_BUDGET {
-            let largest = self
-                .parts
+            let (largest, _) = self
+                .open
                 .values_mut()
-                .max_by_key(|p| p.buffered())
-                .expect("over budget means files");
+                .max_by_key(|(w, _)| w.buffered())
+                .expect("over budget");
             total -= largest.buffered();
             largest.flush()?;
         }
@@ -218,16 +268,24 @@ impl Txn<'_> {
     }
 
     /// Publishes every file of the transaction with one commit record. Files are named
-    /// `part-v<schema version>-<stem>.parquet` in their partition folder.
-    pub fn commit(self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
+    /// `part-v<schema version>-<stem>-<n>.parquet` in their partition folder, n counting
+    /// the transaction's files of that partition from 0.
+    pub fn commit(mut self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
+        while !self.open.is_empty() {
+            self.close_least_recent()?;
+        }
         let Txn {
-            zone, id, dir, parts, ..
+            zone,
+            id,
+            dir,
+            mut closed,
+            ..
         } = self;
-        let mut files = Vec::with_capacity(parts.len());
+        closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut files = Vec::with_capacity(closed.len());
         let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();
-        for ((dataset, version, partition), writer) in parts {
-            let written = writer.finish()?;
-            let rel = format!("{dataset}/{partition}/part-v{version}-{stem}.parquet");
+        for ((dataset, version, partition), index, written) in closed {
+            let rel = format!("{dataset}/{partition}/part-v{version}-{stem}-{index}.parquet");
             let staged = dir.join(&rel);
             let parent = staged.parent().expect("has a parent");
             fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -276,7 +334,7 @@ impl Txn<'_> {
 
     /// Drops the transaction's files.
     pub fn abort(self) -> Result<()> {
-        drop(self.parts);
+        drop(self.open);
         fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
 }
