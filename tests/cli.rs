@@ -99,7 +99,6 @@ fn ingest_counts_dead_letters_and_reruns() {
     let site = Site::new();
     let input = site.generate(5_000, 3, 10_000);
     let args = site.ingest_args(&input, "research");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let first = stdout(&ok(&args));
     let (read, written, rejected, already) = counts(&first);
     assert_eq!(read, 5_000);
@@ -141,7 +140,7 @@ fn another_study_cannot_write_into_a_zone() {
     let site = Site::new();
     let input = site.generate(50, 1, 0);
     let args = site.ingest_args(&input, "research");
-    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&args);
     let mut other = args.clone();
     let i = other.iter().position(|a| a == "test-study").unwrap();
     other[i] = "another-study".into();
@@ -209,4 +208,37 @@ fn demo_runs_and_reruns() {
     std::fs::create_dir_all(&blocked).unwrap();
     let out = msma().args(["demo", "--dir", &blocked]).output().unwrap();
     assert!(!out.status.success(), "a folder the demo did not make is never deleted");
+}
+
+#[test]
+fn a_study_policy_sets_generalisation_and_a_typo_stops_start_up() {
+    let site = Site::new();
+    let input = site.generate(3_000, 4, 0);
+    let policy = site.s("policy.toml");
+    std::fs::write(
+        &policy,
+        "date_granularity = \"year\"\nage_band_years = 10\nkeep_age_years = false\n",
+    )
+    .unwrap();
+    let mut args = site.ingest_args(&input, "research");
+    args.extend(["--policy".to_owned(), policy.clone()]);
+    ok(&args);
+    let check = crate::util::python(
+        "query.py",
+        &[
+            &site.s("research"),
+            "select count(*) filter (where month(occurred_on) <> 1 or day(occurred_on) <> 1), \
+             count(*) filter (where age_years is not null), \
+             count(*) filter (where age_band not in ('10-19','20-29','30-39','40-49','50-59','60-69','70-74','75+')) \
+             from patient_inclusion",
+        ],
+    );
+    assert_eq!(check.trim(), "0,0,0", "dates to the year, 10-year bands, no exact age");
+
+    std::fs::write(&policy, "date_granularty = \"year\"\n").unwrap();
+    let mut args = site.ingest_args(&input, "other");
+    args.extend(["--policy".to_owned(), policy]);
+    let out = msma().args(&args).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("date_granularty"), "{}", stderr(&out));
 }

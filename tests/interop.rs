@@ -8,7 +8,7 @@ fn pyarrow_and_duckdb_read_the_zone_and_recompute_pseudonyms() {
     let site = Site::new();
     let input = site.generate(20_000, 7, 5_000);
     let args = site.ingest_args(&input, "research");
-    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&args);
     let report = python(
         "interop.py",
         &[

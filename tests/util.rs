@@ -10,7 +10,7 @@ pub fn msma() -> Command {
 }
 
 /// Runs msma and returns its output, failing the test with stderr on a non-zero exit.
-pub fn ok(args: &[&str]) -> Output {
+pub fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Output {
     let out = msma().args(args).output().expect("msma runs");
     assert!(
         out.status.success(),

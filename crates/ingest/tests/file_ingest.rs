@@ -119,6 +119,8 @@ fn counts_rerun_and_no_identifiers() {
 
     let dead = std::fs::read_to_string(&env.dead).unwrap();
     assert_eq!(dead.lines().count(), 10, "dead letters once each");
+    // Raw bytes: this covers the commit log and Parquet metadata, which are not
+    // compressed; decoded column values are checked by tests/py/interop.py.
     let bytes = zone_bytes(&env.zone);
     for needle in [
         "PAT-SECRET",
@@ -152,4 +154,79 @@ fn appended_input_writes_only_the_new_lines() {
     let longest = input(90);
     let r = run_from(&env, &longest, 1000, true);
     assert_eq!((r.already_committed, r.written), (88, 10));
+}
+
+#[test]
+fn hostile_lines_are_dead_lettered_with_their_reason() {
+    let env = env();
+    let mut text = Vec::new();
+    text.extend_from_slice(event(1, "consultation").as_bytes());
+    text.push(b'\n');
+    text.extend_from_slice(&vec![b'x'; 3 << 20]);
+    text.push(b'\n');
+    text.extend_from_slice(b"{\"event_id\": \"\xff\xfe\"}\n");
+    text.extend_from_slice(format!("{{\"payload\": {}", "[".repeat(10_000)).as_bytes());
+    text.push(b'\n');
+    text.extend_from_slice(b"{\"a\":\"\0\"}\n");
+    text.extend_from_slice(
+        event(2, "consultation")
+            .replace("\"psychologist\"", "\"wizard\"")
+            .as_bytes(),
+    );
+    text.push(b'\n');
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let r = run_from(&env, &text, 1000, true);
+    assert_eq!((r.read, r.written, r.rejected_total()), (6, 1, 5));
+    let dead = std::fs::read_to_string(&env.dead).unwrap();
+    let reasons: Vec<String> = dead
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["reason"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "oversized_line",
+            "schema_violation",
+            "malformed_json",
+            "schema_violation",
+            "schema_violation"
+        ]
+    );
+    assert!(dead.len() < 2 << 20, "an oversized line is not copied whole");
+}
+
+#[test]
+fn invalid_utf8_is_dead_lettered_in_hex() {
+    let env = env();
+    let dir = env.zone.parent().unwrap();
+    let path = dir.join("bytes.ndjson");
+    std::fs::write(&path, b"{\"event_id\": \"\xff\"}\n").unwrap();
+    let key = MasterKey::from_bytes([9; 32]);
+    let policy = Policy::default();
+    let identity = Identity {
+        study_id: "test".into(),
+        key_id: key.id().to_string(),
+        policy: serde_json::to_value(&policy).unwrap(),
+    };
+    let mut zone = Zone::open(&env.zone, identity).unwrap();
+    let mut dead = DeadLetters::open(&env.dead, &env.zone).unwrap();
+    let mut t = Transform::new(
+        Pseudonymiser::new(&key.study_key(&StudyId::new("test").unwrap())),
+        policy,
+    );
+    let input = Input::File(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+    let r = ingest(input, "bytes", &mut zone, &mut t, &mut dead, &Options::default()).unwrap();
+    assert_eq!(r.rejected_total(), 1);
+    let dead: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&env.dead).unwrap().trim()).unwrap();
+    assert_eq!(dead["reason"], "invalid_utf8");
+    assert_eq!(dead["raw_hex"], hex_of(b"{\"event_id\": \"\xff\"}"));
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

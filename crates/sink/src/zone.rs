@@ -356,3 +356,120 @@ impl Zone {
         sync_dir(&dir)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int16Array, RecordBatch};
+    use std::sync::Arc;
+
+    fn identity(study: &str) -> Identity {
+        Identity {
+            study_id: study.into(),
+            key_id: "0123456789abcdef".into(),
+            policy: serde_json::json!({}),
+        }
+    }
+
+    fn batch(n: i16) -> RecordBatch {
+        let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "x",
+            arrow_schema::DataType::Int16,
+            false,
+        )]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int16Array::from_iter_values(0..n))]).unwrap()
+    }
+
+    fn source(first: u64) -> Source {
+        Source::File {
+            name: "in".into(),
+            first_line: first,
+            last_line: first,
+            sha256: "00".into(),
+        }
+    }
+
+    fn commit(zone: &mut Zone, first: u64) -> CommitRecord {
+        let mut txn = zone.begin().unwrap();
+        txn.write("ds", 1, "year=2024", &batch(10)).unwrap();
+        txn.write("ds", 1, "year=2025", &batch(5)).unwrap();
+        txn.commit(
+            &format!("s{first}"),
+            source(first),
+            RowCounts {
+                read: 15,
+                written: 15,
+                rejected: 0,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn commits_chain_and_publish() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
+        let r1 = commit(&mut zone, 1);
+        let r2 = commit(&mut zone, 2);
+        assert_eq!((r1.seq, r2.seq), (1, 2));
+        assert_eq!(r2.prev_sha256.as_deref(), Some(zone.records()[0].sha256.as_str()));
+        for f in r1.files.iter().chain(&r2.files) {
+            assert!(dir.path().join(&f.path).is_file(), "{}", f.path);
+        }
+        assert_eq!(r1.files[0].path, "ds/year=2024/part-v1-s1-0.parquet");
+        drop(zone);
+        let zone = Zone::open(dir.path(), identity("a")).unwrap();
+        assert_eq!(zone.records().len(), 2);
+    }
+
+    #[test]
+    fn uncommitted_files_are_removed_and_interrupted_commits_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
+        let record = commit(&mut zone, 1);
+        // A crash after the record but before the renames: put a file back in staging.
+        let staged = dir.path().join(META_DIR).join(STAGING_DIR).join(&record.txn);
+        let moved = &record.files[1].path;
+        std::fs::create_dir_all(staged.join(moved).parent().unwrap()).unwrap();
+        std::fs::rename(dir.path().join(moved), staged.join(moved)).unwrap();
+        // A crash before the record: a transaction with files and no commit.
+        let mut txn = zone.begin().unwrap();
+        txn.write("ds", 1, "year=2024", &batch(3)).unwrap();
+        std::mem::forget(txn);
+        drop(zone);
+
+        let zone = Zone::open(dir.path(), identity("a")).unwrap();
+        assert!(dir.path().join(moved).is_file(), "the interrupted commit was completed");
+        let staging = dir.path().join(META_DIR).join(STAGING_DIR);
+        assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0, "orphans removed");
+        assert_eq!(zone.records().len(), 1);
+    }
+
+    #[test]
+    fn a_zone_keeps_one_identity_and_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
+        commit(&mut zone, 1);
+        assert!(matches!(Zone::open(dir.path(), identity("a")), Err(Error::Locked(_))));
+        drop(zone);
+        assert!(matches!(
+            Zone::open(dir.path(), identity("b")),
+            Err(Error::IdentityMismatch(_))
+        ));
+    }
+
+    #[test]
+    fn a_broken_chain_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
+        commit(&mut zone, 1);
+        commit(&mut zone, 2);
+        drop(zone);
+        let first = dir.path().join(META_DIR).join(LOG_DIR).join(log::record_name(1));
+        let text = std::fs::read_to_string(&first)
+            .unwrap()
+            .replace("\"written\": 15", "\"written\": 14");
+        std::fs::write(&first, text).unwrap();
+        assert!(matches!(Zone::open(dir.path(), identity("a")), Err(Error::Ledger(_))));
+    }
+}
