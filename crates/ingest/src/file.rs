@@ -17,6 +17,9 @@ use msma_sink::{RowCounts, Source, Zone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
+/// Rows buffered in Arrow builders before they are handed to the Parquet writers.
+const BUFFERED_ROWS: usize = 32 * 1024;
+
 /// Settings of a file ingest.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -121,7 +124,10 @@ pub fn ingest(
             };
             match outcome {
                 Ok(ev) => {
-                    transform.push(&ev, &mut txn)?;
+                    transform.push(&ev);
+                    if transform.buffered() >= BUFFERED_ROWS {
+                        transform.flush(&mut txn)?;
+                    }
                     counts.written += 1;
                     *by_dataset.entry(ev.event_type.as_str()).or_default() += 1;
                 }
@@ -160,6 +166,7 @@ pub fn ingest(
             break;
         }
         transform.flush(&mut txn)?;
+        // Dead letters first: a crash between the two repeats them, never loses them.
         dead.keep_segment().map_err(IngestError::DeadLetters)?;
         let digest = hex::encode(sha.finalize());
         let stem = format!("{}-L{first}-{line_no}", &digest[..12]);
@@ -169,7 +176,22 @@ pub fn ingest(
             last_line: line_no,
             sha256: digest,
         };
-        let record = txn.commit(&stem, source, counts)?;
+        let record = match txn.commit(&stem, source, counts) {
+            Err(msma_sink::Error::Conflict(seq)) => {
+                // Another process committed this very segment meanwhile (its dead
+                // letters may now be in the file twice: at least once, as documented).
+                tracing::info!(
+                    first_line = first,
+                    last_line = line_no,
+                    record = seq,
+                    "segment committed by another writer"
+                );
+                report.read += counts.read;
+                report.already_committed += counts.read;
+                continue;
+            }
+            other => other?,
+        };
         tracing::info!(
             seq = record.seq,
             first_line = first,
@@ -224,13 +246,15 @@ fn skip_committed(
 fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
     let mut map: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
     for stored in zone.records() {
-        let Source::File {
+        if let Source::File {
             first_line,
             last_line,
             sha256,
             ..
-        } = &stored.record.source;
-        map.entry(*first_line).or_default().push((*last_line, sha256.clone()));
+        } = &stored.record.source
+        {
+            map.entry(*first_line).or_default().push((*last_line, sha256.clone()));
+        }
     }
     map
 }

@@ -7,9 +7,6 @@ use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
 use msma_sink::{BatchBuilder, Txn};
 use std::collections::HashMap;
 
-/// Rows buffered across all partitions before they are handed to the sink.
-const BUFFERED_ROWS: usize = 32 * 1024;
-
 const COMMON: &[Column] = &[
     column(
         "patient_pseudonym",
@@ -105,8 +102,8 @@ impl Transform {
         }
     }
 
-    /// Adds one event's row, handing buffered rows to `txn` when there are many.
-    pub fn push(&mut self, ev: &Event, txn: &mut Txn) -> msma_sink::Result<()> {
+    /// Adds one event's row to the buffers.
+    pub fn push(&mut self, ev: &Event) {
         let local_date = ev.occurred_at.date_naive();
         let key = PartKey {
             event_type: ev.event_type,
@@ -145,10 +142,11 @@ impl Transform {
         });
         b.end_row();
         self.buffered += 1;
-        if self.buffered >= BUFFERED_ROWS {
-            self.flush(txn)?;
-        }
-        Ok(())
+    }
+
+    /// Rows buffered since the last flush.
+    pub fn buffered(&self) -> usize {
+        self.buffered
     }
 
     /// Hands every buffered row to `txn`.

@@ -34,9 +34,12 @@ pub enum Error {
     /// The zone holds another study, key or policy.
     #[error("{0}")]
     IdentityMismatch(String),
-    /// Another msma process holds the zone.
+    /// Another msma process holds this staging folder.
     #[error("{0} is in use by another msma process")]
     Locked(PathBuf),
+    /// The source range was committed by another writer meanwhile (record number).
+    #[error("the source range is already committed (record {0})")]
+    Conflict(u64),
 }
 
 impl Error {

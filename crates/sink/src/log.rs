@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Version of the record format.
 pub const RECORD_FORMAT: u32 = 1;
@@ -21,6 +21,13 @@ pub enum Source {
         first_line: u64,
         last_line: u64,
         sha256: String,
+    },
+    /// A range of offsets of one partition of a Kafka topic.
+    Kafka {
+        topic: String,
+        partition: i32,
+        first_offset: i64,
+        last_offset: i64,
     },
 }
 
@@ -91,28 +98,31 @@ pub struct Stored {
 
 /// Reads every record in order, checking numbering and the hash chain.
 pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
-    let mut names: Vec<PathBuf> = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| crate::Error::io(dir, e))? {
-        let path = entry.map_err(|e| crate::Error::io(dir, e))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if name.ends_with(".json") && !name.starts_with('.') {
-            names.push(path);
-        }
-    }
-    names.sort();
-    let mut out: Vec<Stored> = Vec::with_capacity(names.len());
-    for (i, path) in names.iter().enumerate() {
-        let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+    read_after(dir, None)
+}
+
+/// Reads the records after `last` (all of them for `None`), checking numbering and the
+/// hash chain from there.
+pub fn read_after(dir: &Path, last: Option<&Stored>) -> crate::Result<Vec<Stored>> {
+    let mut out: Vec<Stored> = Vec::new();
+    let mut seq = last.map_or(0, |s| s.record.seq);
+    let mut prev = last.map(|s| s.sha256.clone());
+    loop {
+        seq += 1;
+        let path = dir.join(record_name(seq));
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(crate::Error::io(&path, e)),
+        };
         let record: CommitRecord = serde_json::from_slice(&bytes)
             .map_err(|e| crate::Error::Ledger(format!("{}: not a commit record: {e}", path.display())))?;
-        let seq = i as u64 + 1;
-        if record.seq != seq || path.file_name().and_then(|n| n.to_str()) != Some(record_name(seq).as_str()) {
+        if record.seq != seq {
             return Err(crate::Error::Ledger(format!(
                 "{}: expected record {seq}",
                 path.display()
             )));
         }
-        let prev = out.last().map(|s| s.sha256.clone());
         if record.prev_sha256 != prev {
             return Err(crate::Error::Ledger(format!(
                 "{}: previous-record hash does not match record {}",
@@ -120,10 +130,9 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
                 seq - 1
             )));
         }
-        out.push(Stored {
-            record,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-        });
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        prev = Some(sha256.clone());
+        out.push(Stored { record, sha256 });
     }
     Ok(out)
 }

@@ -14,6 +14,7 @@ pub const META_DIR: &str = "_msma";
 /// The commit log, inside [`META_DIR`].
 pub const LOG_DIR: &str = "log";
 const STAGING_DIR: &str = "staging";
+const LOCK: &str = "lock";
 
 /// Memory the open files of a transaction may buffer before row groups are written out.
 const BUFFER_BUDGET: usize = 32 << 20;
@@ -28,39 +29,54 @@ const MAX_ROW_GROUPS_IN_PROGRESS: usize = 32;
 /// its partition opens a second file.
 const MAX_OPEN_FILES: usize = 512;
 
-/// An open zone, held exclusively by this process until dropped.
+/// An open zone. Several processes may hold the same zone: each writes in a staging
+/// folder of its own (locked while it lives), and commits race for the next record
+/// number, the loser re-reading the log and checking again that its source range is
+/// still new (see [`Txn::commit`]).
 pub struct Zone {
     root: PathBuf,
     identity: Identity,
     records: Vec<Stored>,
+    /// This process's staging folder and the lock that marks it alive.
+    staging: PathBuf,
+    writer: String,
     _lock: File,
+    next_txn: u64,
 }
 
 impl Zone {
-    /// Opens (creating if needed) the zone at `root` for a study. Fails when another
-    /// process holds it, when its log is broken, or when its commits were made under
-    /// another study, key or policy. Repairs what a crash left behind.
+    /// Opens (creating if needed) the zone at `root` for a study. Fails when its log is
+    /// broken or when its commits were made under another study, key or policy. Repairs
+    /// what crashed writers left behind.
     pub fn open(root: &Path, identity: Identity) -> Result<Self> {
         let meta = root.join(META_DIR);
         for dir in [meta.join(LOG_DIR), meta.join(STAGING_DIR)] {
             fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
-        let lock_path = meta.join("lock");
+        let writer = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
+            std::process::id()
+        );
+        // The folder gets its final name only once locked, so that no other writer's
+        // recovery can take it for a dead writer's.
+        let staging = meta.join(STAGING_DIR).join(&writer);
+        let fresh = meta.join(STAGING_DIR).join(format!(".new-{writer}"));
+        fs::create_dir_all(&fresh).map_err(|e| Error::io(&fresh, e))?;
+        let lock_path = fresh.join(LOCK);
         let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        lock.try_lock().map_err(|_| Error::Locked(root.to_owned()))?;
-        let records = log::read_all(&meta.join(LOG_DIR))?;
-        if let Some(first) = records.first() {
-            let held = &first.record.identity;
-            if *held != identity {
-                return Err(Error::IdentityMismatch(mismatch(root, held, &identity)));
-            }
-        }
-        let zone = Self {
+        lock.try_lock().map_err(|_| Error::Locked(fresh.clone()))?;
+        fs::rename(&fresh, &staging).map_err(|e| Error::io(&staging, e))?;
+        let mut zone = Self {
             root: root.to_owned(),
             identity,
-            records,
+            records: Vec::new(),
+            staging,
+            writer,
             _lock: lock,
+            next_txn: 0,
         };
+        zone.refresh()?;
         zone.recover()?;
         Ok(zone)
     }
@@ -69,18 +85,28 @@ impl Zone {
         &self.root
     }
 
-    /// Every commit so far, oldest first.
+    /// Every commit read so far, oldest first ([`Zone::refresh`] reads newer ones).
     pub fn records(&self) -> &[Stored] {
         &self.records
     }
 
+    /// Reads the records other writers appended since the last read.
+    pub fn refresh(&mut self) -> Result<()> {
+        let new = log::read_after(&self.root.join(META_DIR).join(LOG_DIR), self.records.last())?;
+        for stored in &new {
+            let held = &stored.record.identity;
+            if *held != self.identity {
+                return Err(Error::IdentityMismatch(mismatch(&self.root, held, &self.identity)));
+            }
+        }
+        self.records.extend(new);
+        Ok(())
+    }
+
     /// Starts a transaction whose files stay invisible until [`Txn::commit`].
     pub fn begin(&mut self) -> Result<Txn<'_>> {
-        let id = format!(
-            "{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
-            std::process::id()
-        );
+        self.next_txn += 1;
+        let id = format!("{}/{}", self.writer, self.next_txn);
         let dir = self.meta(STAGING_DIR).join(&id);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Txn {
@@ -98,34 +124,63 @@ impl Zone {
         self.root.join(META_DIR).join(sub)
     }
 
-    /// Moves the files of committed transactions into place and deletes everything
-    /// else in staging: files written but never committed are orphans.
+    /// Completes or removes the transactions of writers that died: their staging folder
+    /// is no longer locked. Committed files are moved into place; files written but
+    /// never committed are orphans and deleted.
     fn recover(&self) -> Result<()> {
         let staging = self.meta(STAGING_DIR);
+        let mut dead = Vec::new();
         let committed: BTreeMap<&str, &CommitRecord> = self
             .records
             .iter()
             .map(|s| (s.record.txn.as_str(), &s.record))
             .collect();
         for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
-            let dir = entry.map_err(|e| Error::io(&staging, e))?.path();
-            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-            if let Some(record) = committed.get(name.as_str()) {
-                self.publish(&dir, &record.files)?;
-                tracing::info!(txn = %name, files = record.files.len(), "completed an interrupted commit");
-            } else {
-                tracing::info!(txn = %name, "removed files of an uncommitted transaction");
+            let writer_dir = entry.map_err(|e| Error::io(&staging, e))?.path();
+            if writer_dir == self.staging || !writer_dir.is_dir() {
+                continue;
             }
-            fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let writer = writer_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if writer.starts_with(".new-") {
+                // Being created, or its creator died before locking it.
+                let dead = File::open(writer_dir.join(LOCK)).is_ok_and(|l| l.try_lock().is_ok());
+                if dead {
+                    fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
+                }
+                continue;
+            }
+            let lock = File::open(writer_dir.join(LOCK)).ok();
+            if lock.as_ref().is_some_and(|l| l.try_lock().is_err()) {
+                continue; // a live writer
+            }
+            for txn in fs::read_dir(&writer_dir).map_err(|e| Error::io(&writer_dir, e))? {
+                let dir = txn.map_err(|e| Error::io(&writer_dir, e))?.path();
+                if !dir.is_dir() {
+                    continue;
+                }
+                let id = format!(
+                    "{writer}/{}",
+                    dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+                );
+                if let Some(record) = committed.get(id.as_str()) {
+                    self.publish(&dir, &record.files)?;
+                    tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
+                } else {
+                    tracing::info!(txn = %id, "removed the files of an uncommitted transaction");
+                }
+            }
+            fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
+            dead.push(format!(".tmp-{writer}-"));
         }
         let log_dir = self.meta(LOG_DIR);
         for entry in fs::read_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))? {
             let path = entry.map_err(|e| Error::io(&log_dir, e))?.path();
-            if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(".tmp"))
-            {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if dead.iter().any(|prefix| name.starts_with(prefix.as_str())) {
                 fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             }
         }
@@ -153,6 +208,15 @@ impl Zone {
             sync_dir(&dir)?;
         }
         Ok(())
+    }
+}
+
+impl Drop for Zone {
+    /// Removes this writer's staging folder when no transaction is left in it; one that
+    /// is left (a commit whose files could not all be moved) waits for recovery.
+    fn drop(&mut self) {
+        let _ = fs::remove_file(self.staging.join(LOCK));
+        let _ = fs::remove_dir(&self.staging);
     }
 }
 
@@ -303,32 +367,35 @@ impl Txn<'_> {
                 sha256: written.sha256,
             });
         }
-        let prev = zone.records.last();
-        let record = CommitRecord {
-            format: log::RECORD_FORMAT,
-            seq: prev.map_or(1, |p| p.record.seq + 1),
-            prev_sha256: prev.map(|p| p.sha256.clone()),
-            committed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            msma_version: env!("CARGO_PKG_VERSION").to_owned(),
-            txn: id,
-            identity: zone.identity.clone(),
-            schema_versions,
-            source,
-            rows,
-            files,
+        let record = loop {
+            zone.refresh()?;
+            if let Some(held) = zone.records.iter().rev().find(|s| overlaps(&s.record.source, &source)) {
+                let held = held.record.seq;
+                fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                return Err(Error::Conflict(held));
+            }
+            let prev = zone.records.last();
+            let record = CommitRecord {
+                format: log::RECORD_FORMAT,
+                seq: prev.map_or(1, |p| p.record.seq + 1),
+                prev_sha256: prev.map(|p| p.sha256.clone()),
+                committed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                msma_version: env!("CARGO_PKG_VERSION").to_owned(),
+                txn: id.clone(),
+                identity: zone.identity.clone(),
+                schema_versions: schema_versions.clone(),
+                source: source.clone(),
+                rows,
+                files: files.clone(),
+            };
+            if zone.append_record(record.seq, &log::to_bytes(&record))? {
+                break record;
+            }
+            // Another writer took this number: read its record and check again.
         };
-        let bytes = log::to_bytes(&record);
-        zone.append_record(record.seq, &bytes)?;
         zone.publish(&dir, &record.files)?;
         fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let sha256 = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(&bytes))
-        };
-        zone.records.push(Stored {
-            record: record.clone(),
-            sha256,
-        });
+        zone.refresh()?;
         Ok(record)
     }
 
@@ -341,19 +408,61 @@ impl Txn<'_> {
 
 impl Zone {
     /// Makes record `seq` exist with `bytes`, atomically: written to a temporary file,
-    /// synced, then linked under its final name, which fails if that name is taken.
-    fn append_record(&self, seq: u64, bytes: &[u8]) -> Result<()> {
+    /// synced, then linked under its final name. `false` when that name is taken.
+    fn append_record(&self, seq: u64, bytes: &[u8]) -> Result<bool> {
         use std::io::Write;
         let dir = self.meta(LOG_DIR);
-        let tmp = dir.join(format!(".tmp-{}-{seq}", std::process::id()));
+        let tmp = dir.join(format!(".tmp-{}-{seq}", self.writer));
         let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .map_err(|e| Error::io(&tmp, e))?;
         let target = dir.join(log::record_name(seq));
-        fs::hard_link(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        let linked = match fs::hard_link(&tmp, &target) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(Error::io(&target, e)),
+        };
         fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        sync_dir(&dir)
+        sync_dir(&dir)?;
+        Ok(linked)
+    }
+}
+
+/// Whether a committed source range already holds some of `new`: then committing `new`
+/// would duplicate rows. A file segment is held when the same lines with the same bytes
+/// were committed; a Kafka range when its partition was committed up to or past its start.
+fn overlaps(held: &Source, new: &Source) -> bool {
+    match (held, new) {
+        (
+            Source::File {
+                first_line: a,
+                last_line: b,
+                sha256: h,
+                ..
+            },
+            Source::File {
+                first_line: c,
+                last_line: d,
+                sha256: k,
+                ..
+            },
+        ) => (a, b, h) == (c, d, k),
+        (
+            Source::Kafka {
+                topic: t,
+                partition: p,
+                last_offset: held_last,
+                ..
+            },
+            Source::Kafka {
+                topic: u,
+                partition: q,
+                first_offset,
+                ..
+            },
+        ) => t == u && p == q && held_last >= first_offset,
+        _ => false,
     }
 }
 
@@ -441,21 +550,53 @@ mod tests {
         let zone = Zone::open(dir.path(), identity("a")).unwrap();
         assert!(dir.path().join(moved).is_file(), "the interrupted commit was completed");
         let staging = dir.path().join(META_DIR).join(STAGING_DIR);
-        assert_eq!(std::fs::read_dir(staging).unwrap().count(), 0, "orphans removed");
+        assert_eq!(
+            std::fs::read_dir(staging).unwrap().count(),
+            1,
+            "orphans removed, only the live writer's folder"
+        );
         assert_eq!(zone.records().len(), 1);
     }
 
     #[test]
-    fn a_zone_keeps_one_identity_and_one_writer() {
+    fn writers_share_a_zone_and_never_commit_a_range_twice() {
         let dir = tempfile::tempdir().unwrap();
-        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
-        commit(&mut zone, 1);
-        assert!(matches!(Zone::open(dir.path(), identity("a")), Err(Error::Locked(_))));
-        drop(zone);
+        let mut a = Zone::open(dir.path(), identity("a")).unwrap();
+        let mut b = Zone::open(dir.path(), identity("a")).unwrap();
+        assert_eq!(commit(&mut a, 1).seq, 1);
+        assert_eq!(commit(&mut b, 2).seq, 2, "b reads a's record before claiming a number");
+        let mut txn = b.begin().unwrap();
+        txn.write("ds", 1, "year=2024", &batch(1)).unwrap();
+        let again = txn.commit("dup", source(1), RowCounts::default());
+        assert!(matches!(again, Err(Error::Conflict(1))), "{again:?}");
+        let kafka = |first, last| Source::Kafka {
+            topic: "t".into(),
+            partition: 0,
+            first_offset: first,
+            last_offset: last,
+        };
+        let txn = a.begin().unwrap();
+        txn.commit("k0", kafka(0, 99), RowCounts::default()).unwrap();
+        let txn = b.begin().unwrap();
+        assert!(matches!(
+            txn.commit("k1", kafka(50, 149), RowCounts::default()),
+            Err(Error::Conflict(3))
+        ));
+        let txn = b.begin().unwrap();
+        assert_eq!(txn.commit("k2", kafka(100, 149), RowCounts::default()).unwrap().seq, 4);
+        drop((a, b));
         assert!(matches!(
             Zone::open(dir.path(), identity("b")),
             Err(Error::IdentityMismatch(_))
         ));
+        let staging = dir.path().join(META_DIR).join(STAGING_DIR);
+        let zone = Zone::open(dir.path(), identity("a")).unwrap();
+        assert_eq!(zone.records().len(), 4);
+        assert_eq!(
+            std::fs::read_dir(staging).unwrap().count(),
+            1,
+            "only the live writer's folder"
+        );
     }
 
     #[test]
