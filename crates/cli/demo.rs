@@ -65,14 +65,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
 
     let args = ingest::Args {
-        input,
+        input: Some(input),
         out: a.dir.join("research"),
         keys,
         study: "demo".to_owned(),
-        dead_letter: identified.join("dead-letters.ndjson"),
+        dead_letter: Some(identified.join("dead-letters.ndjson")),
         policy: None,
         commit_lines: msma_ingest::Options::default().commit_lines,
         max_line_bytes: msma_ingest::Options::default().max_line_bytes,
+        kafka: Default::default(),
     };
     let (report, elapsed) = ingest::execute(&args)?;
     println!("3. ingest   {}", args.out.display());
@@ -91,7 +92,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     println!(
         "rejected: {} (reasons in {})",
         report.rejected_total(),
-        args.dead_letter.display()
+        identified.join("dead-letters.ndjson").display()
     );
     println!(
         "\nnext: open {} with pyarrow, DuckDB or Polars (README, \"For researchers\")",

@@ -1,4 +1,5 @@
-//! `msma ingest`: a file of events into a research zone.
+//! `msma ingest`: events from a file, or from a Kafka topic as a worker of a consumer
+//! group, into a research zone.
 
 use anyhow::{Context, Result};
 use msma_ingest::{DeadLetters, Input, Options, Report, Transform};
@@ -11,8 +12,13 @@ use std::time::{Duration, Instant};
 #[derive(clap::Args)]
 pub struct Args {
     /// NDJSON events, or - for standard input.
-    #[arg(long)]
-    pub input: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "brokers",
+        conflicts_with = "brokers",
+        requires = "dead_letter"
+    )]
+    pub input: Option<PathBuf>,
     /// The research zone: one dataset folder per event type.
     #[arg(long)]
     pub out: PathBuf,
@@ -23,8 +29,8 @@ pub struct Args {
     #[arg(long)]
     pub study: String,
     /// Where rejected events go, with their reason (outside the research zone).
-    #[arg(long)]
-    pub dead_letter: PathBuf,
+    #[arg(long, conflicts_with = "brokers")]
+    pub dead_letter: Option<PathBuf>,
     /// The study's generalisation policy (TOML); the default policy without it.
     #[arg(long)]
     pub policy: Option<PathBuf>,
@@ -34,27 +40,33 @@ pub struct Args {
     /// Longest line accepted, in bytes.
     #[arg(long, default_value_t = Options::default().max_line_bytes)]
     pub max_line_bytes: usize,
+    #[command(flatten)]
+    pub kafka: crate::worker::KafkaArgs,
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
+    if a.kafka.brokers.is_some() {
+        return crate::worker::run(&a);
+    }
     let (report, elapsed) = execute(&a)?;
     print_report(&a, &report, elapsed);
     Ok(ExitCode::SUCCESS)
 }
 
+/// A study ready to write: its zone open, its pseudonymiser keyed, its policy loaded.
+pub struct Study {
+    pub zone: Zone,
+    pub pseudo: Pseudonymiser,
+    pub policy: Policy,
+}
+
 /// Opens everything first, so that a bad key, policy or path stops before any work.
-pub fn execute(a: &Args) -> Result<(Report, Duration)> {
+pub fn open_study(a: &Args) -> Result<Study> {
     let study = StudyId::new(&a.study)?;
     let key = MasterKey::load(&a.keys)?;
     let policy = match &a.policy {
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
-    };
-    let input = if a.input.as_os_str() == "-" {
-        Input::Stream(Box::new(std::io::stdin().lock()))
-    } else {
-        let f = std::fs::File::open(&a.input).with_context(|| format!("opening input {}", a.input.display()))?;
-        Input::File(std::io::BufReader::with_capacity(1 << 20, f))
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let identity = Identity {
@@ -62,20 +74,38 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         key_id: key.id().to_string(),
         policy: serde_json::to_value(&policy)?,
     };
-    let mut zone = Zone::open(&a.out, identity)?;
-    let mut dead = DeadLetters::open(&a.dead_letter, &a.out)?;
-    let mut transform = Transform::new(Pseudonymiser::new(&key.study_key(&study)), policy);
-    drop(key);
-    let name = if a.input.as_os_str() == "-" {
+    let zone = Zone::open(&a.out, identity)?;
+    let pseudo = Pseudonymiser::new(&key.study_key(&study));
+    Ok(Study { zone, pseudo, policy })
+}
+
+pub fn execute(a: &Args) -> Result<(Report, Duration)> {
+    let (Some(input_path), Some(dead_path)) = (&a.input, &a.dead_letter) else {
+        anyhow::bail!("give --input and --dead-letter (a file), or --brokers, --topic and --group (Kafka)");
+    };
+    let input = if input_path.as_os_str() == "-" {
+        Input::Stream(Box::new(std::io::stdin().lock()))
+    } else {
+        let f = std::fs::File::open(input_path).with_context(|| format!("opening input {}", input_path.display()))?;
+        Input::File(std::io::BufReader::with_capacity(1 << 20, f))
+    };
+    let Study {
+        mut zone,
+        pseudo,
+        policy,
+    } = open_study(a)?;
+    let mut dead = DeadLetters::open(dead_path, &a.out)?;
+    let mut transform = Transform::new(pseudo, policy);
+    let name = if input_path.as_os_str() == "-" {
         "stdin".to_owned()
     } else {
-        a.input.display().to_string()
+        input_path.display().to_string()
     };
     let opts = Options {
         max_line_bytes: a.max_line_bytes,
         commit_lines: a.commit_lines,
     };
-    tracing::info!(study = %study, out = %a.out.display(), "ingest started");
+    tracing::info!(study = %a.study, out = %a.out.display(), "ingest started");
     let started = Instant::now();
     let report = msma_ingest::ingest(input, &name, &mut zone, &mut transform, &mut dead, &opts)?;
     Ok((report, started.elapsed()))
@@ -106,6 +136,11 @@ pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
     }
     if r.rejected_total() > 0 {
         let kinds: Vec<String> = r.rejected.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
-        println!("rejected: {} -> {}", kinds.join(", "), a.dead_letter.display());
+        let to = a
+            .dead_letter
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        println!("rejected: {} -> {to}", kinds.join(", "));
     }
 }

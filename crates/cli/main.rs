@@ -1,11 +1,14 @@
 //! The `msma` command: one module per subcommand, each a thin layer over the crates.
 
 mod demo;
+mod dev_broker;
 mod generate;
 mod ingest;
 mod keys;
+mod push;
 mod summary;
 mod validate;
+mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -39,8 +42,13 @@ enum Command {
     /// Create or inspect key files.
     #[command(subcommand)]
     Keys(keys::Command),
-    /// Validate, pseudonymise and write events to Parquet datasets, exactly once.
+    /// Validate, pseudonymise and write events to Parquet datasets, exactly once, from a
+    /// file (--input) or as a Kafka worker (--brokers --topic --group).
     Ingest(ingest::Args),
+    /// Validate events locally and send the valid ones to a Kafka topic.
+    Push(push::Args),
+    /// Run an in-memory Kafka broker for trials and tests (not for production).
+    DevBroker(dev_broker::Args),
     /// Check events against their schemas without writing anything.
     Validate(validate::Args),
 }
@@ -56,6 +64,8 @@ fn main() -> ExitCode {
         Command::Keys(c) => keys::run(c),
         Command::Ingest(a) => ingest::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Push(a) => push::run(a),
+        Command::DevBroker(a) => dev_broker::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,101 @@
+//! `msma ingest --brokers ...`: an ingest worker of a consumer group.
+
+use crate::ingest::{Args, Study, open_study};
+use anyhow::Result;
+use msma_ingest::Transform;
+use msma_kafka::WorkerConfig;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Default)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers (HOST:PORT,...): run as a worker of a consumer group.
+    #[arg(long, requires_all = ["topic", "group"])]
+    pub brokers: Option<String>,
+    /// The topic to consume.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// The consumer group: workers of one group share the partitions (one study per group).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Where rejected events go [default: <topic>.dead-letters].
+    #[arg(long)]
+    pub dead_letter_topic: Option<String>,
+    /// Flush a partition at this many events.
+    #[arg(long, default_value_t = 100_000)]
+    pub flush_rows: usize,
+    /// Flush a partition at this many bytes of input.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub flush_bytes: usize,
+    /// Flush a partition whose oldest event waited this long, even when idle (ms).
+    #[arg(long, default_value_t = 30_000)]
+    pub flush_latency_ms: u64,
+    /// Stop after this long with no message and nothing buffered (ms): drain and exit.
+    #[arg(long)]
+    pub stop_when_idle_ms: Option<u64>,
+}
+
+pub fn run(a: &Args) -> Result<ExitCode> {
+    let k = &a.kafka;
+    let (Some(brokers), Some(topic), Some(group)) = (&k.brokers, &k.topic, &k.group) else {
+        anyhow::bail!("a worker needs --brokers, --topic and --group");
+    };
+    let mut cfg = WorkerConfig::new(brokers, topic, group);
+    if let Some(t) = &k.dead_letter_topic {
+        cfg.dead_letter_topic = t.clone();
+    }
+    cfg.flush_rows = k.flush_rows.max(1);
+    cfg.flush_bytes = k.flush_bytes.max(1);
+    cfg.flush_latency = Duration::from_millis(k.flush_latency_ms);
+    cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
+    let Study { zone, pseudo, policy } = open_study(a)?;
+    let shutdown = Arc::new(AtomicBool::new(false));
+    watch_signals(shutdown.clone())?;
+    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out.display(), "worker started");
+    let started = Instant::now();
+    let new_transform = || Transform::new(pseudo.clone(), policy.clone());
+    let r = msma_kafka::run_worker(&cfg, zone, &new_transform, &shutdown)?;
+    let secs = started.elapsed().as_secs_f64();
+    let rejected: u64 = r.rejected.values().sum();
+    println!(
+        "read {} events in {secs:.2} s ({:.0} events/s): {} written, {rejected} rejected -> {}",
+        r.read,
+        r.read as f64 / secs.max(1e-9),
+        r.written,
+        cfg.dead_letter_topic
+    );
+    println!(
+        "{} commit(s), {} file(s) in {}; {} buffered events dropped on rebalance or refused commit (read again)",
+        r.commits,
+        r.files,
+        a.out.display(),
+        r.dropped
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `flag` on SIGTERM or SIGINT: the worker then commits what it holds and exits.
+pub fn watch_signals(flag: Arc<AtomicBool>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            let _ = wait_for_signal().await;
+            tracing::info!("shutting down: committing what is buffered");
+            flag.store(true, Ordering::Relaxed);
+        })
+    });
+    Ok(())
+}
+
+pub async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! msma on Kafka. Network pipelines [`push`] events to a topic; ingest [`worker`]s in a
+//! consumer group validate, pseudonymise and commit them to a research zone exactly
+//! once, the zone's commit log being the truth for where each partition resumes;
+//! [`DevBroker`] hosts librdkafka's in-memory mock cluster for trials and tests.
+
+mod broker;
+mod producer;
+mod push;
+mod rebalance;
+pub mod worker;
+
+pub use broker::DevBroker;
+pub use push::{PushError, PushReport, push};
+pub use worker::{WorkerConfig, WorkerError, WorkerReport, run as run_worker};

@@ -1,0 +1,69 @@
+//! `msma push`: what a network pipeline runs to send its events. Events are validated
+//! locally first (invalid ones are reported and not sent), keyed by network and patient
+//! so that one patient's events stay in order in one partition, and sent with the
+//! idempotent producer.
+
+use crate::producer::AckedProducer;
+use msma_model::{decode, trim_local_id};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::BaseRecord;
+use std::io::BufRead;
+use std::time::Duration;
+
+/// What a push did.
+#[derive(Debug, Default, Clone)]
+pub struct PushReport {
+    pub lines: u64,
+    pub invalid: u64,
+    pub sent: u64,
+    pub acknowledged: u64,
+    pub failed: u64,
+}
+
+/// Sends every valid event of `input` to `topic`; `invalid` is told of each invalid line
+/// (number and reason) as it is met.
+pub fn push(
+    brokers: &str,
+    topic: &str,
+    input: impl BufRead,
+    mut invalid: impl FnMut(u64, &msma_model::Rejection),
+) -> Result<PushReport, PushError> {
+    let mut producer = AckedProducer::new(brokers)?;
+    let mut report = PushReport::default();
+    let mut key = Vec::with_capacity(64);
+    for line in input.split(b'\n') {
+        let mut line = line.map_err(PushError::Input)?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        report.lines += 1;
+        match decode(&line) {
+            Ok(ev) => {
+                key.clear();
+                key.extend_from_slice(ev.network_id.as_bytes());
+                key.push(b':');
+                key.extend_from_slice(trim_local_id(&ev.patient.local_id).as_bytes());
+                producer.send(BaseRecord::to(topic).key(&key[..]).payload(&line[..]))?;
+            }
+            Err(why) => {
+                report.invalid += 1;
+                invalid(report.lines, &why);
+            }
+        }
+    }
+    // A flush that times out leaves the unacknowledged ones counted as not acknowledged.
+    let _ = producer.flush(Duration::from_secs(120));
+    report.sent = producer.sent();
+    report.acknowledged = producer.acked();
+    report.failed = producer.failed();
+    Ok(report)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    #[error("reading the input: {0}")]
+    Input(std::io::Error),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] KafkaError),
+}

@@ -1,0 +1,88 @@
+//! Partition assignment with offsets from the datasets' own commit log: when partitions
+//! are assigned, each one starts right after the last offset a commit record holds for
+//! it, whatever Kafka's committed offsets say. Revoked partitions are reported to the
+//! worker loop, which drops their uncommitted work (the next owner starts from the log).
+
+use msma_sink::{Source, Zone};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::types::RDKafkaRespErr;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// Changes of assignment since the worker loop last looked.
+#[derive(Default)]
+pub struct Changes {
+    pub assigned: BTreeSet<i32>,
+    pub revoked: BTreeSet<i32>,
+    pub error: Option<String>,
+}
+
+pub struct Rebalancer {
+    pub topic: String,
+    pub zone: Arc<Mutex<Zone>>,
+    pub changes: Mutex<Changes>,
+}
+
+/// The offset to resume `partition` of `topic` from: after the last committed one.
+pub fn resume_offset(zone: &Zone, topic: &str, partition: i32) -> Offset {
+    let last = zone
+        .records()
+        .iter()
+        .filter_map(|s| match &s.record.source {
+            Source::Kafka {
+                topic: t,
+                partition: p,
+                last_offset,
+                ..
+            } if t == topic && *p == partition => Some(*last_offset),
+            _ => None,
+        })
+        .max();
+    last.map_or(Offset::Beginning, |o| Offset::Offset(o + 1))
+}
+
+impl ClientContext for Rebalancer {}
+
+impl ConsumerContext for Rebalancer {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let mut changes = self.changes.lock().expect("not poisoned");
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let mut zone = self.zone.lock().expect("not poisoned");
+                if let Err(e) = zone.refresh() {
+                    changes.error = Some(format!("reading the commit log: {e}"));
+                }
+                let partitions: Vec<i32> = tpl
+                    .elements_for_topic(&self.topic)
+                    .iter()
+                    .map(|e| e.partition())
+                    .collect();
+                for p in partitions {
+                    let offset = resume_offset(&zone, &self.topic, p);
+                    if let Err(e) = tpl.set_partition_offset(&self.topic, p, offset) {
+                        changes.error = Some(format!("setting the offset of partition {p}: {e}"));
+                    }
+                    tracing::info!(partition = p, offset = ?offset, "partition assigned");
+                    changes.assigned.insert(p);
+                    changes.revoked.remove(&p);
+                }
+                if let Err(e) = consumer.assign(tpl) {
+                    changes.error = Some(format!("assigning partitions: {e}"));
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                for e in tpl.elements_for_topic(&self.topic) {
+                    tracing::info!(partition = e.partition(), "partition revoked");
+                    changes.revoked.insert(e.partition());
+                    changes.assigned.remove(&e.partition());
+                }
+                if let Err(e) = consumer.unassign() {
+                    changes.error = Some(format!("unassigning partitions: {e}"));
+                }
+            }
+            other => tracing::warn!(error = ?other, "rebalance error"),
+        }
+    }
+}
