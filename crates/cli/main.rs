@@ -44,7 +44,7 @@ enum Command {
     Keys(keys::Command),
     /// Validate, pseudonymise and write events to Parquet datasets, exactly once, from a
     /// file (--input) or as a Kafka worker (--brokers --topic --group).
-    Ingest(ingest::Args),
+    Ingest(Box<ingest::Args>),
     /// Validate events locally and send the valid ones to a Kafka topic.
     Push(push::Args),
     /// Run an in-memory Kafka broker for trials and tests (not for production).
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Keys(c) => keys::run(c),
-        Command::Ingest(a) => ingest::run(a),
+        Command::Ingest(a) => ingest::run(*a),
         Command::Validate(a) => validate::run(a),
         Command::Push(a) => push::run(a),
         Command::DevBroker(a) => dev_broker::run(a),
