@@ -32,7 +32,10 @@ pub struct KafkaArgs {
     /// Flush a partition whose oldest event waited this long, even when idle (ms).
     #[arg(long, default_value_t = 30_000)]
     pub flush_latency_ms: u64,
-    /// Stop after this long with no message and nothing buffered (ms): drain and exit.
+    /// The consumer group session timeout (ms): how soon a dead worker's partitions move.
+    #[arg(long, default_value_t = 10_000)]
+    pub session_timeout_ms: u64,
+    /// Stop after this long with no message (ms), committing what is buffered: drain and exit.
     #[arg(long)]
     pub stop_when_idle_ms: Option<u64>,
 }
@@ -50,6 +53,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     cfg.flush_bytes = k.flush_bytes.max(1);
     cfg.flush_latency = Duration::from_millis(k.flush_latency_ms);
     cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
+    cfg.session_timeout = Duration::from_millis(k.session_timeout_ms);
     let Study { zone, pseudo, policy } = open_study(a)?;
     let shutdown = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone())?;

@@ -3,7 +3,7 @@
 //! zone's commit log must cover every offset of every partition exactly once.
 
 use msma_ingest::Transform;
-use msma_kafka::{push, run_worker, DevBroker, WorkerConfig, WorkerReport};
+use msma_kafka::{DevBroker, WorkerConfig, WorkerReport, push, run_worker};
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
 use msma_sink::{Identity, Source, Zone};
 use rdkafka::config::ClientConfig;
@@ -25,16 +25,28 @@ struct Setup {
 
 fn setup(events: u64, partitions: i32) -> Setup {
     let broker = DevBroker::start(&[TOPIC.to_owned(), format!("{TOPIC}.dead-letters")], partitions).unwrap();
-    let spec = msma_synth::Spec { events, seed: 3, invalid_per_million: 5_000, ..Default::default() };
+    let spec = msma_synth::Spec {
+        events,
+        seed: 3,
+        invalid_per_million: 5_000,
+        ..Default::default()
+    };
     let mut text = Vec::new();
     msma_synth::generate(&spec, &mut text).unwrap();
     // Invalid events are sent raw, as a misbehaving pipeline would, to reach dead letters.
     let report = push(&broker.bootstrap(), TOPIC, text.as_slice(), |_, _| {}).unwrap();
     assert_eq!(report.acknowledged, report.sent);
-    let mut raw: rdkafka::producer::BaseProducer =
-        ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create().unwrap();
+    let mut raw: rdkafka::producer::BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .unwrap();
     send_raw(&mut raw, report.invalid);
-    Setup { broker, dir: tempfile::tempdir().unwrap(), valid: report.sent, invalid: report.invalid }
+    Setup {
+        broker,
+        dir: tempfile::tempdir().unwrap(),
+        valid: report.sent,
+        invalid: report.invalid,
+    }
 }
 
 fn send_raw(p: &mut rdkafka::producer::BaseProducer, n: u64) {
@@ -53,8 +65,11 @@ fn worker(s: &Setup, group: &str, zone_dir: &Path) -> WorkerReport {
 fn run(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64) -> WorkerReport {
     let key = MasterKey::from_bytes([5; 32]);
     let policy = Policy::default();
-    let identity =
-        Identity { study_id: "k".into(), key_id: key.id().to_string(), policy: serde_json::to_value(&policy).unwrap() };
+    let identity = Identity {
+        study_id: "k".into(),
+        key_id: key.id().to_string(),
+        policy: serde_json::to_value(&policy).unwrap(),
+    };
     let zone = Zone::open(zone_dir, identity).unwrap();
     let pseudo = Pseudonymiser::new(&key.study_key(&StudyId::new("k").unwrap()));
     let mut cfg = WorkerConfig::new(bootstrap, TOPIC, group);
@@ -72,8 +87,19 @@ fn check_log(zone_dir: &Path) -> (u64, u64) {
     let mut ranges: BTreeMap<i32, Vec<(i64, i64)>> = BTreeMap::new();
     let (mut written, mut rejected) = (0, 0);
     for s in &records {
-        let Source::Kafka { partition, first_offset, last_offset, .. } = &s.record.source else { panic!("file source") };
-        ranges.entry(*partition).or_default().push((*first_offset, *last_offset));
+        let Source::Kafka {
+            partition,
+            first_offset,
+            last_offset,
+            ..
+        } = &s.record.source
+        else {
+            panic!("file source")
+        };
+        ranges
+            .entry(*partition)
+            .or_default()
+            .push((*first_offset, *last_offset));
         written += s.record.rows.written;
         rejected += s.record.rows.rejected;
         for f in &s.record.files {
@@ -84,7 +110,13 @@ fn check_log(zone_dir: &Path) -> (u64, u64) {
         r.sort();
         assert_eq!(r[0].0, 0, "partition {p} starts at 0");
         for w in r.windows(2) {
-            assert_eq!(w[1].0, w[0].1 + 1, "partition {p}: gap or overlap between {:?} and {:?}", w[0], w[1]);
+            assert_eq!(
+                w[1].0,
+                w[0].1 + 1,
+                "partition {p}: gap or overlap between {:?} and {:?}",
+                w[0],
+                w[1]
+            );
         }
     }
     (written, rejected)
@@ -125,7 +157,12 @@ fn two_workers_share_the_partitions_through_a_rebalance() {
         let b = scope.spawn(|| run(&bootstrap, "g", &zone, 2_500));
         (a.join().unwrap(), b.join().unwrap())
     });
-    assert!(a.read > 0 && b.read > 0, "both workers took part: {} and {}", a.read, b.read);
+    assert!(
+        a.read > 0 && b.read > 0,
+        "both workers took part: {} and {}",
+        a.read,
+        b.read
+    );
     assert_eq!(check_log(&zone), (s.valid, s.invalid));
     assert_eq!(a.written + b.written, s.valid);
 }
@@ -158,7 +195,10 @@ fn read_dead_letters(s: &Setup) -> Vec<BTreeMap<String, String>> {
             let mut h = BTreeMap::new();
             if let Some(headers) = m.headers() {
                 for header in headers.iter() {
-                    let v = header.value.map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+                    let v = header
+                        .value
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .unwrap_or_default();
                     h.insert(header.key.to_owned(), v);
                 }
             }

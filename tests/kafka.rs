@@ -1,0 +1,173 @@
+//! The Kafka path as an operator drives it: `msma dev-broker` in a process of its own,
+//! `msma push`, two `msma ingest` workers in one group, SIGKILLed again and again at
+//! varied moments and restarted, then drained. Every valid event must be in the
+//! datasets exactly once: the rows equal a file ingest of the same events, and the
+//! commit log covers each partition's offsets without gap or overlap.
+
+use crate::util::{Site, msma, ok, python, stdout};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+struct Broker(Child, String);
+
+impl Broker {
+    fn start() -> Self {
+        let mut child = msma()
+            .args([
+                "dev-broker",
+                "--partitions",
+                "4",
+                "--topic",
+                "events",
+                "--topic",
+                "events.dead-letters",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let bootstrap = first
+            .trim()
+            .strip_prefix("bootstrap: ")
+            .expect("bootstrap line first")
+            .to_owned();
+        Self(child, bootstrap)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker_args(site: &Site, bootstrap: &str) -> Vec<String> {
+    [
+        "ingest",
+        "--brokers",
+        bootstrap,
+        "--topic",
+        "events",
+        "--group",
+        "workers",
+        "--out",
+        &site.s("kafka"),
+        "--keys",
+        &site.key(),
+        "--study",
+        "test-study",
+        "--flush-rows",
+        "4000",
+        "--flush-latency-ms",
+        "1500",
+        "--session-timeout-ms",
+        "6000",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Partition → sorted offset ranges, from the commit log.
+fn log_ranges(zone: &std::path::Path) -> BTreeMap<i64, Vec<(i64, i64)>> {
+    let mut ranges: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut names: Vec<_> = std::fs::read_dir(zone.join("_msma/log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let s = &record["source"];
+        let range = (s["first_offset"].as_i64().unwrap(), s["last_offset"].as_i64().unwrap());
+        ranges.entry(s["partition"].as_i64().unwrap()).or_default().push(range);
+    }
+    ranges.values_mut().for_each(|r| r.sort());
+    ranges
+}
+
+#[test]
+fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(200_000, 17, 500);
+    let pushed = stdout(&ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]));
+    assert!(pushed.contains("0 not acknowledged"), "{pushed}");
+
+    let clean = site.ingest_args(&input, "clean");
+    ok(&clean);
+
+    let args = worker_args(&site, &broker.1);
+    let mut rng: u64 = 0x9e3779b97f4a7c15;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut kills = 0;
+    for _round in 0..6 {
+        let mut workers: Vec<Child> = (0..2)
+            .map(|_| msma().args(&args).stderr(Stdio::null()).spawn().unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(2_000 + next(4_000)));
+        // Kill one worker or both, at a moment that varies from round to round.
+        let victims = if next(2) == 0 { 1 } else { 2 };
+        for w in workers.iter_mut().take(victims) {
+            w.kill().unwrap();
+            w.wait().unwrap();
+            kills += 1;
+        }
+        std::thread::sleep(Duration::from_millis(next(1_500)));
+        for mut w in workers.drain(victims..) {
+            w.kill().unwrap();
+            w.wait().unwrap();
+            kills += 1;
+        }
+    }
+
+    let before_drain: usize = log_ranges(&site.path("kafka")).values().map(Vec::len).sum();
+    assert!(
+        before_drain >= 4,
+        "the killed workers committed only {before_drain} times"
+    );
+
+    // Drain: two workers that stop once the topic is idle, and exit cleanly.
+    let mut drain = args.clone();
+    drain.extend(["--stop-when-idle-ms".to_owned(), "8000".to_owned()]);
+    let workers: Vec<Child> = (0..2)
+        .map(|_| msma().args(&drain).stdout(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "a draining worker failed");
+    }
+
+    let ranges = log_ranges(&site.path("kafka"));
+    assert_eq!(ranges.len(), 4, "four partitions committed");
+    let mut offsets = 0;
+    for (p, r) in &ranges {
+        assert_eq!(r[0].0, 0, "partition {p} starts at 0");
+        for w in r.windows(2) {
+            assert_eq!(
+                w[1].0,
+                w[0].1 + 1,
+                "partition {p}: gap or overlap between {:?} and {:?}",
+                w[0],
+                w[1]
+            );
+        }
+        offsets += r.last().unwrap().1 + 1;
+    }
+    let report = python("same_rows.py", &[&site.s("clean"), &site.s("kafka")]);
+    assert!(report.contains("same rows"), "{report}");
+    eprintln!(
+        "survived {kills} kills ({before_drain} commits before the drain); {offsets} offsets committed once each; {report}"
+    );
+}
