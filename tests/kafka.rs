@@ -171,3 +171,57 @@ fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
         "survived {kills} kills ({before_drain} commits before the drain); {offsets} offsets committed once each; {report}"
     );
 }
+
+#[test]
+fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(5_000, 23, 20_000);
+    let out = msma()
+        .args(["push", "--brokers", &broker.1, "--topic", "events", &input])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let invalid: u64 = text
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" invalid (not sent)\n")?.parse().ok())
+        .unwrap();
+    assert!(invalid > 50, "{text}");
+    let reasons = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(": not sent: "))
+        .count();
+    assert_eq!(reasons as u64, invalid);
+
+    let mut args = worker_args(&site, &broker.1);
+    let latency = args.iter().position(|a| a == "--flush-latency-ms").unwrap() + 1;
+    args[latency] = "600000".to_owned(); // only the shutdown can commit
+    let worker = msma()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(8));
+    let started = std::time::Instant::now();
+    let pid = worker.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = worker.wait_with_output().unwrap();
+    assert!(out.status.success(), "SIGTERM exits 0: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let ranges = log_ranges(&site.path("kafka"));
+    let committed: i64 = ranges.values().map(|r| r.last().unwrap().1 + 1).sum();
+    assert_eq!(
+        committed as u64,
+        5_000 - invalid,
+        "buffered work committed on SIGTERM: {}",
+        stdout(&out)
+    );
+}
