@@ -214,7 +214,12 @@ fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
             .success()
     );
     let out = worker.wait_with_output().unwrap();
-    assert!(out.status.success(), "SIGTERM exits 0: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "SIGTERM exits 0: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     let ranges = log_ranges(&site.path("kafka"));
     let committed: i64 = ranges.values().map(|r| r.last().unwrap().1 + 1).sum();

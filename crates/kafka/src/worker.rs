@@ -336,7 +336,7 @@ impl Worker<'_> {
         let mut zone = self.zone.lock().expect("not poisoned");
         let mut txn = zone.begin()?;
         state.transform.flush(&mut txn)?;
-        let stem = format!("{topic}+{p}+{:020}", state.first_offset);
+        let stem = format!("{topic}+{p}+{:020}-{:020}", state.first_offset, state.last_offset);
         let source = Source::Kafka {
             topic: topic.clone(),
             partition: p,

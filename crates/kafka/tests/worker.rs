@@ -63,15 +63,19 @@ fn worker(s: &Setup, group: &str, zone_dir: &Path) -> WorkerReport {
 }
 
 fn run(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64) -> WorkerReport {
+    run_study(bootstrap, group, zone_dir, idle_ms, "k")
+}
+
+fn run_study(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64, study: &str) -> WorkerReport {
     let key = MasterKey::from_bytes([5; 32]);
     let policy = Policy::default();
     let identity = Identity {
-        study_id: "k".into(),
+        study_id: study.into(),
         key_id: key.id().to_string(),
         policy: serde_json::to_value(&policy).unwrap(),
     };
     let zone = Zone::open(zone_dir, identity).unwrap();
-    let pseudo = Pseudonymiser::new(&key.study_key(&StudyId::new("k").unwrap()));
+    let pseudo = Pseudonymiser::new(&key.study_key(&StudyId::new(study).unwrap()));
     let mut cfg = WorkerConfig::new(bootstrap, TOPIC, group);
     cfg.flush_rows = 2_000;
     cfg.stop_when_idle = Some(Duration::from_millis(idle_ms));
@@ -203,6 +207,53 @@ fn read_dead_letters(s: &Setup) -> Vec<BTreeMap<String, String>> {
                 }
             }
             out.push(h);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_broker_outage_delays_but_loses_and_duplicates_nothing() {
+    let s = setup(20_000, 2);
+    let zone = s.dir.path().join("zone");
+    let bootstrap = s.broker.bootstrap();
+    let r = std::thread::scope(|scope| {
+        let w = scope.spawn(|| run(&bootstrap, "g", &zone, 12_000));
+        std::thread::sleep(Duration::from_millis(3_600));
+        s.broker.cluster().broker_down(1).unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        s.broker.cluster().broker_up(1).unwrap();
+        w.join().unwrap()
+    });
+    assert_eq!(r.written, s.valid);
+    assert_eq!(check_log(&zone), (s.valid, s.invalid));
+}
+
+#[test]
+fn two_groups_two_studies_two_zones_unlinkable() {
+    let s = setup(3_000, 2);
+    let bootstrap = s.broker.bootstrap();
+    let (a, b) = (s.dir.path().join("a"), s.dir.path().join("b"));
+    run_study(&bootstrap, "study-a", &a, 2_500, "study-a");
+    run_study(&bootstrap, "study-b", &b, 2_500, "study-b");
+    assert_eq!(check_log(&a), check_log(&b));
+    let (pa, pb) = (pseudonyms(&a), pseudonyms(&b));
+    assert!(!pa.is_empty() && pa.len() == pb.len());
+    assert!(pa.is_disjoint(&pb), "pseudonyms of two studies must not match");
+}
+
+fn pseudonyms(zone: &Path) -> std::collections::HashSet<String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut out = std::collections::HashSet::new();
+    for s in msma_sink::read_all(&zone.join("_msma/log")).unwrap() {
+        for f in s.record.files.iter().filter(|f| f.dataset == "patient_inclusion") {
+            let file = std::fs::File::open(zone.join(&f.path)).unwrap();
+            for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {
+                let batch = batch.unwrap();
+                let col = batch.column_by_name("patient_pseudonym").unwrap();
+                let col = col.as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+                out.extend(col.iter().flatten().map(str::to_owned));
+            }
         }
     }
     out
