@@ -23,13 +23,13 @@ pub struct KafkaArgs {
     /// Where rejected events go [default: <topic>.dead-letters].
     #[arg(long)]
     pub dead_letter_topic: Option<String>,
-    /// Flush a partition at this many events.
+    /// Commit once this many events are buffered (all partitions of the worker).
     #[arg(long, default_value_t = 100_000)]
     pub flush_rows: usize,
-    /// Flush a partition at this many bytes of input.
+    /// Commit once the buffered events add up to this many bytes of input.
     #[arg(long, default_value_t = 64 << 20)]
     pub flush_bytes: usize,
-    /// Flush a partition whose oldest event waited this long, even when idle (ms).
+    /// Commit once the oldest buffered event of any partition waited this long, idle or not (ms).
     #[arg(long, default_value_t = 30_000)]
     pub flush_latency_ms: u64,
     /// The consumer group session timeout (ms): how soon a dead worker's partitions move.

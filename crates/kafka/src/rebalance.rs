@@ -31,12 +31,9 @@ pub fn resume_offset(zone: &Zone, topic: &str, partition: i32) -> Offset {
         .records()
         .iter()
         .filter_map(|s| match &s.record.source {
-            Source::Kafka {
-                topic: t,
-                partition: p,
-                last_offset,
-                ..
-            } if t == topic && *p == partition => Some(*last_offset),
+            Source::Kafka { topic: t, ranges } if t == topic => {
+                ranges.iter().find(|r| r.partition == partition).map(|r| r.last_offset)
+            }
             _ => None,
         })
         .max();

@@ -3,12 +3,16 @@
 //!
 //! - Where to resume is the zone's commit log (see `rebalance`); Kafka's committed
 //!   offsets follow it, for monitoring only.
-//! - Each partition buffers its rows and flushes on rows, input bytes or latency (the
-//!   latency trigger fires on idle partitions too); a flush is one commit whose record
-//!   names the partition's offset range, and whose files are named after it.
+//! - A worker buffers the rows of all its partitions together and flushes them in one
+//!   commit when they reach a number of rows or of input bytes, or when the oldest
+//!   buffered event of any partition has waited the allowed latency (so an idle
+//!   partition is flushed too). The commit record lists the offset range of each
+//!   partition it covers. One commit for all partitions, rather than one per partition,
+//!   keeps files large and few: with one per partition, each would split into a file
+//!   per dataset, network and year.
 //! - A commit is refused if the log already holds any of its offsets (a worker that lost
-//!   its partitions without knowing it cannot duplicate rows): the partition then goes
-//!   back to the log's offset.
+//!   its partitions without knowing it cannot duplicate rows): its partitions then go
+//!   back to the log's offsets.
 //! - Dead letters go to a topic, with the reason and the source position in headers;
 //!   they are acknowledged before the commit that covers them.
 //! - Revoked partitions drop their uncommitted work at once; the next owner starts from
@@ -18,7 +22,7 @@ use crate::producer::AckedProducer;
 use crate::rebalance::{Changes, Rebalancer, resume_offset};
 use msma_ingest::Transform;
 use msma_model::{RejectKind, decode};
-use msma_sink::{RowCounts, Source, Zone};
+use msma_sink::{OffsetRange, RowCounts, Source, Zone};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -37,14 +41,12 @@ pub struct WorkerConfig {
     pub topic: String,
     pub group: String,
     pub dead_letter_topic: String,
-    /// Flush a partition once it buffers this many events.
+    /// Commit once this many events are buffered.
     pub flush_rows: usize,
-    /// Flush a partition once its events add up to this many input bytes.
+    /// Commit once the buffered events add up to this many input bytes.
     pub flush_bytes: usize,
-    /// Flush a partition whose oldest buffered event waited this long, even if idle.
+    /// Commit once the oldest buffered event of any partition waited this long.
     pub flush_latency: Duration,
-    /// Flush the largest partition while all of them buffer more events than this.
-    pub max_buffered_rows: usize,
     pub session_timeout: Duration,
     /// Stop once every assigned partition has been idle this long with nothing buffered
     /// (for draining a topic in batch runs and tests); run until shutdown when `None`.
@@ -61,7 +63,6 @@ impl WorkerConfig {
             flush_rows: 100_000,
             flush_bytes: 64 << 20,
             flush_latency: Duration::from_secs(30),
-            max_buffered_rows: 250_000,
             session_timeout: Duration::from_secs(10),
             stop_when_idle: None,
         }
@@ -76,7 +77,7 @@ pub struct WorkerReport {
     pub rejected: BTreeMap<RejectKind, u64>,
     pub commits: u64,
     pub files: u64,
-    /// Buffered events dropped on revoke or on a refused commit (read again later).
+    /// Buffered events dropped on a rebalance or a refused commit (read again).
     pub dropped: u64,
     pub conflicts: u64,
 }
@@ -94,25 +95,34 @@ pub enum WorkerError {
     DeadLetters,
 }
 
-/// Buffered, uncommitted work of one partition.
+/// Buffered, uncommitted work: rows of every partition, and what they cover.
 struct Pending {
     transform: Transform,
-    first_offset: i64,
-    last_offset: i64,
+    /// Partition → (first offset, last offset, when its first event came).
+    ranges: BTreeMap<i32, (i64, i64, Instant)>,
     counts: RowCounts,
     bytes: usize,
-    since: Instant,
     rejected: BTreeMap<RejectKind, u64>,
 }
 
-type NewTransform<'a> = dyn Fn() -> Transform + 'a;
+impl Pending {
+    fn new(transform: Transform) -> Self {
+        Self {
+            transform,
+            ranges: BTreeMap::new(),
+            counts: RowCounts::default(),
+            bytes: 0,
+            rejected: BTreeMap::new(),
+        }
+    }
+}
 
 /// Runs a worker until `shutdown` is set (or until idle, see
 /// [`WorkerConfig::stop_when_idle`]), then commits what it holds and leaves the group.
 pub fn run(
     cfg: &WorkerConfig,
     zone: Zone,
-    new_transform: &NewTransform,
+    new_transform: &dyn Fn() -> Transform,
     shutdown: &AtomicBool,
 ) -> Result<WorkerReport, WorkerError> {
     let zone = Arc::new(Mutex::new(zone));
@@ -134,14 +144,14 @@ pub fn run(
         .set("fetch.queue.backoff.ms", "20")
         .create_with_context(context)?;
     consumer.subscribe(&[&cfg.topic])?;
-    let mut dead = AckedProducer::new(&cfg.brokers)?;
     let mut worker = Worker {
         cfg,
         zone,
         new_transform,
-        pending: BTreeMap::new(),
-        report: WorkerReport::default(),
+        pending: Pending::new(new_transform()),
         assigned: BTreeSet::new(),
+        dead: AckedProducer::new(&cfg.brokers)?,
+        report: WorkerReport::default(),
     };
     let mut last_message = Instant::now();
     let mut backoff = Duration::from_millis(100);
@@ -160,23 +170,19 @@ pub fn run(
             Some(Ok(msg)) => {
                 backoff = Duration::from_millis(100);
                 last_message = Instant::now();
-                worker.take(
-                    msg.partition(),
-                    msg.offset(),
-                    msg.payload().unwrap_or_default(),
-                    &mut dead,
-                )?;
+                worker.take(msg.partition(), msg.offset(), msg.payload().unwrap_or_default())?;
             }
         }
-        worker.flush_due(&consumer, &mut dead)?;
+        if worker.due() {
+            worker.flush(&consumer)?;
+        }
         let idle = cfg.stop_when_idle.is_some_and(|idle| last_message.elapsed() >= idle);
         if idle && !worker.assigned.is_empty() {
             break; // what is buffered is committed below
         }
     }
-    let partitions: Vec<i32> = worker.pending.keys().copied().collect();
-    for p in partitions {
-        worker.flush(p, &consumer, &mut dead)?;
+    while !worker.flush(&consumer)? {
+        std::thread::sleep(Duration::from_millis(500));
     }
     consumer.unsubscribe();
     Ok(worker.report)
@@ -185,15 +191,16 @@ pub fn run(
 struct Worker<'c> {
     cfg: &'c WorkerConfig,
     zone: Arc<Mutex<Zone>>,
-    new_transform: &'c NewTransform<'c>,
-    pending: BTreeMap<i32, Pending>,
+    new_transform: &'c dyn Fn() -> Transform,
+    pending: Pending,
     assigned: BTreeSet<i32>,
+    dead: AckedProducer,
     report: WorkerReport,
 }
 
 impl Worker<'_> {
-    /// Drops the work of revoked partitions and of partitions assigned anew (they
-    /// restart from the log's offset). `true` when the assignment changed.
+    /// Follows assignment changes. Any change drops the buffered work: the partitions,
+    /// wherever they go, start again from the log's offsets. `true` when it changed.
     fn apply_changes(&mut self, consumer: &BaseConsumer<Rebalancer>) -> Result<bool, WorkerError> {
         let Changes {
             assigned,
@@ -203,49 +210,41 @@ impl Worker<'_> {
         if let Some(e) = error {
             return Err(WorkerError::Rebalance(e));
         }
-        for p in revoked.iter().chain(&assigned) {
-            if let Some(dropped) = self.pending.remove(p) {
-                self.report.dropped += dropped.counts.read;
-            }
+        if assigned.is_empty() && revoked.is_empty() {
+            return Ok(false);
         }
-        let changed = !(assigned.is_empty() && revoked.is_empty());
+        self.drop_pending();
         self.assigned.retain(|p| !revoked.contains(p));
         self.assigned.extend(assigned);
-        Ok(changed)
+        Ok(true)
     }
 
-    fn take(
-        &mut self,
-        partition: i32,
-        offset: i64,
-        payload: &[u8],
-        dead: &mut AckedProducer,
-    ) -> Result<(), WorkerError> {
+    fn drop_pending(&mut self) {
+        self.report.dropped += self.pending.counts.read;
+        self.pending = Pending::new((self.new_transform)());
+    }
+
+    fn take(&mut self, partition: i32, offset: i64, payload: &[u8]) -> Result<(), WorkerError> {
         if !self.assigned.contains(&partition) {
             return Ok(()); // fetched before a revoke
         }
-        let new_transform = self.new_transform;
-        let state = self.pending.entry(partition).or_insert_with(|| Pending {
-            transform: new_transform(),
-            first_offset: offset,
-            last_offset: offset,
-            counts: RowCounts::default(),
-            bytes: 0,
-            since: Instant::now(),
-            rejected: BTreeMap::new(),
-        });
-        state.last_offset = offset;
-        state.counts.read += 1;
-        state.bytes += payload.len();
+        let pending = &mut self.pending;
+        let range = pending
+            .ranges
+            .entry(partition)
+            .or_insert((offset, offset, Instant::now()));
+        range.1 = offset;
+        pending.counts.read += 1;
+        pending.bytes += payload.len();
         self.report.read += 1;
         match decode(payload) {
             Ok(ev) => {
-                state.transform.push(&ev);
-                state.counts.written += 1;
+                pending.transform.push(&ev);
+                pending.counts.written += 1;
             }
             Err(why) => {
-                state.counts.rejected += 1;
-                *state.rejected.entry(why.kind).or_default() += 1;
+                pending.counts.rejected += 1;
+                *pending.rejected.entry(why.kind).or_default() += 1;
                 let part = partition.to_string();
                 let off = offset.to_string();
                 let headers = OwnedHeaders::new()
@@ -269,7 +268,7 @@ impl Worker<'_> {
                         key: "msma.source.offset",
                         value: Some(off.as_str()),
                     });
-                dead.send(
+                self.dead.send(
                     BaseRecord::to(&self.cfg.dead_letter_topic)
                         .payload(payload)
                         .headers(headers),
@@ -279,105 +278,118 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Flushes partitions whose triggers fired, then the largest ones while all of them
-    /// buffer too much.
-    fn flush_due(&mut self, consumer: &BaseConsumer<Rebalancer>, dead: &mut AckedProducer) -> Result<(), WorkerError> {
-        let cfg = self.cfg;
-        let due: Vec<i32> = self
-            .pending
-            .iter()
-            .filter(|(_, s)| {
-                s.counts.read as usize >= cfg.flush_rows
-                    || s.bytes >= cfg.flush_bytes
-                    || s.since.elapsed() >= cfg.flush_latency
-            })
-            .map(|(p, _)| *p)
-            .collect();
-        for p in due {
-            self.flush(p, consumer, dead)?;
-        }
-        while self.pending.values().map(|s| s.counts.read as usize).sum::<usize>() > cfg.max_buffered_rows {
-            let largest = *self
-                .pending
-                .iter()
-                .max_by_key(|(_, s)| s.counts.read)
-                .expect("over budget")
-                .0;
-            if !self.flush(largest, consumer, dead)? {
-                break;
-            }
-        }
-        Ok(())
+    /// Whether a flush trigger fired: rows, input bytes, or the latency of the oldest
+    /// buffered event of any partition.
+    fn due(&self) -> bool {
+        let p = &self.pending;
+        p.counts.read as usize >= self.cfg.flush_rows
+            || p.bytes >= self.cfg.flush_bytes
+            || p.ranges
+                .values()
+                .any(|(_, _, since)| since.elapsed() >= self.cfg.flush_latency)
     }
 
-    /// Commits one partition's buffered work. `false` when it must wait (dead letters
-    /// not yet acknowledged: the broker may be away; it is tried again later).
-    fn flush(
-        &mut self,
-        p: i32,
-        consumer: &BaseConsumer<Rebalancer>,
-        dead: &mut AckedProducer,
-    ) -> Result<bool, WorkerError> {
-        let Some(mut state) = self.pending.remove(&p) else {
+    /// Commits the buffered work. `false` when it must wait (dead letters not yet
+    /// acknowledged: the broker may be away; it is tried again later).
+    fn flush(&mut self, consumer: &BaseConsumer<Rebalancer>) -> Result<bool, WorkerError> {
+        if self.pending.ranges.is_empty() {
             return Ok(true);
-        };
-        if state.counts.rejected > 0 {
-            let failed = dead.failed();
-            if dead.flush(Duration::from_secs(10)).is_err() {
-                tracing::warn!(partition = p, "dead letters not yet acknowledged; commit postponed");
-                self.pending.insert(p, state);
+        }
+        if self.pending.counts.rejected > 0 {
+            let failed = self.dead.failed();
+            if self.dead.flush(Duration::from_secs(10)).is_err() {
+                tracing::warn!("dead letters not yet acknowledged; commit postponed");
                 return Ok(false);
             }
-            if dead.failed() > failed {
+            if self.dead.failed() > failed {
                 return Err(WorkerError::DeadLetters);
             }
         }
+        let pending = std::mem::replace(&mut self.pending, Pending::new((self.new_transform)()));
+        let mut transform = pending.transform;
         let topic = &self.cfg.topic;
+        let ranges: Vec<OffsetRange> = pending
+            .ranges
+            .iter()
+            .map(|(p, (first, last, _))| OffsetRange {
+                partition: *p,
+                first_offset: *first,
+                last_offset: *last,
+            })
+            .collect();
+        let stem = file_stem(topic, &ranges);
         let mut zone = self.zone.lock().expect("not poisoned");
         let mut txn = zone.begin()?;
-        state.transform.flush(&mut txn)?;
-        let stem = format!("{topic}+{p}+{:020}-{:020}", state.first_offset, state.last_offset);
+        transform.flush(&mut txn)?;
         let source = Source::Kafka {
             topic: topic.clone(),
-            partition: p,
-            first_offset: state.first_offset,
-            last_offset: state.last_offset,
+            ranges: ranges.clone(),
         };
-        match txn.commit(&stem, source, state.counts) {
+        match txn.commit(&stem, source, pending.counts) {
             Ok(record) => {
                 tracing::info!(
                     seq = record.seq,
-                    partition = p,
-                    first_offset = state.first_offset,
-                    last_offset = state.last_offset,
-                    written = state.counts.written,
-                    rejected = state.counts.rejected,
+                    partitions = ranges.len(),
+                    written = pending.counts.written,
+                    rejected = pending.counts.rejected,
                     files = record.files.len(),
                     "committed"
                 );
-                self.report.written += state.counts.written;
+                self.report.written += pending.counts.written;
                 self.report.commits += 1;
                 self.report.files += record.files.len() as u64;
-                for (k, n) in state.rejected {
+                for (k, n) in pending.rejected {
                     *self.report.rejected.entry(k).or_default() += n;
                 }
                 let mut offsets = TopicPartitionList::new();
-                offsets.add_partition_offset(topic, p, Offset::Offset(state.last_offset + 1))?;
+                for r in &ranges {
+                    offsets.add_partition_offset(topic, r.partition, Offset::Offset(r.last_offset + 1))?;
+                }
                 if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
-                    tracing::warn!(partition = p, error = %e, "could not commit the offset to Kafka (the log stays the truth)");
+                    tracing::warn!(error = %e, "could not commit offsets to Kafka (the log stays the truth)");
                 }
             }
             Err(msma_sink::Error::Conflict(seq)) => {
-                let offset = resume_offset(&zone, topic, p);
-                tracing::warn!(partition = p, record = seq, offset = ?offset, "offsets already committed by another worker; resuming from the log");
+                tracing::warn!(
+                    record = seq,
+                    "offsets already committed by another worker; resuming from the log"
+                );
                 self.report.conflicts += 1;
-                self.report.dropped += state.counts.read;
-                if self.assigned.contains(&p) {
-                    consumer.seek(topic, p, offset, Duration::from_secs(10))?;
+                self.report.dropped += pending.counts.read;
+                for p in &self.assigned {
+                    consumer.seek(topic, *p, resume_offset(&zone, topic, *p), Duration::from_secs(10))?;
                 }
             }
             Err(e) => return Err(e.into()),
         }
         Ok(true)
+    }
+}
+
+/// Deterministic file names: `<topic>+<partition>+<first>-<last>` for one partition,
+/// `<topic>+<n>p+<digest of the ranges>` for several (the record lists them).
+fn file_stem(topic: &str, ranges: &[OffsetRange]) -> String {
+    match ranges {
+        [r] => format!("{topic}+{}+{:020}-{:020}", r.partition, r.first_offset, r.last_offset),
+        _ => {
+            use std::hash::{Hash, Hasher};
+            // FNV-1a: stable across builds and platforms, unlike std's default hasher.
+            struct Fnv(u64);
+            impl Hasher for Fnv {
+                fn finish(&self) -> u64 {
+                    self.0
+                }
+                fn write(&mut self, bytes: &[u8]) {
+                    for b in bytes {
+                        self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100000001b3);
+                    }
+                }
+            }
+            let mut h = Fnv(0xcbf29ce484222325);
+            for r in ranges {
+                (r.partition, r.first_offset, r.last_offset).hash(&mut h);
+            }
+            format!("{topic}+{}p+{:016x}", ranges.len(), h.finish())
+        }
     }
 }

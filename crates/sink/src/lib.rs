@@ -13,7 +13,9 @@ mod part;
 mod zone;
 
 pub use batch::{BatchBuilder, arrow_schema};
-pub use log::{CommitRecord, FileEntry, Identity, RECORD_FORMAT, RowCounts, Source, Stored, read_all, record_name};
+pub use log::{
+    CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, read_all, record_name,
+};
 pub use zone::{LOG_DIR, META_DIR, Txn, Zone};
 
 use std::path::{Path, PathBuf};

@@ -22,13 +22,17 @@ pub enum Source {
         last_line: u64,
         sha256: String,
     },
-    /// A range of offsets of one partition of a Kafka topic.
-    Kafka {
-        topic: String,
-        partition: i32,
-        first_offset: i64,
-        last_offset: i64,
-    },
+    /// Ranges of offsets of partitions of a Kafka topic.
+    Kafka { topic: String, ranges: Vec<OffsetRange> },
+}
+
+/// Offsets `first_offset..=last_offset` of one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetRange {
+    pub partition: i32,
+    pub first_offset: i64,
+    pub last_offset: i64,
 }
 
 /// The identity of a research zone: every commit in it uses the same study, key and

@@ -448,20 +448,13 @@ fn overlaps(held: &Source, new: &Source) -> bool {
                 ..
             },
         ) => (a, b, h) == (c, d, k),
-        (
-            Source::Kafka {
-                topic: t,
-                partition: p,
-                last_offset: held_last,
-                ..
-            },
-            Source::Kafka {
-                topic: u,
-                partition: q,
-                first_offset,
-                ..
-            },
-        ) => t == u && p == q && held_last >= first_offset,
+        (Source::Kafka { topic: t, ranges: held }, Source::Kafka { topic: u, ranges: new }) => {
+            t == u
+                && held.iter().any(|h| {
+                    new.iter()
+                        .any(|n| h.partition == n.partition && h.last_offset >= n.first_offset)
+                })
+        }
         _ => false,
     }
 }
@@ -569,11 +562,13 @@ mod tests {
         txn.write("ds", 1, "year=2024", &batch(1)).unwrap();
         let again = txn.commit("dup", source(1), RowCounts::default());
         assert!(matches!(again, Err(Error::Conflict(1))), "{again:?}");
-        let kafka = |first, last| Source::Kafka {
+        let kafka = |first_offset, last_offset| Source::Kafka {
             topic: "t".into(),
-            partition: 0,
-            first_offset: first,
-            last_offset: last,
+            ranges: vec![crate::OffsetRange {
+                partition: 0,
+                first_offset,
+                last_offset,
+            }],
         };
         let txn = a.begin().unwrap();
         txn.commit("k0", kafka(0, 99), RowCounts::default()).unwrap();
