@@ -21,8 +21,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
     out.flush()?;
     drop(out);
     eprintln!(
-        "librdkafka's mock cluster: everything is kept in memory and lost when it stops; \
-         for trials and tests, not for production. Stop it with Ctrl-C or SIGTERM."
+        "librdkafka's mock cluster: everything is kept in memory and lost when it stops, and each \
+         partition keeps only its last ~5 MiB of (compressed) messages; for trials and tests, not \
+         for production. Stop it with Ctrl-C or SIGTERM."
     );
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,6 +1,7 @@
 //! A broker for trials and tests: librdkafka's mock cluster, in memory, on a loopback
 //! port. It speaks the Kafka protocol (producers, consumer groups, offset commits) but
-//! keeps nothing on disk and is not for production.
+//! keeps nothing on disk, keeps only the last ~5 MiB of messages of each partition
+//! (librdkafka's fixed limit: older ones are dropped), and is not for production.
 
 use rdkafka::error::KafkaResult;
 use rdkafka::mocking::MockCluster;

@@ -141,7 +141,7 @@ pub fn run(
         // Bounded prefetch: memory does not grow with the lag.
         .set("queued.max.messages.kbytes", "16384")
         .set("fetch.max.bytes", "8388608")
-        .set("fetch.queue.backoff.ms", "20")
+        .set("isolation.level", "read_uncommitted")
         .create_with_context(context)?;
     consumer.subscribe(&[&cfg.topic])?;
     let mut worker = Worker {
@@ -178,7 +178,10 @@ pub fn run(
         }
         let idle = cfg.stop_when_idle.is_some_and(|idle| last_message.elapsed() >= idle);
         if idle && !worker.assigned.is_empty() {
-            break; // what is buffered is committed below
+            if worker.caught_up(&consumer) {
+                break; // what is buffered is committed below
+            }
+            last_message = Instant::now();
         }
     }
     while !worker.flush(&consumer)? {
@@ -276,6 +279,31 @@ impl Worker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether every assigned partition has been read to its high watermark.
+    fn caught_up(&self, consumer: &BaseConsumer<Rebalancer>) -> bool {
+        let Ok(positions) = consumer.position() else {
+            return false;
+        };
+        let topic = &self.cfg.topic;
+        self.assigned.iter().all(|&p| {
+            let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(5)) else {
+                return false;
+            };
+            let next = match positions.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(n)) => n,
+                // Nothing read since the assignment: where the log says it resumes.
+                _ => match resume_offset(&self.zone.lock().expect("not poisoned"), topic, p) {
+                    Offset::Offset(n) => n,
+                    _ => 0,
+                },
+            };
+            if next < high {
+                tracing::debug!(partition = p, next, high, "not caught up");
+            }
+            next >= high
+        })
     }
 
     /// Whether a flush trigger fired: rows, input bytes, or the latency of the oldest
