@@ -1,5 +1,6 @@
 //! The `msma` command: one module per subcommand, each a thin layer over the crates.
 
+mod audit;
 mod demo;
 mod dev_broker;
 mod generate;
@@ -47,6 +48,9 @@ enum Command {
     Ingest(Box<ingest::Args>),
     /// Validate events locally and send the valid ones to a Kafka topic.
     Push(push::Args),
+    /// For data stewards: verify the ledger, scan for identifiers.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// Run an in-memory Kafka broker for trials and tests (not for production).
     DevBroker(dev_broker::Args),
     /// Check events against their schemas without writing anything.
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => ingest::run(*a),
         Command::Validate(a) => validate::run(a),
         Command::Push(a) => push::run(a),
+        Command::Audit(c) => audit::run(c),
         Command::DevBroker(a) => dev_broker::run(a),
     };
     match result {

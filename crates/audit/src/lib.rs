@@ -1,0 +1,8 @@
+//! Tools for data stewards: prove what went into a research zone and that no direct
+//! identifier leaked, without trusting the operators.
+
+mod scan;
+mod verify;
+
+pub use scan::{Finding, ScanError, ScanReport, classify, is_nir, scan};
+pub use verify::{Problem, Summary, data_files, verify};

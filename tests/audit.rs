@@ -1,0 +1,216 @@
+//! Steward tools: tamper with a zone in each way and see `audit verify` fail naming the
+//! culprit; plant identifiers of each kind and see `audit scan` find them all.
+
+use crate::util::{Site, msma, ok, stdout};
+use std::path::Path;
+
+fn zone_with_two_commits(site: &Site) -> String {
+    let input = site.generate(4_000, 31, 0);
+    let mut args = site.ingest_args(&input, "research");
+    args.extend(["--commit-lines".to_owned(), "2500".to_owned()]);
+    ok(&args);
+    site.s("research")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
+}
+
+fn verify(zone: &str, extra: &[&str]) -> (bool, String) {
+    let out = msma()
+        .args(["audit", "verify", "--data", zone])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.success(), stdout(&out))
+}
+
+fn a_data_file(zone: &Path) -> std::path::PathBuf {
+    let rel = msma_audit_first_file(zone);
+    zone.join(rel)
+}
+
+fn msma_audit_first_file(zone: &Path) -> String {
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(zone.join("_msma/log/00000000000000000001.json")).unwrap()).unwrap();
+    record["files"][0]["path"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn verify_names_every_kind_of_tampering() {
+    let site = Site::new();
+    let zone = zone_with_two_commits(&site);
+    let (clean, text) = verify(&zone, &[]);
+    assert!(clean, "{text}");
+    assert!(text.contains("ok: 2 records"), "{text}");
+    let head = text
+        .lines()
+        .find_map(|l| l.strip_prefix("head: "))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let log = |z: &Path, n: u64| z.join(format!("_msma/log/{n:020}.json"));
+    type Tamper = fn(&Path);
+    let cases: [(&str, Tamper, &str); 6] = [
+        (
+            "modified file",
+            |z| {
+                let f = a_data_file(z);
+                let mut bytes = std::fs::read(&f).unwrap();
+                bytes[100] ^= 1;
+                std::fs::write(f, bytes).unwrap();
+            },
+            "was modified",
+        ),
+        (
+            "missing file",
+            |z| std::fs::remove_file(a_data_file(z)).unwrap(),
+            "missing",
+        ),
+        (
+            "unrecorded file",
+            |z| {
+                let f = a_data_file(z);
+                std::fs::copy(&f, f.with_file_name("extra.parquet")).unwrap();
+            },
+            "in no record",
+        ),
+        (
+            "edited record",
+            |z| {
+                let p = z.join("_msma/log/00000000000000000001.json");
+                let text = std::fs::read_to_string(&p)
+                    .unwrap()
+                    .replacen("\"rejected\": 0", "\"rejected\": 1", 1);
+                std::fs::write(p, text).unwrap();
+            },
+            "previous-record hash",
+        ),
+        (
+            "removed record",
+            |z| std::fs::remove_file(z.join("_msma/log/00000000000000000001.json")).unwrap(),
+            "record",
+        ),
+        (
+            "reordered records",
+            |z| {
+                let (a, b) = (
+                    z.join("_msma/log/00000000000000000001.json"),
+                    z.join("_msma/log/00000000000000000002.json"),
+                );
+                let tmp = z.join("_msma/log/tmp");
+                std::fs::rename(&a, &tmp).unwrap();
+                std::fs::rename(&b, &a).unwrap();
+                std::fs::rename(&tmp, &b).unwrap();
+            },
+            "expected record 1",
+        ),
+    ];
+    for (i, (what, tamper, says)) in cases.iter().enumerate() {
+        let copy = site.path(&format!("copy{i}"));
+        copy_dir(Path::new(&zone), &copy);
+        tamper(&copy);
+        let (passed, text) = verify(copy.to_str().unwrap(), &[]);
+        assert!(!passed, "{what} went unnoticed");
+        assert!(text.contains(says), "{what}: {text}");
+    }
+
+    // A removed last record (and its files) is caught against the head kept elsewhere.
+    let copy = site.path("copy-head");
+    copy_dir(Path::new(&zone), &copy);
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(log(&copy, 2)).unwrap()).unwrap();
+    for f in record["files"].as_array().unwrap() {
+        std::fs::remove_file(copy.join(f["path"].as_str().unwrap())).unwrap();
+    }
+    std::fs::remove_file(log(&copy, 2)).unwrap();
+    assert!(
+        verify(copy.to_str().unwrap(), &[]).0,
+        "without the head, a clean truncation looks whole"
+    );
+    let (passed, text) = verify(copy.to_str().unwrap(), &["--expect-head", &head]);
+    assert!(!passed && text.contains("not the expected"), "{text}");
+}
+
+#[test]
+fn scan_finds_planted_identifiers_of_each_kind() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    let site = Site::new();
+    let zone = zone_with_two_commits(&site);
+    assert!(
+        msma()
+            .args(["audit", "scan", "--data", &zone])
+            .status()
+            .unwrap()
+            .success(),
+        "a clean zone"
+    );
+
+    let n: u64 = 1850519006084;
+    let corsican = format!("185052A006084{:02}", 97 - n % 97);
+    let planted = [
+        "185057800608491",
+        corsican.as_str(),
+        "1 85 05 78 006 084 91",
+        "rappeler au 06 12 34 56 78",
+        "+33612345678",
+        "hortense.zorglub@example.fr",
+        "10003456786", // valid Luhn key, as RPPS numbers have
+        "P-SECRET-42",
+    ];
+    let values: ArrayRef = std::sync::Arc::new(StringArray::from(planted.to_vec()));
+    let batch = RecordBatch::try_from_iter([("note", values)]).unwrap();
+    let dir = Path::new(&zone).join("consultation/network_id=RMS-ALSACE/year=2021");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = std::fs::File::create(dir.join("planted.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let known = site.s("identified/known.txt");
+    std::fs::write(&known, "P-SECRET-42\n").unwrap();
+
+    let out = msma()
+        .args(["audit", "scan", "--data", &zone, "--known", &known, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let kinds: Vec<(&str, u64)> = findings
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["row"].as_u64().unwrap()))
+        .collect();
+    let expected = [
+        ("nir", 0),
+        ("nir", 1),
+        ("nir", 2),
+        ("phone", 3),
+        ("phone", 4),
+        ("email", 5),
+        ("rpps", 6),
+        ("known_identifier", 7),
+    ];
+    assert_eq!(kinds, expected);
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["column"] == "note" && f["dataset"] == "consultation")
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for value in planted {
+        assert!(!text.contains(value), "the scan output repeats an identifier");
+    }
+    // And verify sees the planted file as unrecorded.
+    assert!(!verify(&zone, &[]).0);
+}
