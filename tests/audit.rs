@@ -214,3 +214,91 @@ fn scan_finds_planted_identifiers_of_each_kind() {
     // And verify sees the planted file as unrecorded.
     assert!(!verify(&zone, &[]).0);
 }
+
+#[test]
+fn risk_agrees_with_k_computed_by_hand() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    let site = Site::new();
+    let zone = site.path("small");
+    let dir = zone.join("patient_inclusion/network_id=RMS-TEST/year=2024");
+    std::fs::create_dir_all(&dir).unwrap();
+    let col = |v: &[&str]| -> ArrayRef { std::sync::Arc::new(StringArray::from(v.to_vec())) };
+    // Classes over (sex, age_band, departement): F/40-44/67 has 3 patients (p1 twice
+    // counts once), M/40-44/67, M/45-49/67 and M/45-49/68 one each.
+    let batch = RecordBatch::try_from_iter([
+        ("patient_pseudonym", col(&["p1", "p1", "p2", "p3", "p4", "p5", "p6"])),
+        ("sex", col(&["F", "F", "F", "F", "M", "M", "M"])),
+        (
+            "age_band",
+            col(&["40-44", "40-44", "40-44", "40-44", "40-44", "45-49", "45-49"]),
+        ),
+        ("departement", col(&["67", "67", "67", "67", "67", "67", "68"])),
+        (
+            "housing",
+            col(&[
+                "durable",
+                "durable",
+                "durable",
+                "homeless",
+                "durable",
+                "durable",
+                "precarious",
+            ]),
+        ),
+    ])
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(dir.join("a.parquet")).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let z = zone.to_str().unwrap();
+    let args = [
+        "audit",
+        "risk",
+        "--data",
+        z,
+        "--dataset",
+        "patient_inclusion",
+        "--k",
+        "2",
+    ];
+    let out = msma()
+        .args(args)
+        .args([
+            "--quasi",
+            "sex,age_band,departement",
+            "--sensitive",
+            "housing",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "k = 2 is not reached");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["patients"], 6);
+    assert_eq!(r["classes"], 4);
+    assert_eq!(r["smallest_class"], 1);
+    assert_eq!(r["classes_below_k"], 3);
+    assert_eq!(r["patients_in_classes_below_k"], 3);
+    assert_eq!(r["l_diversity"]["housing"], 1);
+    let reach: Vec<&str> = r["generalisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["reaches_k"] == true)
+        .map(|g| g["change"].as_str().unwrap())
+        .collect();
+    // Wider bands alone: M/40-49/67 has 2 but M/40-49/68 has 1; région alone: M/40-44 has 1;
+    // both: F/40-49 has 3 and M/40-49 has 3.
+    assert_eq!(
+        reach,
+        ["age bands of 10 years + age bands of 20 years + département → region"]
+    );
+    let text = stdout(&msma().args(args).output().unwrap());
+    assert!(text.contains("k = 2 NOT reached"), "{text}");
+}

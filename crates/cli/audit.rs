@@ -32,6 +32,28 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// k-anonymity over the quasi-identifiers (in patients), l-diversity of sensitive
+    /// attributes, and the generalisations that would reach k.
+    Risk {
+        /// The research zone.
+        #[arg(long)]
+        data: PathBuf,
+        /// The dataset (event type).
+        #[arg(long)]
+        dataset: String,
+        /// The smallest class size wanted.
+        #[arg(long, default_value_t = 11)]
+        k: u64,
+        /// Quasi-identifier columns, comma-separated [default: those of sex, age_band,
+        /// departement, region, microstructure_pseudonym, network_id in the dataset].
+        #[arg(long, value_delimiter = ',')]
+        quasi: Option<Vec<String>>,
+        /// Sensitive columns, comma-separated, for l-diversity.
+        #[arg(long, value_delimiter = ',')]
+        sensitive: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,6 +64,26 @@ pub enum Format {
 
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
+        Command::Risk {
+            data,
+            dataset,
+            k,
+            quasi,
+            sensitive,
+            format,
+        } => {
+            let r = msma_audit::risk(&data, &dataset, k, quasi, sensitive)?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print_risk(&r);
+            }
+            Ok(if r.smallest_class >= k {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Verify {
             data,
             expect_head,
@@ -113,4 +155,40 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
 
 fn join(set: &std::collections::BTreeSet<String>) -> String {
     set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+fn print_risk(r: &msma_audit::RiskReport) {
+    println!(
+        "{}: {} patients in {} classes over {}",
+        r.dataset,
+        r.patients,
+        r.classes,
+        r.quasi.join(", ")
+    );
+    let verdict = if r.smallest_class >= r.k {
+        "reached"
+    } else {
+        "NOT reached"
+    };
+    println!("k = {} {verdict}: smallest class {} patients", r.k, r.smallest_class);
+    println!(
+        "{} classes below k, holding {} patients",
+        r.classes_below_k, r.patients_in_classes_below_k
+    );
+    println!("smallest classes:");
+    for c in &r.worst_classes {
+        let values: Vec<String> = c.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  {:>6}  {}", c.patients, values.join(" "));
+    }
+    for (name, l) in &r.l_diversity {
+        println!("l-diversity of {name}: {l} (fewest distinct values in a class)");
+    }
+    println!("generalisations:");
+    for g in &r.generalisations {
+        let mark = if g.reaches_k { "reaches k" } else { "" };
+        println!(
+            "  {:<60} smallest {:>5}, {:>6} patients below k  {mark}",
+            g.change, g.smallest_class, g.patients_in_classes_below_k
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! Tools for data stewards: prove what went into a research zone and that no direct
 //! identifier leaked, without trusting the operators.
 
+mod risk;
 mod scan;
 mod verify;
 
+pub use risk::{Class, DEFAULT_QUASI, Generalisation, RiskError, RiskReport, risk};
 pub use scan::{Finding, ScanError, ScanReport, classify, is_nir, scan};
 pub use verify::{Problem, Summary, data_files, verify};
