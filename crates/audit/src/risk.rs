@@ -159,12 +159,15 @@ fn classes(rows: &[Row], key: impl Fn(&Row) -> Vec<String>) -> HashMap<Vec<Strin
     out
 }
 
+/// A change to the quasi-identifier values of a row.
+type Step = Box<dyn Fn(&mut Vec<String>)>;
+
 /// Tries, one at a time and then together, the usual generalisations of the quasi
 /// identifiers present: wider age bands, département to region, dropping the
 /// microstructure or the network.
 fn generalisations(rows: &[Row], quasi: &[String], k: u64) -> Vec<Generalisation> {
     let pos = |name: &str| quasi.iter().position(|q| q == name);
-    let mut steps: Vec<(String, Box<dyn Fn(&mut Vec<String>)>)> = Vec::new();
+    let mut steps: Vec<(String, Step)> = Vec::new();
     if let Some(i) = pos("age_band") {
         for width in [10u32, 20] {
             steps.push((
