@@ -302,3 +302,50 @@ fn risk_agrees_with_k_computed_by_hand() {
     let text = stdout(&msma().args(args).output().unwrap());
     assert!(text.contains("k = 2 NOT reached"), "{text}");
 }
+
+#[test]
+fn pseudonymise_answers_a_recorded_request_with_the_dataset_pseudonym() {
+    let site = Site::new();
+    let key = site.path("custodian/vectors.key");
+    let hex: String = (0u8..32).map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&key, format!("{hex}\n")).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let key = key.to_str().unwrap();
+    let ask = |reason: &str| {
+        msma()
+            .args([
+                "pseudonymise",
+                "--keys",
+                key,
+                "--study",
+                "cnrms-femmes-2021",
+                "--network",
+                "RMS-ALSACE",
+            ])
+            .args(["--local-id", " P-000123\t", "--reason", reason])
+            .output()
+            .unwrap()
+    };
+    let out = ask("requisition judiciaire n° 2026/1234");
+    assert!(out.status.success());
+    // The test vector of docs/PSEUDONYMISATION.md.
+    assert_eq!(
+        stdout(&out).trim(),
+        "165414417fbfe331f58f39980f7d697c2c6db513d89465f1463de2796e73ad34"
+    );
+    assert!(!ask("why not").status.success(), "a request needs a stated legal basis");
+    assert!(ask("CNIL decision 2026-042, art. 5").status.success());
+
+    let register = format!("{key}.requests.ndjson");
+    let text = std::fs::read_to_string(&register).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(!text.contains("P-000123"), "the register never holds the identifier");
+    assert!(text.contains("requisition judiciaire") && text.contains("630dcd2966c43366"));
+    assert!(ok(&["audit", "requests", "--register", &register]).status.success());
+    std::fs::write(&register, text.replacen("2026/1234", "2026/9999", 1)).unwrap();
+    let out = msma()
+        .args(["audit", "requests", "--register", &register])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an edited request breaks the chain");
+}

@@ -32,6 +32,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Check and list the register of re-identification requests (`msma pseudonymise`).
+    Requests {
+        /// The register, beside the key file (KEY.requests.ndjson).
+        #[arg(long)]
+        register: PathBuf,
+    },
     /// k-anonymity over the quasi-identifiers (in patients), l-diversity of sensitive
     /// attributes, and the generalisations that would reach k.
     Risk {
@@ -64,6 +70,22 @@ pub enum Format {
 
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
+        Command::Requests { register } => match msma_audit::requests::read(&register) {
+            Ok(all) => {
+                for (r, _) in &all {
+                    println!(
+                        "{} {} study {} key {} network {}: {}",
+                        r.seq, r.at, r.study_id, r.key_id, r.network_id, r.reason
+                    );
+                }
+                println!("ok: {} requests, chain intact", all.len());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                println!("FAILED: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Risk {
             data,
             dataset,

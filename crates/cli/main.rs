@@ -6,6 +6,7 @@ mod dev_broker;
 mod generate;
 mod ingest;
 mod keys;
+mod pseudonymise;
 mod push;
 mod summary;
 mod validate;
@@ -48,7 +49,9 @@ enum Command {
     Ingest(Box<ingest::Args>),
     /// Validate events locally and send the valid ones to a Kafka topic.
     Push(push::Args),
-    /// For data stewards: verify the ledger, scan for identifiers.
+    /// One patient pseudonym, on a request whose legal basis is recorded in a register.
+    Pseudonymise(pseudonymise::Args),
+    /// For data stewards: verify the ledger, scan for identifiers, measure disclosure risk.
     #[command(subcommand)]
     Audit(audit::Command),
     /// Run an in-memory Kafka broker for trials and tests (not for production).
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a),
         Command::Push(a) => push::run(a),
         Command::Audit(c) => audit::run(c),
+        Command::Pseudonymise(a) => pseudonymise::run(a),
         Command::DevBroker(a) => dev_broker::run(a),
     };
     match result {
