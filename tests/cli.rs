@@ -242,3 +242,22 @@ fn a_study_policy_sets_generalisation_and_a_typo_stops_start_up() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("date_granularty"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = msma()
+        .args(["generate", "--events", "200000", "--out", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !stderr(&out).contains("panicked") && !stderr(&out).contains("error"),
+        "{}",
+        stderr(&out)
+    );
+}
