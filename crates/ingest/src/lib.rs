@@ -9,5 +9,5 @@ mod transform;
 
 pub use deadletter::{DeadLetterError, DeadLetters};
 pub use file::{IngestError, Options, Report, ingest};
-pub use lines::Input;
+pub use lines::{Input, LineReader};
 pub use transform::{Transform, dataset_columns};
