@@ -197,28 +197,10 @@ fn has_phone(s: &str) -> bool {
     let b = s.as_bytes();
     (0..b.len()).any(|start| {
         (start == 0 || !b[start - 1].is_ascii_alphanumeric())
-            && ["+33", "0033", "0"]
-                .iter()
-                .any(|p| s[start..].strip_prefix(p).is_some_and(phone_tail))
+            && s.is_char_boundary(start)
+            && msma_model::phone_tails(&s[start..])
+                .any(|rest| rest.bytes().next().is_none_or(|c| !c.is_ascii_alphanumeric()))
     })
-}
-
-fn phone_tail(rest: &str) -> bool {
-    let mut b = rest.as_bytes();
-    match b.first() {
-        Some(b'1'..=b'9') => b = &b[1..],
-        _ => return false,
-    }
-    for _ in 0..4 {
-        if let Some(b' ' | b'.' | b'-') = b.first() {
-            b = &b[1..];
-        }
-        if b.len() < 2 || !b[0].is_ascii_digit() || !b[1].is_ascii_digit() {
-            return false;
-        }
-        b = &b[2..];
-    }
-    b.first().is_none_or(|c| !c.is_ascii_alphanumeric())
 }
 
 fn has_email(s: &str) -> bool {
@@ -283,6 +265,8 @@ mod tests {
         let pseudo = "165414417fbfe331f58f39980f7d697c2c6db513d89465f1463de2796e73ad34";
         assert_eq!(classify(pseudo, &none), None);
         assert_eq!(classify("a0612345678b", &none), None, "inside a hex word");
+        assert_eq!(classify("é 06 12 34 56 78 é", &none), Some("phone"), "non-ASCII around");
+        assert_eq!(classify("éàü", &none), None);
         let known: HashSet<String> = ["P-000123".to_owned()].into();
         assert_eq!(classify("P-000123", &known), Some("known_identifier"));
         assert_eq!(classify("patient P-000123 seen", &known), Some("known_identifier"));

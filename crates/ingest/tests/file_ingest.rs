@@ -52,7 +52,7 @@ fn env() -> Env {
 }
 
 /// Ingests `text` from a file (seekable) or, with `stream`, from a stream.
-fn run_from(env: &Env, text: &str, commit_lines: u64, stream: bool) -> msma_ingest::Report {
+fn run_from(env: &Env, text: &[u8], commit_lines: u64, stream: bool) -> msma_ingest::Report {
     let key = MasterKey::from_bytes([9; 32]);
     let study = StudyId::new("test").unwrap();
     let policy = Policy::default();
@@ -69,7 +69,7 @@ fn run_from(env: &Env, text: &str, commit_lines: u64, stream: bool) -> msma_inge
         ..Options::default()
     };
     let input = if stream {
-        Input::Stream(Box::new(text.as_bytes()))
+        Input::Stream(Box::new(text))
     } else {
         let path = env.zone.parent().unwrap().join("input.ndjson");
         std::fs::write(&path, text).unwrap();
@@ -79,7 +79,7 @@ fn run_from(env: &Env, text: &str, commit_lines: u64, stream: bool) -> msma_inge
 }
 
 fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
-    run_from(env, text, commit_lines, false)
+    run_from(env, text.as_bytes(), commit_lines, false)
 }
 
 fn zone_bytes(dir: &Path) -> Vec<u8> {
@@ -114,7 +114,7 @@ fn counts_rerun_and_no_identifiers() {
     // Other boundaries cannot shift commits: still nothing new.
     let other = run(&env, &text, 7);
     assert_eq!((other.written, other.already_committed), (0, 110));
-    let streamed = run_from(&env, &text, 7, true);
+    let streamed = run_from(&env, text.as_bytes(), 7, true);
     assert_eq!((streamed.written, streamed.already_committed), (0, 110));
 
     let dead = std::fs::read_to_string(&env.dead).unwrap();
@@ -152,7 +152,7 @@ fn appended_input_writes_only_the_new_lines() {
     assert_eq!(r.already_committed, 55);
     assert_eq!(r.written, 30);
     let longest = input(90);
-    let r = run_from(&env, &longest, 1000, true);
+    let r = run_from(&env, longest.as_bytes(), 1000, true);
     assert_eq!((r.already_committed, r.written), (88, 10));
 }
 
@@ -174,7 +174,6 @@ fn hostile_lines_are_dead_lettered_with_their_reason() {
             .as_bytes(),
     );
     text.push(b'\n');
-    let text = String::from_utf8_lossy(&text).into_owned();
     let r = run_from(&env, &text, 1000, true);
     assert_eq!((r.read, r.written, r.rejected_total()), (6, 1, 5));
     let dead = std::fs::read_to_string(&env.dead).unwrap();
@@ -191,7 +190,7 @@ fn hostile_lines_are_dead_lettered_with_their_reason() {
         reasons,
         [
             "oversized_line",
-            "schema_violation",
+            "invalid_utf8",
             "malformed_json",
             "schema_violation",
             "schema_violation"
@@ -203,24 +202,7 @@ fn hostile_lines_are_dead_lettered_with_their_reason() {
 #[test]
 fn invalid_utf8_is_dead_lettered_in_hex() {
     let env = env();
-    let dir = env.zone.parent().unwrap();
-    let path = dir.join("bytes.ndjson");
-    std::fs::write(&path, b"{\"event_id\": \"\xff\"}\n").unwrap();
-    let key = MasterKey::from_bytes([9; 32]);
-    let policy = Policy::default();
-    let identity = Identity {
-        study_id: "test".into(),
-        key_id: key.id().to_string(),
-        policy: serde_json::to_value(&policy).unwrap(),
-    };
-    let mut zone = Zone::open(&env.zone, identity).unwrap();
-    let mut dead = DeadLetters::open(&env.dead, &env.zone).unwrap();
-    let mut t = Transform::new(
-        Pseudonymiser::new(&key.study_key(&StudyId::new("test").unwrap())),
-        policy,
-    );
-    let input = Input::File(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
-    let r = ingest(input, "bytes", &mut zone, &mut t, &mut dead, &Options::default()).unwrap();
+    let r = run_from(&env, b"{\"event_id\": \"\xff\"}\n", 1000, false);
     assert_eq!(r.rejected_total(), 1);
     let dead: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&env.dead).unwrap().trim()).unwrap();
     assert_eq!(dead["reason"], "invalid_utf8");

@@ -64,28 +64,36 @@ pub fn postcode(s: &str) -> bool {
 
 /// `^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$`
 pub fn phone(s: &str) -> bool {
-    ["+33", "0033", "0"]
-        .iter()
-        .filter_map(|p| s.strip_prefix(p))
-        .any(phone_rest)
+    phone_tails(s).any(str::is_empty)
 }
 
-fn phone_rest(s: &str) -> bool {
-    let mut b = s.as_bytes();
-    match b.first() {
+/// What may follow a French phone number that starts `s`, for each way `s` can start
+/// with one (`(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}`): the leak scanner looks for one
+/// followed by no letter or digit, the schema for one followed by nothing.
+pub fn phone_tails(s: &str) -> impl Iterator<Item = &str> {
+    ["+33", "0033", "0"]
+        .into_iter()
+        .filter_map(|p| s.strip_prefix(p))
+        .filter_map(phone_rest)
+}
+
+fn phone_rest(s: &str) -> Option<&str> {
+    let mut b = s;
+    match b.as_bytes().first() {
         Some(b'1'..=b'9') => b = &b[1..],
-        _ => return false,
+        _ => return None,
     }
     for _ in 0..4 {
-        if let Some(b' ' | b'.' | b'-') = b.first() {
-            b = &b[1..];
+        if let Some(rest) = b.strip_prefix([' ', '.', '-']) {
+            b = rest;
         }
-        if b.len() < 2 || !b[0].is_ascii_digit() || !b[1].is_ascii_digit() {
-            return false;
+        let d = b.as_bytes();
+        if d.len() < 2 || !d[0].is_ascii_digit() || !d[1].is_ascii_digit() {
+            return None;
         }
         b = &b[2..];
     }
-    b.is_empty()
+    Some(b)
 }
 
 /// `^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$`

@@ -12,7 +12,7 @@ mod event;
 mod int;
 mod payload;
 
-pub use checks::trim_local_id;
+pub use checks::{phone_tails, trim_local_id};
 pub use codes::*;
 pub use columns::{CellSink, Column, ColumnType, Linkable};
 pub use event::{Event, Patient, RejectKind, Rejection, decode};
