@@ -331,3 +331,12 @@ mod tests {
         assert!(Policy::load(&p).is_err());
     }
 }
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_documented_example_is_the_default_policy() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/policy.example.toml");
+        assert_eq!(super::Policy::load(&path).unwrap(), super::Policy::default());
+    }
+}
