@@ -2,6 +2,7 @@
 //! culprit; plant identifiers of each kind and see `audit scan` find them all.
 
 use crate::util::{Site, msma, ok, stdout};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 fn zone_with_two_commits(site: &Site) -> String {
@@ -348,4 +349,113 @@ fn pseudonymise_answers_a_recorded_request_with_the_dataset_pseudonym() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "an edited request breaks the chain");
+}
+
+fn patient_pseudonyms(zone: &Path) -> std::collections::BTreeSet<String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![zone.join("patient_inclusion")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap()).unwrap();
+            for batch in reader.build().unwrap() {
+                let batch = batch.unwrap();
+                let col = batch.column_by_name("patient_pseudonym").unwrap();
+                let col = col.as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+                out.extend(col.iter().flatten().map(str::to_owned));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn keys_rotate_rewrites_the_zone_and_keeps_the_crosswalk_with_the_custodian() {
+    let site = Site::new();
+    let input = site.generate(3_000, 41, 2_000);
+    ok(&site.ingest_args(&input, "research"));
+    let new_key = site.s("custodian/new.key");
+    ok(&["keys", "init", "--out", &new_key]);
+    let rotate = |crosswalk: &str, out: &str| {
+        msma()
+            .args([
+                "keys",
+                "rotate",
+                "--keys",
+                &site.key(),
+                "--new-keys",
+                &new_key,
+                "--study",
+                "test-study",
+            ])
+            .args(["--data", &site.s("research"), "--input", &input, "--out", &site.s(out)])
+            .args([
+                "--crosswalk",
+                crosswalk,
+                "--dead-letter",
+                &site.s("identified/rotate-dead.ndjson"),
+            ])
+            .output()
+            .unwrap()
+    };
+    let inside = rotate(&site.s("research/crosswalk.csv"), "v2-refused");
+    assert!(
+        !inside.status.success(),
+        "a crosswalk inside a research zone is refused"
+    );
+
+    let crosswalk = site.s("custodian/crosswalk.csv");
+    let out = rotate(&crosswalk, "research-v2");
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    assert_eq!(
+        std::fs::metadata(&crosswalk).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let (old_zone, new_zone) = (site.path("research"), site.path("research-v2"));
+    let (old, new) = (patient_pseudonyms(&old_zone), patient_pseudonyms(&new_zone));
+    assert_eq!(old.len(), new.len());
+    assert!(old.is_disjoint(&new), "new pseudonyms under the new key");
+    let pairs: Vec<(String, String)> = std::fs::read_to_string(&crosswalk)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("patient,"))
+        .map(|l| {
+            let mut parts = l.split(',').skip(1);
+            (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned())
+        })
+        .collect();
+    let mapped: std::collections::BTreeSet<String> = pairs
+        .iter()
+        .filter(|(o, _)| old.contains(o))
+        .map(|(_, n)| n.clone())
+        .collect();
+    assert_eq!(
+        mapped, new,
+        "the crosswalk takes every old patient pseudonym to its new one"
+    );
+
+    let (passed, text) = verify(new_zone.to_str().unwrap(), &[]);
+    assert!(passed, "{text}");
+    let last: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(new_zone.join("_msma/log/00000000000000000002.json")).unwrap()).unwrap();
+    assert_eq!(last["source"]["kind"], "rotation");
+    assert_eq!(last["source"]["previous_key_id"].as_str().unwrap().len(), 16);
+    let csv = std::fs::read_to_string(&crosswalk).unwrap();
+    let scan = msma()
+        .args(["audit", "scan", "--data", new_zone.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(scan.status.success(), "no identifier in the new zone");
+    for zone in [&old_zone, &new_zone] {
+        assert!(
+            !crate::util::zone_contains(zone, csv.lines().nth(1).unwrap()),
+            "crosswalk copied into a zone"
+        );
+    }
 }

@@ -14,6 +14,9 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Rewrite a study's datasets under a new key, as a new zone, with the crosswalk
+    /// old -> new in the custodian zone.
+    Rotate(crate::rotate::Args),
     /// Print the key id of a key file (safe to share: it does not reveal the key).
     Id {
         #[arg(long)]
@@ -30,6 +33,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             println!("keep it away from the research zone and back it up: without it, no new data links to old data");
         }
         Command::Id { keys } => println!("{}", MasterKey::load(&keys)?.id()),
+        Command::Rotate(a) => return crate::rotate::run(a),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ mod ingest;
 mod keys;
 mod pseudonymise;
 mod push;
+mod rotate;
 mod summary;
 mod validate;
 mod worker;

@@ -67,6 +67,7 @@ pub fn verify(zone: &Path, expect_head: Option<&str>) -> Result<Summary, Problem
         let kind = match &r.source {
             Source::File { .. } => "file",
             Source::Kafka { .. } => "kafka",
+            Source::Rotation { .. } => "rotation",
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
         for f in &r.files {

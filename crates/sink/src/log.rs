@@ -24,6 +24,16 @@ pub enum Source {
     },
     /// Ranges of offsets of partitions of a Kafka topic.
     Kafka { topic: String, ranges: Vec<OffsetRange> },
+    /// A key rotation: this zone is the previous zone rewritten under a new key. The
+    /// record carries no file; the crosswalk sits in the custodian zone.
+    Rotation {
+        previous_zone: String,
+        previous_key_id: String,
+        /// Head hash of the previous zone's ledger when it was rewritten.
+        previous_head_sha256: String,
+        crosswalk_sha256: String,
+        crosswalk_entries: u64,
+    },
 }
 
 /// Offsets `first_offset..=last_offset` of one partition.

@@ -1,0 +1,190 @@
+//! `msma keys rotate`: a study's datasets rewritten under a new key, as a new zone.
+//!
+//! A pseudonym cannot be turned into another without the identifier behind it, so the
+//! identified inputs of the zone are ingested again under the new key (same study, same
+//! policy); the new zone must hold exactly the rows of the old one. The crosswalk from
+//! old to new pseudonyms goes to a custodian path only (mode 0600, outside both zones),
+//! and the new zone's ledger ends with a rotation record naming the old key, the old
+//! zone's head hash and the crosswalk's SHA-256.
+
+use anyhow::{Context, Result, bail, ensure};
+use msma_ingest::{DeadLetters, Input, Options, Transform};
+use msma_pseudo::{Domain, MasterKey, Policy, Pseudonymiser, StudyId};
+use msma_sink::{Identity, LOG_DIR, META_DIR, RowCounts, Source, Zone, read_all};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The study's current key.
+    #[arg(long)]
+    keys: PathBuf,
+    /// The new key (see `msma keys init`).
+    #[arg(long)]
+    new_keys: PathBuf,
+    #[arg(long)]
+    study: String,
+    /// The current research zone.
+    #[arg(long)]
+    data: PathBuf,
+    /// The identified inputs the zone was made from (repeatable), as given to ingest.
+    #[arg(long = "input", required = true)]
+    inputs: Vec<PathBuf>,
+    /// The new research zone (the new version of the datasets).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the crosswalk goes: the custodian zone, never a research zone.
+    #[arg(long)]
+    crosswalk: PathBuf,
+    /// Dead letters of the inputs, again (identified zone).
+    #[arg(long)]
+    dead_letter: PathBuf,
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let study = StudyId::new(&a.study)?;
+    let old_key = MasterKey::load(&a.keys)?;
+    let new_key = MasterKey::load(&a.new_keys)?;
+    ensure!(old_key.id() != new_key.id(), "the new key is the current key");
+    let old_records = read_all(&a.data.join(META_DIR).join(LOG_DIR))?;
+    let Some(first) = old_records.first() else {
+        bail!("{} holds no commit", a.data.display())
+    };
+    ensure!(
+        first.record.identity.study_id == study.as_str(),
+        "{} holds another study",
+        a.data.display()
+    );
+    ensure!(
+        first.record.identity.key_id == old_key.id().as_str(),
+        "{} was written under key id {}, not {}",
+        a.data.display(),
+        first.record.identity.key_id,
+        old_key.id()
+    );
+    let policy: Policy = serde_json::from_value(first.record.identity.policy.clone())?;
+    for zone in [&a.data, &a.out] {
+        std::fs::create_dir_all(zone)?;
+        let zone = zone.canonicalize()?;
+        let parent = a
+            .crosswalk
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        ensure!(
+            !parent.canonicalize()?.starts_with(&zone),
+            "the crosswalk links old and new pseudonyms: it may not sit in a research zone"
+        );
+    }
+
+    let old = Pseudonymiser::new(&old_key.study_key(&study));
+    let new = Pseudonymiser::new(&new_key.study_key(&study));
+    let identity = Identity {
+        study_id: study.to_string(),
+        key_id: new_key.id().to_string(),
+        policy: serde_json::to_value(&policy)?,
+    };
+    let mut zone = Zone::open(&a.out, identity)?;
+    ensure!(
+        zone.records().is_empty(),
+        "{} is not empty: rotate into a new folder",
+        a.out.display()
+    );
+    let mut dead = DeadLetters::open(&a.dead_letter, &a.out)?;
+    let mut transform = Transform::new(new.clone(), policy);
+    let mut crosswalk: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
+    for input in &a.inputs {
+        let open = || std::fs::File::open(input).with_context(|| format!("opening {}", input.display()));
+        let name = input.display().to_string();
+        msma_ingest::ingest(
+            Input::File(std::io::BufReader::new(open()?)),
+            &name,
+            &mut zone,
+            &mut transform,
+            &mut dead,
+            &Options::default(),
+        )?;
+        for line in std::io::BufReader::new(open()?).split(b'\n') {
+            let line = line?;
+            let Ok(ev) = msma_model::decode(&line) else { continue };
+            let n = &ev.network_id;
+            let pairs = [
+                (
+                    "patient",
+                    old.patient(n, &ev.patient.local_id),
+                    new.patient(n, &ev.patient.local_id),
+                ),
+                (
+                    "microstructure",
+                    old.linked(Domain::Microstructure, n, &ev.microstructure_id),
+                    new.linked(Domain::Microstructure, n, &ev.microstructure_id),
+                ),
+            ];
+            for (kind, o, w) in pairs {
+                crosswalk.insert((kind, o.to_string(), w.to_string()));
+            }
+        }
+    }
+
+    let rows = |records: &[msma_sink::Stored]| {
+        let mut by: BTreeMap<String, u64> = BTreeMap::new();
+        for r in records {
+            for f in &r.record.files {
+                *by.entry(f.dataset.clone()).or_default() += f.rows;
+            }
+        }
+        by
+    };
+    let (before, after) = (rows(&old_records), rows(zone.records()));
+    ensure!(
+        before == after,
+        "the inputs do not reproduce {}: rows per dataset {before:?} there, {after:?} now; nothing is published \
+         as the new version until they do ({} is left for inspection)",
+        a.data.display(),
+        a.out.display()
+    );
+
+    let mut text = String::from("kind,old_pseudonym,new_pseudonym\n");
+    for (kind, o, w) in &crosswalk {
+        text.push_str(&format!("{kind},{o},{w}\n"));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(&a.crosswalk)
+        .with_context(|| format!("creating {}", a.crosswalk.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+
+    let source = Source::Rotation {
+        previous_zone: a.data.display().to_string(),
+        previous_key_id: old_key.id().to_string(),
+        previous_head_sha256: old_records.last().map(|s| s.sha256.clone()).unwrap_or_default(),
+        crosswalk_sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        crosswalk_entries: crosswalk.len() as u64,
+    };
+    let record = zone.begin()?.commit("rotation", source, RowCounts::default())?;
+    println!(
+        "rotated study {study}: key id {} -> {}, {} rows in {} datasets rewritten into {}",
+        old_key.id(),
+        new_key.id(),
+        after.values().sum::<u64>(),
+        after.len(),
+        a.out.display()
+    );
+    println!(
+        "crosswalk: {} entries in {} (0600)",
+        crosswalk.len(),
+        a.crosswalk.display()
+    );
+    println!(
+        "ledger: record {} of {} records the rotation",
+        record.seq,
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
