@@ -138,6 +138,8 @@ pub fn run(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", cfg.session_timeout.as_millis().to_string())
+        // End-of-partition events tell a draining worker when it has read everything.
+        .set("enable.partition.eof", cfg.stop_when_idle.is_some().to_string())
         // Bounded prefetch: memory does not grow with the lag.
         .set("queued.max.messages.kbytes", "16384")
         .set("fetch.max.bytes", "8388608")
@@ -150,6 +152,7 @@ pub fn run(
         new_transform,
         pending: Pending::new(new_transform()),
         assigned: BTreeSet::new(),
+        at_end: BTreeSet::new(),
         dead: AckedProducer::new(&cfg.brokers)?,
         report: WorkerReport::default(),
     };
@@ -162,6 +165,9 @@ pub fn run(
         }
         match polled {
             None => {}
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                worker.at_end.insert(p);
+            }
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "consumer error, backing off");
                 std::thread::sleep(backoff);
@@ -170,6 +176,7 @@ pub fn run(
             Some(Ok(msg)) => {
                 backoff = Duration::from_millis(100);
                 last_message = Instant::now();
+                worker.at_end.remove(&msg.partition());
                 worker.take(msg.partition(), msg.offset(), msg.payload().unwrap_or_default())?;
             }
         }
@@ -178,7 +185,7 @@ pub fn run(
         }
         let idle = cfg.stop_when_idle.is_some_and(|idle| last_message.elapsed() >= idle);
         if idle && !worker.assigned.is_empty() {
-            if worker.caught_up(&consumer) {
+            if worker.caught_up() {
                 break; // what is buffered is committed below
             }
             last_message = Instant::now();
@@ -197,6 +204,8 @@ struct Worker<'c> {
     new_transform: &'c dyn Fn() -> Transform,
     pending: Pending,
     assigned: BTreeSet<i32>,
+    /// Partitions whose end was reached since their last message (drain mode).
+    at_end: BTreeSet<i32>,
     dead: AckedProducer,
     report: WorkerReport,
 }
@@ -217,6 +226,7 @@ impl Worker<'_> {
             return Ok(false);
         }
         self.drop_pending();
+        self.at_end.clear();
         self.assigned.retain(|p| !revoked.contains(p));
         self.assigned.extend(assigned);
         Ok(true)
@@ -281,29 +291,10 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Whether every assigned partition has been read to its high watermark.
-    fn caught_up(&self, consumer: &BaseConsumer<Rebalancer>) -> bool {
-        let Ok(positions) = consumer.position() else {
-            return false;
-        };
-        let topic = &self.cfg.topic;
-        self.assigned.iter().all(|&p| {
-            let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(5)) else {
-                return false;
-            };
-            let next = match positions.find_partition(topic, p).map(|e| e.offset()) {
-                Some(Offset::Offset(n)) => n,
-                // Nothing read since the assignment: where the log says it resumes.
-                _ => match resume_offset(&self.zone.lock().expect("not poisoned"), topic, p) {
-                    Offset::Offset(n) => n,
-                    _ => 0,
-                },
-            };
-            if next < high {
-                tracing::debug!(partition = p, next, high, "not caught up");
-            }
-            next >= high
-        })
+    /// Whether every assigned partition has been read to its end (librdkafka reports an
+    /// end-of-partition event when a fetch reaches the high watermark).
+    fn caught_up(&self) -> bool {
+        self.assigned.is_subset(&self.at_end)
     }
 
     /// Whether a flush trigger fired: rows, input bytes, or the latency of the oldest
