@@ -63,33 +63,17 @@ pub fn summarise(zone: &Path) -> Result<Summary> {
 
 /// Every dataset file: (dataset, year from the Hive path, path).
 fn parquet_files(zone: &Path) -> Result<Vec<(String, i32, PathBuf)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![zone.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if name.starts_with('_') || name.starts_with('.') {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else if name.ends_with(".parquet") {
-                let rel = path.strip_prefix(zone)?;
-                let dataset = rel
-                    .components()
-                    .next()
-                    .and_then(|c| c.as_os_str().to_str())
-                    .unwrap_or_default();
-                let year = rel
-                    .components()
-                    .filter_map(|c| c.as_os_str().to_str()?.strip_prefix("year=")?.parse().ok())
-                    .next()
-                    .unwrap_or(0);
-                out.push((dataset.to_owned(), year, path.clone()));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    let files = msma_audit::data_files(zone)?;
+    Ok(files
+        .into_iter()
+        .filter(|rel| rel.ends_with(".parquet"))
+        .map(|rel| {
+            let dataset = rel.split('/').next().unwrap_or_default().to_owned();
+            let year = rel
+                .split('/')
+                .find_map(|part| part.strip_prefix("year=")?.parse().ok())
+                .unwrap_or(0);
+            (dataset, year, zone.join(&rel))
+        })
+        .collect())
 }

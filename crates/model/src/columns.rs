@@ -218,7 +218,6 @@ impl Payload<'_> {
     /// `pseudonymise` turns each identifying value into its pseudonym, so that no
     /// identifier can reach a sink by this path.
     pub fn write_cells(&self, out: &mut dyn CellSink, pseudonymise: &mut dyn FnMut(Linkable) -> String) {
-        let int = |v: Option<crate::Int<0, 100>>| v.map(|i| i.get());
         match self {
             Payload::PatientInclusion(p) => {
                 out.code(Some(p.referral_origin.as_str()));
@@ -240,7 +239,7 @@ impl Payload<'_> {
                 out.int(p.age_first_use.map(|i| i.get()));
                 out.bool(p.ever_injected);
                 out.bool(p.syringe_sharing);
-                out.int(int(p.standard_drinks_per_day));
+                out.int(p.standard_drinks_per_day.map(|i| i.get()));
             }
             Payload::Consultation(p) => {
                 out.code(Some(p.professional_role.as_str()));
