@@ -199,7 +199,9 @@ fn demo_runs_and_reruns() {
     let dir = site.s("msma-demo");
     for _ in 0..2 {
         let text = stdout(&ok(&["demo", "--dir", &dir]));
-        assert!(text.contains("patients followed per year, by sex"), "{text}");
+        assert!(text.contains("patients followed per year:"), "{text}");
+        let report = std::fs::read_to_string(site.path("msma-demo/gender.html")).unwrap();
+        assert!(report.contains("<svg") && report.contains("Sex ratio by region"));
         assert!(text.contains("patient_inclusion"));
         assert!(text.contains("rejected: "));
     }

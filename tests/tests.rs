@@ -8,4 +8,5 @@ mod cli;
 mod crash;
 mod interop;
 mod kafka;
+mod research;
 mod schemas;

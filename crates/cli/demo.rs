@@ -79,23 +79,42 @@ pub fn run(a: Args) -> Result<ExitCode> {
     println!("3. ingest   {}", args.out.display());
     ingest::print_report(&args, &report, elapsed);
 
-    let summary = crate::summary::summarise(&args.out)?;
     println!("4. read back with the Parquet reader:");
-    for (dataset, rows) in &summary.rows_by_dataset {
+    for (dataset, rows) in crate::summary::rows_by_dataset(&args.out)? {
         println!("  {dataset:<22} {rows:>10} rows");
-    }
-    println!("  patients followed per year, by sex:");
-    for (year, by_sex) in &summary.patients {
-        let cells: Vec<String> = by_sex.iter().map(|(s, n)| format!("{s} {n}")).collect();
-        println!("    {year}: {}", cells.join(", "));
     }
     println!(
         "rejected: {} (reasons in {})",
         report.rejected_total(),
         identified.join("dead-letters.ndjson").display()
     );
+    let report_path = a.dir.join("gender.html");
+    let gender = crate::query::runtime()?.block_on(async {
+        let catalog = msma_query::Catalog::open(&args.out, None, msma_query::DEFAULT_MEMORY_LIMIT).await?;
+        // The simulated year, not the few months of follow-up after it.
+        let settings = msma_report::Settings {
+            year: Some(chrono::Datelike::year(&generated.first)),
+            ..msma_report::Settings::default()
+        };
+        msma_report::gender::build(&catalog, &settings).await
+    })?;
+    std::fs::write(&report_path, gender.render(msma_report::Format::Html))?;
     println!(
-        "\nnext: open {} with pyarrow, DuckDB or Polars (README, \"For researchers\")",
+        "5. report   {} (the CNRMS views on women and men; {} small counts masked, {} more to protect totals)",
+        report_path.display(),
+        gender.suppressed.primary,
+        gender.suppressed.secondary
+    );
+    if let Some(yearly) = gender.tables.iter().find(|t| t.id == "followed_per_year") {
+        println!("  patients followed per year:");
+        for row in &yearly.rows {
+            let cell = |c: usize| row.cells[c].display(&gender.masked_label());
+            println!("    {}: women {}, men {}", row.label, cell(0), cell(1));
+        }
+    }
+    println!(
+        "\nnext: msma query --data {} \"SHOW TABLES\", or open it with pyarrow, DuckDB or Polars \
+         (docs/RESEARCHERS.md)",
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,10 @@ mod ingest;
 mod keys;
 mod pseudonymise;
 mod push;
+mod query;
+mod report;
 mod rotate;
+mod schema;
 mod summary;
 mod validate;
 mod worker;
@@ -59,6 +62,15 @@ enum Command {
     DevBroker(dev_broker::Args),
     /// Check events against their schemas without writing anything.
     Validate(validate::Args),
+    /// SQL over the research datasets (Apache DataFusion), each a table named after its
+    /// event type.
+    Query(Box<query::Args>),
+    /// Reports for researchers, with small-cell suppression: HTML with charts, CSV, JSON.
+    #[command(subcommand)]
+    Report(report::Command),
+    /// The datasets' data dictionary.
+    #[command(subcommand)]
+    Schema(schema::Command),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +89,9 @@ fn main() -> ExitCode {
         Command::Audit(c) => audit::run(c),
         Command::Pseudonymise(a) => pseudonymise::run(a),
         Command::DevBroker(a) => dev_broker::run(a),
+        Command::Query(a) => query::run(*a),
+        Command::Report(c) => report::run(c),
+        Command::Schema(c) => schema::run(c),
     };
     match result {
         Ok(code) => code,

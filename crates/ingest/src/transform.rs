@@ -29,7 +29,12 @@ const COMMON: &[Column] = &[
 ];
 
 const DEMOGRAPHICS: &[Column] = &[
-    column("sex", ColumnType::Code(msma_model::Sex::CODES), true, "Sex: F, M or U"),
+    column(
+        "sex",
+        ColumnType::Code(msma_model::Sex::CODES),
+        true,
+        "Sex (U: unknown or not stated)",
+    ),
     column("age_years", ColumnType::Int16, true, "Age at the event, in whole years"),
     column(
         "age_band",

@@ -1,0 +1,95 @@
+//! msma's read side. [`Catalog::open`] takes a research zone as of one ledger record
+//! ([`Snapshot`]) and registers each dataset as an SQL table named after its event type,
+//! with the Hive partition columns `network_id` and `year`; [`output`] writes results.
+
+pub mod output;
+mod snapshot;
+mod store;
+
+pub use datafusion;
+pub use snapshot::{Head, Snapshot};
+
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use msma_model::EventType;
+use std::path::Path;
+use std::sync::Arc;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Zone(String),
+    #[error("{0}")]
+    Engine(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Output(String),
+}
+
+/// How much memory a query may hold before it fails with "resources exhausted"
+/// (sorts and joins spill to the temporary folder first).
+pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
+
+/// The partition columns of every dataset, after its file columns.
+pub fn partition_columns() -> Vec<(String, DataType)> {
+    vec![("network_id".into(), DataType::Utf8), ("year".into(), DataType::Int32)]
+}
+
+/// A zone's datasets, registered in a DataFusion session.
+pub struct Catalog {
+    pub snapshot: Snapshot,
+    pub ctx: SessionContext,
+}
+
+impl Catalog {
+    /// Opens `zone` as of ledger record `as_of` (the latest for `None`). Every event type
+    /// gets its table, empty when nothing was published for it.
+    pub async fn open(zone: &Path, as_of: Option<u64>, memory_limit: usize) -> Result<Self> {
+        let snapshot = Snapshot::open(zone, as_of)?;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit)))
+            .build_arc()?;
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let store = store::SnapshotStore::new(&snapshot).map_err(|e| Error::Zone(e.to_string()))?;
+        let file_url = url::Url::parse("file://").expect("a valid URL");
+        ctx.register_object_store(&file_url, Arc::new(store));
+        for &event_type in EventType::all() {
+            register(&ctx, &snapshot, event_type).await?;
+        }
+        Ok(Self { snapshot, ctx })
+    }
+
+    /// Plans `sql` (a single statement, read-only).
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let options = datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        Ok(self.ctx.sql_with_options(sql, options).await?)
+    }
+}
+
+async fn register(ctx: &SessionContext, snapshot: &Snapshot, event_type: EventType) -> Result<()> {
+    let name = event_type.as_str();
+    let columns = msma_ingest::dataset_columns(event_type);
+    let file_schema: Schema = msma_sink::arrow_schema(&columns).as_ref().clone();
+    let dir = snapshot.root.join(name);
+    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(partition_columns());
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(Arc::new(file_schema));
+    let table = ListingTable::try_new(config)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}

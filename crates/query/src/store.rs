@@ -1,0 +1,129 @@
+//! An object store that shows a [`Snapshot`]'s files and nothing else: listings come
+//! from the ledger, reads of anything else are "not found", writes are refused.
+//! DataFusion's listing tables then see exactly the committed datasets.
+
+use crate::snapshot::Snapshot;
+use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+#[derive(Debug)]
+pub struct SnapshotStore {
+    files: BTreeMap<Path, ObjectMeta>,
+    inner: LocalFileSystem,
+}
+
+impl SnapshotStore {
+    pub fn new(snapshot: &Snapshot) -> Result<Self, object_store::Error> {
+        let committed = snapshot
+            .head
+            .as_ref()
+            .and_then(|h| chrono::DateTime::parse_from_rfc3339(&h.committed_at).ok())
+            .map(|t| t.to_utc())
+            .unwrap_or_default();
+        let mut files = BTreeMap::new();
+        for f in &snapshot.files {
+            let location = Path::from_absolute_path(snapshot.root.join(&f.path))?;
+            let meta = ObjectMeta {
+                location: location.clone(),
+                last_modified: committed,
+                size: f.bytes,
+                e_tag: Some(f.sha256.clone()),
+                version: None,
+            };
+            files.insert(location, meta);
+        }
+        Ok(Self {
+            files,
+            inner: LocalFileSystem::new(),
+        })
+    }
+
+    fn under<'a>(&'a self, prefix: Option<&'a Path>) -> impl Iterator<Item = &'a ObjectMeta> + 'a {
+        self.files
+            .values()
+            .filter(move |m| prefix.is_none_or(|p| m.location.prefix_matches(p)))
+    }
+
+    fn not_found(location: &Path) -> object_store::Error {
+        object_store::Error::NotFound {
+            path: location.to_string(),
+            source: "not a file of the snapshot".into(),
+        }
+    }
+
+    fn read_only() -> object_store::Error {
+        object_store::Error::NotSupported {
+            source: "research snapshots are read-only".into(),
+        }
+    }
+}
+
+impl fmt::Display for SnapshotStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SnapshotStore({} files)", self.files.len())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for SnapshotStore {
+    async fn put_opts(&self, _: &Path, _: PutPayload, _: PutOptions) -> object_store::Result<PutResult> {
+        Err(Self::read_only())
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        _: &Path,
+        _: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        Err(Self::read_only())
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+        if !self.files.contains_key(location) {
+            return Err(Self::not_found(location));
+        }
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        locations.map(|_| Err(Self::read_only())).boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let found: Vec<_> = self.under(prefix).cloned().map(Ok).collect();
+        stream::iter(found).boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let depth = prefix.map_or(0, |p| p.parts_count());
+        let mut objects = Vec::new();
+        let mut common_prefixes = BTreeSet::new();
+        for meta in self.under(prefix) {
+            let parts: Vec<_> = meta.location.parts().collect();
+            if parts.len() == depth + 1 {
+                objects.push(meta.clone());
+            } else {
+                common_prefixes.insert(Path::from_iter(parts[..=depth].iter().cloned()));
+            }
+        }
+        Ok(ListResult {
+            common_prefixes: common_prefixes.into_iter().collect(),
+            objects,
+        })
+    }
+
+    async fn copy_opts(&self, _: &Path, _: &Path, _: CopyOptions) -> object_store::Result<()> {
+        Err(Self::read_only())
+    }
+}

@@ -1,0 +1,77 @@
+//! Query results as plain rows of scalars, for the few hundred figures a report needs.
+
+use msma_query::datafusion::arrow::array::RecordBatch;
+use msma_query::datafusion::common::ScalarValue;
+use msma_query::{Catalog, Result};
+
+pub struct Frame {
+    columns: Vec<String>,
+    pub rows: Vec<Vec<ScalarValue>>,
+}
+
+impl Frame {
+    pub async fn query(catalog: &Catalog, sql: &str) -> Result<Self> {
+        let df = catalog.sql(sql).await?;
+        let columns = df.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let batches: Vec<RecordBatch> = df.collect().await?;
+        let mut rows = Vec::new();
+        for batch in &batches {
+            for i in 0..batch.num_rows() {
+                let row = batch
+                    .columns()
+                    .iter()
+                    .map(|a| ScalarValue::try_from_array(a, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.push(row);
+            }
+        }
+        Ok(Self { columns, rows })
+    }
+
+    fn index(&self, column: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .unwrap_or_else(|| panic!("the report's SQL selects {column}"))
+    }
+
+    /// The text in `column` of each row (`None` for SQL NULL).
+    pub fn text(&self, row: &[ScalarValue], column: &str) -> Option<String> {
+        match &row[self.index(column)] {
+            ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => v.clone(),
+            other if other.is_null() => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    pub fn int(&self, row: &[ScalarValue], column: &str) -> Option<i64> {
+        let v = &row[self.index(column)];
+        if v.is_null() {
+            return None;
+        }
+        v.cast_to(&msma_query::datafusion::arrow::datatypes::DataType::Int64)
+            .ok()
+            .and_then(|v| match v {
+                ScalarValue::Int64(v) => v,
+                _ => None,
+            })
+    }
+
+    pub fn float(&self, row: &[ScalarValue], column: &str) -> Option<f64> {
+        let v = &row[self.index(column)];
+        if v.is_null() {
+            return None;
+        }
+        v.cast_to(&msma_query::datafusion::arrow::datatypes::DataType::Float64)
+            .ok()
+            .and_then(|v| match v {
+                ScalarValue::Float64(v) => v,
+                _ => None,
+            })
+    }
+}
+
+/// `s` as an SQL string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
