@@ -4,7 +4,7 @@
 //! network and by region of residence.
 
 use crate::frame::Frame;
-use crate::scope::with_followed;
+use crate::scope::register_followed;
 use crate::table::{Cell, ChartKind, ChartSpec, Line, Row, Table};
 use crate::{Report, Settings, labels};
 use msma_model::ProfessionalRole;
@@ -81,10 +81,11 @@ type ByYear = BTreeMap<i64, BTreeMap<Group, Figures>>;
 
 pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
     let mut report = Report::new("activity", "Microstructure activity", catalog, settings);
+    register_followed(catalog, &settings.filter).await?;
     let year_filter = settings.year.map_or(String::new(), |y| format!("AND f.year = {y}"));
-    let mut by_network = figures(catalog, settings, Some("f.network_id"), &year_filter).await?;
-    let mut by_region = figures(catalog, settings, Some("f.region"), &year_filter).await?;
-    for (year, mut groups) in figures(catalog, settings, None, &year_filter).await? {
+    let mut by_network = figures(catalog, Some("f.network_id"), &year_filter).await?;
+    let mut by_region = figures(catalog, Some("f.region"), &year_filter).await?;
+    for (year, mut groups) in figures(catalog, None, &year_filter).await? {
         let all = groups.remove(&Group::All).unwrap_or_default();
         by_network.entry(year).or_default().insert(Group::All, all.clone());
         by_region.entry(year).or_default().insert(Group::All, all);
@@ -98,8 +99,7 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
 
 /// Runs the figures' queries grouped by `group` (an SQL expression over `followed f`), or
 /// for all patients together.
-async fn figures(catalog: &Catalog, settings: &Settings, group: Option<&str>, year_filter: &str) -> Result<ByYear> {
-    let with = with_followed(&settings.filter);
+async fn figures(catalog: &Catalog, group: Option<&str>, year_filter: &str) -> Result<ByYear> {
     let to_group = |value: Option<String>| match (group, value) {
         (None, _) => Group::All,
         (Some(_), Some(v)) => Group::Named(v),
@@ -108,7 +108,7 @@ async fn figures(catalog: &Catalog, settings: &Settings, group: Option<&str>, ye
     let group = group.unwrap_or("NULL");
     let grouped = |select: &str, from: &str| {
         format!(
-            "{with}, attended AS (SELECT * FROM consultation WHERE NOT no_show),
+            "WITH attended AS (SELECT * FROM consultation WHERE NOT no_show),
              eligible AS (
                SELECT DISTINCT network_id, patient_pseudonym, year FROM (
                  SELECT network_id, patient_pseudonym, year FROM attended

@@ -2,7 +2,7 @@
 //! microstructures, from the datasets.
 
 use crate::frame::Frame;
-use crate::scope::with_followed;
+use crate::scope::register_followed;
 use crate::table::{Cell, ChartKind, ChartSpec, Row, Table};
 use crate::{Report, Settings, labels};
 use msma_model::{FirstReason, MainIncome, Product, ProfessionalActivity};
@@ -15,12 +15,12 @@ const MEN: usize = 1;
 const BOTH: usize = 2;
 
 pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
-    let with = with_followed(&settings.filter);
+    register_followed(catalog, &settings.filter).await?;
     let mut report = Report::new("gender", "Women and men followed in microstructures", catalog, settings);
 
     let yearly = Frame::query(
         catalog,
-        &format!("{with} SELECT year, sex, COUNT(*) AS n FROM followed GROUP BY year, sex"),
+        "SELECT year, sex, COUNT(*) AS n FROM followed GROUP BY year, sex",
     )
     .await?;
     let mut years: Vec<i64> = yearly.rows.iter().filter_map(|r| yearly.int(r, "year")).collect();
@@ -35,13 +35,13 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
 
     let by = |column: &str| {
         format!(
-            "{with} SELECT {column} AS category, sex, COUNT(*) AS n FROM followed WHERE year = {year} \
+            "SELECT {column} AS category, sex, COUNT(*) AS n FROM followed WHERE year = {year} \
              GROUP BY {column}, sex"
         )
     };
     let unknown = Frame::query(
         catalog,
-        &format!("{with} SELECT COUNT(*) AS n FROM followed WHERE year = {year} AND sex = 'U'"),
+        &format!("SELECT COUNT(*) AS n FROM followed WHERE year = {year} AND sex = 'U'"),
     )
     .await?;
     report.unknown_sex = unknown
@@ -56,7 +56,7 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
     let ages = Frame::query(
         catalog,
         &format!(
-            "{with} SELECT sex, COUNT(*) AS n, COUNT(age) AS known, AVG(age) AS mean_age
+            "SELECT sex, COUNT(*) AS n, COUNT(age) AS known, AVG(age) AS mean_age
              FROM followed WHERE year = {year} GROUP BY sex"
         ),
     )
@@ -65,7 +65,7 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
         &Frame::query(
             catalog,
             &format!(
-                "{with} SELECT CASE WHEN age < 25 THEN '<25' WHEN age < 35 THEN '25-34' WHEN age < 45 THEN '35-44'
+                "SELECT CASE WHEN age < 25 THEN '<25' WHEN age < 35 THEN '25-34' WHEN age < 45 THEN '35-44'
                           WHEN age < 55 THEN '45-54' WHEN age < 65 THEN '55-64' ELSE '65+' END AS category,
                         sex, COUNT(*) AS n
                  FROM followed WHERE year = {year} AND age IS NOT NULL GROUP BY 1, sex"
@@ -117,7 +117,7 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
     }
 
     let origin = format!(
-        "{with}, origin AS (
+        "WITH origin AS (
            SELECT DISTINCT network_id, patient_pseudonym, product FROM substance_assessment WHERE origin_of_care),
          patients AS (
            SELECT f.sex, o.patient_pseudonym, o.network_id, o.product

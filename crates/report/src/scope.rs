@@ -11,6 +11,9 @@
 //! - The age in a year is the age at inclusion plus the years since.
 
 use crate::frame::literal;
+use msma_query::datafusion::datasource::MemTable;
+use msma_query::{Catalog, Result};
+use std::sync::Arc;
 
 /// What a report is restricted to.
 #[derive(Debug, Clone, Default)]
@@ -20,10 +23,24 @@ pub struct Filter {
     pub region: Option<String>,
 }
 
-/// The `WITH` clause defining `profile`, `care` and `followed(network_id,
-/// patient_pseudonym, year, sex, age, region, main_income, professional_activity,
-/// first_reason)`, restricted by `filter`.
-pub fn with_followed(filter: &Filter) -> String {
+/// Registers the table `followed(network_id, patient_pseudonym, year, sex, age, region,
+/// main_income, professional_activity, first_reason)`, one row per patient and year
+/// followed, restricted by `filter`. It is computed once and kept in memory (a row per
+/// patient-year, small beside the events) for the report's queries to share.
+pub async fn register_followed(catalog: &Catalog, filter: &Filter) -> Result<()> {
+    let df = catalog
+        .sql(&format!("{} SELECT * FROM followed", with_followed(filter)))
+        .await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    let table = MemTable::try_new(schema, vec![batches])?;
+    catalog.ctx.deregister_table("followed")?;
+    catalog.ctx.register_table("followed", Arc::new(table))?;
+    Ok(())
+}
+
+/// The `WITH` clause defining `profile`, `care` and `followed`.
+fn with_followed(filter: &Filter) -> String {
     let mut conditions = Vec::new();
     if let Some(n) = &filter.network {
         conditions.push(format!("c.network_id = {}", literal(n)));
