@@ -1,6 +1,7 @@
 //! Query results as plain rows of scalars, for the few hundred figures a report needs.
 
 use msma_query::datafusion::arrow::array::RecordBatch;
+use msma_query::datafusion::arrow::datatypes::DataType;
 use msma_query::datafusion::common::ScalarValue;
 use msma_query::{Catalog, Result};
 
@@ -45,29 +46,22 @@ impl Frame {
     }
 
     pub fn int(&self, row: &[ScalarValue], column: &str) -> Option<i64> {
-        let v = &row[self.index(column)];
-        if v.is_null() {
-            return None;
+        match self.cast(row, column, DataType::Int64)? {
+            ScalarValue::Int64(v) => v,
+            _ => None,
         }
-        v.cast_to(&msma_query::datafusion::arrow::datatypes::DataType::Int64)
-            .ok()
-            .and_then(|v| match v {
-                ScalarValue::Int64(v) => v,
-                _ => None,
-            })
     }
 
     pub fn float(&self, row: &[ScalarValue], column: &str) -> Option<f64> {
-        let v = &row[self.index(column)];
-        if v.is_null() {
-            return None;
+        match self.cast(row, column, DataType::Float64)? {
+            ScalarValue::Float64(v) => v,
+            _ => None,
         }
-        v.cast_to(&msma_query::datafusion::arrow::datatypes::DataType::Float64)
-            .ok()
-            .and_then(|v| match v {
-                ScalarValue::Float64(v) => v,
-                _ => None,
-            })
+    }
+
+    fn cast(&self, row: &[ScalarValue], column: &str, to: DataType) -> Option<ScalarValue> {
+        let v = &row[self.index(column)];
+        if v.is_null() { None } else { v.cast_to(&to).ok() }
     }
 }
 

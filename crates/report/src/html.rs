@@ -2,7 +2,7 @@
 //! outside resource, so it can be mailed, archived and opened offline.
 
 use crate::Report;
-use crate::svg::{self, Chart, Point, Series};
+use crate::svg::{self, Chart, Point, Series, esc as escape};
 use crate::table::{ChartKind, Table};
 use std::fmt::Write;
 
@@ -181,19 +181,4 @@ fn chart(table: &Table, masked: &str) -> Option<String> {
         ChartKind::Bars => svg::bars(&chart),
         ChartKind::Lines => svg::lines(&chart),
     })
-}
-
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

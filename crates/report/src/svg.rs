@@ -341,8 +341,8 @@ fn trim(s: String) -> String {
     if t == "-0" { "0".into() } else { t.into() }
 }
 
-/// Escapes XML specials; drops control characters XML 1.0 cannot carry.
-fn esc(s: &str) -> String {
+/// Escapes XML (and HTML) specials; drops control characters XML 1.0 cannot carry.
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
