@@ -263,3 +263,65 @@ fn a_closed_pipe_ends_quietly() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ingest_runs_from_a_configuration_file_and_config_check_names_a_typo() {
+    let site = Site::new();
+    let input = site.generate(2_000, 3, 0);
+    let config = site.path("msma.toml");
+    let text = format!(
+        "[study]\nid = \"from-config\"\nkey_file = \"{}\"\n\n[output]\nzone = \"{}\"\n\n[file]\ninput = \"{input}\"\n\
+         dead_letter_file = \"{}\"\ncommit_lines = 500\n",
+        site.key(),
+        site.s("research"),
+        site.s("identified/dead.ndjson")
+    );
+    std::fs::write(&config, &text).unwrap();
+    let checked = stdout(&ok(&["config", "check", &config.display().to_string()]));
+    assert!(
+        checked.starts_with("ok: ") && checked.contains("study from-config"),
+        "{checked}"
+    );
+
+    // The environment overrides the file, and the flags override both.
+    let out = msma()
+        .args([
+            "ingest",
+            "--config",
+            &config.display().to_string(),
+            "--commit-lines",
+            "1000",
+        ])
+        .env("MSMA_STUDY_ID", "from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 commit(s)"), "{}", stdout(&out));
+    let ledger = std::fs::read_to_string(site.path("research/_msma/log/00000000000000000001.json")).unwrap();
+    assert!(ledger.contains("\"study_id\": \"from-env\""), "{ledger}");
+
+    std::fs::write(&config, text.replace("commit_lines", "comit_lines")).unwrap();
+    let typo = msma()
+        .args(["config", "check", &config.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(stdout(&typo).contains("comit_lines"), "{}", stdout(&typo));
+    let start = msma()
+        .args(["ingest", "--config", &config.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(!start.status.success());
+    assert!(stderr(&start).contains("comit_lines"), "{}", stderr(&start));
+    std::fs::write(&config, &text).unwrap();
+    let env_typo = msma()
+        .args(["config", "check", &config.display().to_string()])
+        .env("MSMA_KAFKA_BROKRES", "x:9092")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&env_typo).contains("MSMA_KAFKA_BROKRES"),
+        "{}",
+        stdout(&env_typo)
+    );
+}

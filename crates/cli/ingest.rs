@@ -9,42 +9,114 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// The flags of `msma ingest`; each may instead come from the configuration file or an
+/// `MSMA_<SECTION>_<KEY>` variable (crate::config).
 #[derive(clap::Args)]
-pub struct Args {
-    /// NDJSON events, or - for standard input.
-    #[arg(
-        long,
-        required_unless_present = "brokers",
-        conflicts_with = "brokers",
-        requires = "dead_letter"
-    )]
+pub struct Flags {
+    /// The configuration file (TOML; deploy/msma.example.toml documents every key).
+    /// Flags override it, and MSMA_<SECTION>_<KEY> variables override it too.
+    #[arg(long, env = "MSMA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// NDJSON events, or - for standard input [file: file.input].
+    #[arg(long, conflicts_with = "brokers")]
     pub input: Option<PathBuf>,
-    /// The research zone: one dataset folder per event type.
+    /// The research zone: one dataset folder per event type [output.zone].
     #[arg(long)]
-    pub out: PathBuf,
-    /// The master key file (see `msma keys init`).
+    pub out: Option<PathBuf>,
+    /// The master key file, see `msma keys init` [study.key_file].
     #[arg(long)]
-    pub keys: PathBuf,
-    /// The study the pseudonyms are computed for.
+    pub keys: Option<PathBuf>,
+    /// The study the pseudonyms are computed for [study.id].
     #[arg(long)]
-    pub study: String,
-    /// Where rejected events go, with their reason (outside the research zone).
+    pub study: Option<String>,
+    /// Where rejected events go, with their reason, outside the research zone
+    /// [file.dead_letter_file].
     #[arg(long, conflicts_with = "brokers")]
     pub dead_letter: Option<PathBuf>,
-    /// The study's generalisation policy (TOML); the default policy without it.
+    /// The study's generalisation policy (TOML); the default policy without it
+    /// [study.policy_file].
     #[arg(long)]
     pub policy: Option<PathBuf>,
-    /// Lines per commit.
-    #[arg(long, default_value_t = Options::default().commit_lines)]
-    pub commit_lines: u64,
-    /// Longest line accepted, in bytes.
-    #[arg(long, default_value_t = Options::default().max_line_bytes)]
-    pub max_line_bytes: usize,
+    /// Lines per commit [file.commit_lines; default 1000000].
+    #[arg(long)]
+    pub commit_lines: Option<u64>,
+    /// Longest line accepted, in bytes [file.max_line_bytes; default 1048576].
+    #[arg(long)]
+    pub max_line_bytes: Option<usize>,
     #[command(flatten)]
+    pub kafka: crate::worker::KafkaFlags,
+}
+
+/// `msma ingest`'s settings, resolved.
+pub struct Args {
+    pub input: Option<PathBuf>,
+    pub out: PathBuf,
+    pub keys: PathBuf,
+    pub study: String,
+    pub dead_letter: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub commit_lines: u64,
+    pub max_line_bytes: usize,
     pub kafka: crate::worker::KafkaArgs,
 }
 
-pub fn run(a: Args) -> Result<ExitCode> {
+impl Args {
+    /// Flags over `MSMA_` variables over the configuration file over defaults.
+    pub fn resolve(f: Flags, cfg: crate::config::Config) -> Result<Self> {
+        let missing = |what: &str, flag: &str, key: &str| {
+            anyhow::anyhow!(
+                "missing {what}: give {flag}, or set {key} in the configuration file (--config) or MSMA_{}",
+                key.replace('.', "_").to_uppercase()
+            )
+        };
+        let defaults = Options::default();
+        let args = Self {
+            input: f.input.or(cfg.file.input),
+            out: f
+                .out
+                .or(cfg.output.zone)
+                .ok_or_else(|| missing("the research zone", "--out", "output.zone"))?,
+            keys: f
+                .keys
+                .or(cfg.study.key_file)
+                .ok_or_else(|| missing("the key file", "--keys", "study.key_file"))?,
+            study: f
+                .study
+                .or(cfg.study.id)
+                .ok_or_else(|| missing("the study", "--study", "study.id"))?,
+            dead_letter: f.dead_letter.or(cfg.file.dead_letter_file),
+            policy: f.policy.or(cfg.study.policy_file),
+            commit_lines: f
+                .commit_lines
+                .or(cfg.file.commit_lines)
+                .unwrap_or(defaults.commit_lines),
+            max_line_bytes: f
+                .max_line_bytes
+                .or(cfg.file.max_line_bytes)
+                .unwrap_or(defaults.max_line_bytes),
+            kafka: crate::worker::KafkaArgs::resolve(f.kafka, cfg.kafka),
+        };
+        match (&args.input, &args.kafka.brokers) {
+            (Some(_), Some(_)) => anyhow::bail!("give an input file or Kafka brokers, not both"),
+            (Some(_), None) if args.dead_letter.is_none() => {
+                return Err(missing(
+                    "the dead-letter file",
+                    "--dead-letter",
+                    "file.dead_letter_file",
+                ));
+            }
+            (None, None) => anyhow::bail!(
+                "nothing to read: give --input and --dead-letter (a file), or --brokers, --topic and --group \
+                 (Kafka), or set them in the configuration file"
+            ),
+            _ => {}
+        }
+        Ok(args)
+    }
+}
+
+pub fn run(f: Flags, cfg: crate::config::Config) -> Result<ExitCode> {
+    let a = Args::resolve(f, cfg)?;
     if a.kafka.brokers.is_some() {
         return crate::worker::run(&a);
     }

@@ -1,6 +1,7 @@
 //! The `msma` command: one module per subcommand, each a thin layer over the crates.
 
 mod audit;
+mod config;
 mod demo;
 mod dev_broker;
 mod generate;
@@ -23,9 +24,9 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "msma", version, about, propagate_version = true)]
 struct Cli {
-    /// Log format on standard error.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
+    /// Log format on standard error [default: text, or log.format of the configuration].
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     /// Only warnings and errors in the log.
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -50,7 +51,7 @@ enum Command {
     Keys(keys::Command),
     /// Validate, pseudonymise and write events to Parquet datasets, exactly once, from a
     /// file (--input) or as a Kafka worker (--brokers --topic --group).
-    Ingest(Box<ingest::Args>),
+    Ingest(Box<ingest::Flags>),
     /// Validate events locally and send the valid ones to a Kafka topic.
     Push(push::Args),
     /// One patient pseudonym, on a request whose legal basis is recorded in a register.
@@ -71,19 +72,40 @@ enum Command {
     /// The datasets' data dictionary.
     #[command(subcommand)]
     Schema(schema::Command),
+    /// Check a configuration file without starting anything.
+    #[command(subcommand)]
+    Config(config::Command),
 }
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
     let cli = Cli::parse();
+    // The worker's configuration also sets its logs: read it first.
+    let config = match &cli.command {
+        Command::Ingest(f) => match config::Config::load(f.config.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("msma: error: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    let log = config.as_ref().map(|c| &c.log);
+    let format = cli.log_format.unwrap_or(match log.and_then(|l| l.format) {
+        Some(config::LogFormat::Json) => LogFormat::Json,
+        _ => LogFormat::Text,
+    });
     // Progress logs matter for long-running work; elsewhere they would drown the output.
     let verbose = matches!(cli.command, Command::Ingest(_)) && !cli.quiet;
-    init_logs(cli.log_format, verbose);
+    let level = log.and_then(|l| l.level.clone()).filter(|_| !cli.quiet);
+    init_logs(format, verbose, level);
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Keys(c) => keys::run(c),
-        Command::Ingest(a) => ingest::run(*a),
+        Command::Ingest(f) => ingest::run(*f, config.unwrap_or_default()),
+        Command::Config(c) => config::run(c),
         Command::Validate(a) => validate::run(a),
         Command::Push(a) => push::run(a),
         Command::Audit(c) => audit::run(c),
@@ -110,10 +132,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logs(format: LogFormat, verbose: bool) {
+/// Logs at MSMA_LOG's level, else the configuration's, else info for long-running work
+/// and warnings elsewhere.
+fn init_logs(format: LogFormat, verbose: bool, level: Option<String>) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let default = if verbose { "info" } else { "warn" };
+    let default = level.unwrap_or_else(|| if verbose { "info" } else { "warn" }.into());
     let filter = EnvFilter::try_from_env("MSMA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -10,34 +10,76 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Default)]
-pub struct KafkaArgs {
-    /// Kafka bootstrap servers (HOST:PORT,...): run as a worker of a consumer group.
-    #[arg(long, requires_all = ["topic", "group"])]
+pub struct KafkaFlags {
+    /// Kafka bootstrap servers (HOST:PORT,...): run as a worker of a consumer group
+    /// [kafka.brokers].
+    #[arg(long)]
     pub brokers: Option<String>,
-    /// The topic to consume.
+    /// The topic to consume [kafka.topic].
     #[arg(long)]
     pub topic: Option<String>,
-    /// The consumer group: workers of one group share the partitions (one study per group).
+    /// The consumer group: workers of one group share the partitions, one study per
+    /// group [kafka.group].
     #[arg(long)]
     pub group: Option<String>,
-    /// Where rejected events go [default: <topic>.dead-letters].
+    /// Where rejected events go [kafka.dead_letter_topic; default <topic>.dead-letters].
     #[arg(long)]
     pub dead_letter_topic: Option<String>,
-    /// Commit once this many events are buffered (all partitions of the worker).
-    #[arg(long, default_value_t = 100_000)]
-    pub flush_rows: usize,
-    /// Commit once the buffered events add up to this many bytes of input.
-    #[arg(long, default_value_t = 64 << 20)]
-    pub flush_bytes: usize,
-    /// Commit once the oldest buffered event of any partition waited this long, idle or not (ms).
-    #[arg(long, default_value_t = 30_000)]
-    pub flush_latency_ms: u64,
-    /// The consumer group session timeout (ms): how soon a dead worker's partitions move.
-    #[arg(long, default_value_t = 10_000)]
-    pub session_timeout_ms: u64,
-    /// Stop after this long with no message (ms), committing what is buffered: drain and exit.
+    /// Commit once this many events are buffered, all partitions of the worker
+    /// [kafka.flush_rows; default 100000].
+    #[arg(long)]
+    pub flush_rows: Option<usize>,
+    /// Commit once the buffered events add up to this many bytes of input
+    /// [kafka.flush_bytes; default 67108864].
+    #[arg(long)]
+    pub flush_bytes: Option<usize>,
+    /// Commit once the oldest buffered event of any partition waited this long, idle or
+    /// not [kafka.flush_latency_ms; default 30000].
+    #[arg(long)]
+    pub flush_latency_ms: Option<u64>,
+    /// The consumer group session timeout: how soon a dead worker's partitions move
+    /// [kafka.session_timeout_ms; default 10000].
+    #[arg(long)]
+    pub session_timeout_ms: Option<u64>,
+    /// Stop after this long with no message, committing what is buffered: drain and
+    /// exit [kafka.stop_when_idle_ms].
     #[arg(long)]
     pub stop_when_idle_ms: Option<u64>,
+}
+
+/// The worker's settings, resolved.
+pub struct KafkaArgs {
+    pub brokers: Option<String>,
+    pub topic: Option<String>,
+    pub group: Option<String>,
+    pub dead_letter_topic: Option<String>,
+    pub flush_rows: usize,
+    pub flush_bytes: usize,
+    pub flush_latency_ms: u64,
+    pub session_timeout_ms: u64,
+    pub stop_when_idle_ms: Option<u64>,
+}
+
+impl Default for KafkaArgs {
+    fn default() -> Self {
+        Self::resolve(KafkaFlags::default(), crate::config::Kafka::default())
+    }
+}
+
+impl KafkaArgs {
+    pub fn resolve(f: KafkaFlags, c: crate::config::Kafka) -> Self {
+        Self {
+            brokers: f.brokers.or(c.brokers),
+            topic: f.topic.or(c.topic),
+            group: f.group.or(c.group),
+            dead_letter_topic: f.dead_letter_topic.or(c.dead_letter_topic),
+            flush_rows: f.flush_rows.or(c.flush_rows).unwrap_or(100_000),
+            flush_bytes: f.flush_bytes.or(c.flush_bytes).unwrap_or(64 << 20),
+            flush_latency_ms: f.flush_latency_ms.or(c.flush_latency_ms).unwrap_or(30_000),
+            session_timeout_ms: f.session_timeout_ms.or(c.session_timeout_ms).unwrap_or(10_000),
+            stop_when_idle_ms: f.stop_when_idle_ms.or(c.stop_when_idle_ms),
+        }
+    }
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
