@@ -31,6 +31,12 @@ fn query_answers_in_every_format_as_duckdb_does() {
     assert!(table.contains("| n") && table.contains('+'), "{table}");
     let json: serde_json::Value = serde_json::from_str(&query(&site, "json", sql)).unwrap();
     assert_eq!(json.as_array().unwrap().len(), ours_rows.len());
+    let empty = query(
+        &site,
+        "csv",
+        "SELECT patient_pseudonym, year FROM consultation WHERE false",
+    );
+    assert_eq!(empty, "patient_pseudonym,year\n", "an empty result keeps its header");
     let ndjson = query(&site, "ndjson", sql);
     assert_eq!(ndjson.lines().count(), ours_rows.len());
     // Every table is there, empty ones included, with the partition columns.

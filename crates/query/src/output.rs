@@ -44,6 +44,10 @@ pub async fn write(df: DataFrame, format: Format, out: &mut (dyn Write + Send)) 
         rows += batch.num_rows() as u64;
         sink.write(&batch)?;
     }
+    if rows == 0 && format == Format::Csv {
+        // An empty result still has its header line.
+        sink.write(&RecordBatch::new_empty(std::sync::Arc::new(schema.clone())))?;
+    }
     sink.finish(&schema)?;
     Ok(rows)
 }
