@@ -231,3 +231,117 @@ fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
         stdout(&out)
     );
 }
+
+/// GET `path` from the worker's metrics address: (status line, body).
+fn http_get(addr: &str, path: &str) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((head.lines().next()?.to_owned(), body.to_owned()))
+}
+
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn a_worker_from_a_config_file_serves_metrics_that_match_what_was_sent() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(6_000, 31, 0);
+    ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let config = site.path("worker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[study]\nid = \"test-study\"\nkey_file = \"{}\"\n[output]\nzone = \"{}\"\n[kafka]\nbrokers = \"{}\"\n\
+             topic = \"events\"\ngroup = \"metrics\"\nflush_rows = 1000\nflush_latency_ms = 1000\n\
+             session_timeout_ms = 6000\n[metrics]\nlisten = \"{addr}\"\n[log]\nformat = \"json\"\nlevel = \"info\"\n",
+            site.key(),
+            site.s("kafka"),
+            broker.1
+        ),
+    )
+    .unwrap();
+    let worker = msma()
+        .args(["ingest", "--config", &config.display().to_string()])
+        .env_remove("MSMA_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut last = String::new();
+    let mut ready = false;
+    // Read in full, and each partition's lag seen at zero by librdkafka's statistics.
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some((status, _)) = http_get(&addr, "/ready") {
+            ready |= status.contains("200");
+        }
+        let Some((_, body)) = http_get(&addr, "/metrics") else {
+            continue;
+        };
+        last = body;
+        let lag_zero = (0..4).all(|p| {
+            sample(
+                &last,
+                &format!("msma_consumer_lag_events{{topic=\"events\",partition=\"{p}\"}}"),
+            ) == Some(0.0)
+        });
+        if sample(&last, "msma_events_written_total") == Some(6_000.0) && lag_zero {
+            break;
+        }
+    }
+    assert!(ready, "/ready answered 200 once partitions were assigned");
+    assert_eq!(http_get(&addr, "/health").unwrap().0, "HTTP/1.1 200 OK");
+    assert!(http_get(&addr, "/nope").unwrap().0.contains("404"));
+    assert_eq!(sample(&last, "msma_events_read_total"), Some(6_000.0), "{last}");
+    assert_eq!(sample(&last, "msma_events_written_total"), Some(6_000.0), "{last}");
+    assert_eq!(
+        sample(&last, "msma_events_rejected_total{reason=\"schema_violation\"}"),
+        Some(0.0)
+    );
+    assert_eq!(sample(&last, "msma_partitions_assigned"), Some(4.0));
+    // Files and bytes agree with the ledger; there was at least one flush per 1,000 events.
+    let records: Vec<serde_json::Value> = std::fs::read_dir(site.path("kafka/_msma/log"))
+        .unwrap()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    let files: usize = records.iter().map(|r| r["files"].as_array().unwrap().len()).sum();
+    let bytes: u64 = records
+        .iter()
+        .flat_map(|r| r["files"].as_array().unwrap())
+        .map(|f| f["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sample(&last, "msma_files_written_total"), Some(files as f64));
+    assert_eq!(sample(&last, "msma_bytes_written_total"), Some(bytes as f64));
+    assert_eq!(sample(&last, "msma_flushes_total"), Some(records.len() as f64));
+    assert!(records.len() >= 6);
+    assert!(sample(&last, "msma_commit_duration_seconds_total").unwrap() > 0.0);
+
+    let pid = worker.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = worker.wait_with_output().unwrap();
+    assert!(out.status.success());
+    // JSON logs at info, as the configuration asked.
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        logs.lines().any(|l| l.starts_with('{') && l.contains("\"committed\"")),
+        "{logs}"
+    );
+}

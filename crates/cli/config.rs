@@ -20,7 +20,15 @@ pub struct Config {
     #[serde(default)]
     pub kafka: Kafka,
     #[serde(default)]
+    pub metrics: Metrics,
+    #[serde(default)]
     pub log: Log,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +108,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("kafka", "flush_latency_ms", Kind::Integer),
     ("kafka", "session_timeout_ms", Kind::Integer),
     ("kafka", "stop_when_idle_ms", Kind::Integer),
+    ("metrics", "listen", Kind::Text),
     ("log", "format", Kind::Text),
     ("log", "level", Kind::Text),
 ];

@@ -94,7 +94,7 @@ impl Args {
                 .max_line_bytes
                 .or(cfg.file.max_line_bytes)
                 .unwrap_or(defaults.max_line_bytes),
-            kafka: crate::worker::KafkaArgs::resolve(f.kafka, cfg.kafka),
+            kafka: crate::worker::KafkaArgs::resolve(f.kafka, cfg.kafka, cfg.metrics.listen),
         };
         match (&args.input, &args.kafka.brokers) {
             (Some(_), Some(_)) => anyhow::bail!("give an input file or Kafka brokers, not both"),

@@ -13,6 +13,7 @@ mod query;
 mod report;
 mod rotate;
 mod schema;
+mod serve;
 mod summary;
 mod validate;
 mod worker;

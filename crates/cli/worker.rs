@@ -45,6 +45,10 @@ pub struct KafkaFlags {
     /// exit [kafka.stop_when_idle_ms].
     #[arg(long)]
     pub stop_when_idle_ms: Option<u64>,
+    /// Serve /metrics, /health and /ready on this address, e.g. 127.0.0.1:9464
+    /// [metrics.listen].
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
 }
 
 /// The worker's settings, resolved.
@@ -58,16 +62,17 @@ pub struct KafkaArgs {
     pub flush_latency_ms: u64,
     pub session_timeout_ms: u64,
     pub stop_when_idle_ms: Option<u64>,
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for KafkaArgs {
     fn default() -> Self {
-        Self::resolve(KafkaFlags::default(), crate::config::Kafka::default())
+        Self::resolve(KafkaFlags::default(), crate::config::Kafka::default(), None)
     }
 }
 
 impl KafkaArgs {
-    pub fn resolve(f: KafkaFlags, c: crate::config::Kafka) -> Self {
+    pub fn resolve(f: KafkaFlags, c: crate::config::Kafka, metrics_listen: Option<String>) -> Self {
         Self {
             brokers: f.brokers.or(c.brokers),
             topic: f.topic.or(c.topic),
@@ -78,6 +83,7 @@ impl KafkaArgs {
             flush_latency_ms: f.flush_latency_ms.or(c.flush_latency_ms).unwrap_or(30_000),
             session_timeout_ms: f.session_timeout_ms.or(c.session_timeout_ms).unwrap_or(10_000),
             stop_when_idle_ms: f.stop_when_idle_ms.or(c.stop_when_idle_ms),
+            metrics_listen: f.metrics_listen.or(metrics_listen),
         }
     }
 }
@@ -97,6 +103,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
     cfg.session_timeout = Duration::from_millis(k.session_timeout_ms);
     let Study { zone, pseudo, policy } = open_study(a)?;
+    // Served once the key, policy and zone are open: /ready then only waits for partitions.
+    if let Some(addr) = &k.metrics_listen {
+        crate::serve::start(addr, cfg.metrics.clone(), cfg.topic.clone())?;
+    }
     let shutdown = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone())?;
     tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out.display(), "worker started");

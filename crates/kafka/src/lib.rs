@@ -4,11 +4,13 @@
 //! [`DevBroker`] hosts librdkafka's in-memory mock cluster for trials and tests.
 
 mod broker;
+pub mod metrics;
 mod producer;
 mod push;
 mod rebalance;
 pub mod worker;
 
 pub use broker::DevBroker;
+pub use metrics::Metrics;
 pub use push::{PushError, PushReport, push};
 pub use worker::{WorkerConfig, WorkerError, WorkerReport, run as run_worker};

@@ -23,6 +23,7 @@ pub struct Rebalancer {
     pub topic: String,
     pub zone: Arc<Mutex<Zone>>,
     pub changes: Mutex<Changes>,
+    pub metrics: Arc<crate::Metrics>,
 }
 
 /// The offset to resume `partition` of `topic` from: after the last committed one.
@@ -40,7 +41,24 @@ pub fn resume_offset(zone: &Zone, topic: &str, partition: i32) -> Offset {
     last.map_or(Offset::Beginning, |o| Offset::Offset(o + 1))
 }
 
-impl ClientContext for Rebalancer {}
+impl ClientContext for Rebalancer {
+    /// librdkafka's statistics, every `statistics.interval.ms`: keeps the lag of the
+    /// partitions this worker fetches.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let lag = statistics
+            .topics
+            .get(&self.topic)
+            .map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|(p, s)| **p >= 0 && s.consumer_lag >= 0)
+                    .map(|(p, s)| (*p, s.consumer_lag))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.metrics.lag(lag);
+    }
+}
 
 impl ConsumerContext for Rebalancer {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {

@@ -51,6 +51,8 @@ pub struct WorkerConfig {
     /// Stop once every assigned partition has been idle this long with nothing buffered
     /// (for draining a topic in batch runs and tests); run until shutdown when `None`.
     pub stop_when_idle: Option<Duration>,
+    /// Where the worker counts what it does (served on /metrics by the CLI).
+    pub metrics: Arc<crate::Metrics>,
 }
 
 impl WorkerConfig {
@@ -65,6 +67,7 @@ impl WorkerConfig {
             flush_latency: Duration::from_secs(30),
             session_timeout: Duration::from_secs(10),
             stop_when_idle: None,
+            metrics: Arc::default(),
         }
     }
 }
@@ -130,6 +133,7 @@ pub fn run(
         topic: cfg.topic.clone(),
         zone: zone.clone(),
         changes: Mutex::new(Changes::default()),
+        metrics: cfg.metrics.clone(),
     };
     let consumer: BaseConsumer<Rebalancer> = ClientConfig::new()
         .set("bootstrap.servers", &cfg.brokers)
@@ -144,6 +148,8 @@ pub fn run(
         .set("queued.max.messages.kbytes", "16384")
         .set("fetch.max.bytes", "8388608")
         .set("isolation.level", "read_uncommitted")
+        // Consumer lag per partition, for /metrics.
+        .set("statistics.interval.ms", "5000")
         .create_with_context(context)?;
     consumer.subscribe(&[&cfg.topic])?;
     let mut worker = Worker {
@@ -229,11 +235,13 @@ impl Worker<'_> {
         self.at_end.clear();
         self.assigned.retain(|p| !revoked.contains(p));
         self.assigned.extend(assigned);
+        self.cfg.metrics.assigned(self.assigned.len());
         Ok(true)
     }
 
     fn drop_pending(&mut self) {
         self.report.dropped += self.pending.counts.read;
+        self.cfg.metrics.dropped(self.pending.counts.read);
         self.pending = Pending::new((self.new_transform)());
     }
 
@@ -250,6 +258,7 @@ impl Worker<'_> {
         pending.counts.read += 1;
         pending.bytes += payload.len();
         self.report.read += 1;
+        self.cfg.metrics.read();
         match decode(payload) {
             Ok(ev) => {
                 pending.transform.push(&ev);
@@ -258,6 +267,7 @@ impl Worker<'_> {
             Err(why) => {
                 pending.counts.rejected += 1;
                 *pending.rejected.entry(why.kind).or_default() += 1;
+                self.cfg.metrics.rejected(why.kind);
                 let part = partition.to_string();
                 let off = offset.to_string();
                 let headers = OwnedHeaders::new()
@@ -314,6 +324,7 @@ impl Worker<'_> {
         if self.pending.ranges.is_empty() {
             return Ok(true);
         }
+        let started = Instant::now();
         if self.pending.counts.rejected > 0 {
             let failed = self.dead.failed();
             if self.dead.flush(Duration::from_secs(10)).is_err() {
@@ -344,8 +355,16 @@ impl Worker<'_> {
             topic: topic.clone(),
             ranges: ranges.clone(),
         };
+        let committing = Instant::now();
         match txn.commit(&stem, source, pending.counts) {
             Ok(record) => {
+                self.cfg.metrics.committed(
+                    pending.counts.written,
+                    record.files.len() as u64,
+                    record.files.iter().map(|f| f.bytes).sum(),
+                    started.elapsed(),
+                    committing.elapsed(),
+                );
                 tracing::info!(
                     seq = record.seq,
                     partitions = ranges.len(),
@@ -375,6 +394,7 @@ impl Worker<'_> {
                 );
                 self.report.conflicts += 1;
                 self.report.dropped += pending.counts.read;
+                self.cfg.metrics.dropped(pending.counts.read);
                 for p in &self.assigned {
                     consumer.seek(topic, *p, resume_offset(&zone, topic, *p), Duration::from_secs(10))?;
                 }

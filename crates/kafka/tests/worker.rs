@@ -81,7 +81,29 @@ fn run_study(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64, study:
     cfg.stop_when_idle = Some(Duration::from_millis(idle_ms));
     cfg.session_timeout = Duration::from_secs(6);
     let new_transform = || Transform::new(pseudo.clone(), policy.clone());
-    run_worker(&cfg, zone, &new_transform, &AtomicBool::new(false)).unwrap()
+    let report = run_worker(&cfg, zone, &new_transform, &AtomicBool::new(false)).unwrap();
+    check_metrics(&cfg.metrics.render(TOPIC), &report);
+    report
+}
+
+/// The worker's /metrics counters say what its report says.
+fn check_metrics(text: &str, report: &WorkerReport) {
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+    };
+    assert_eq!(value("msma_events_read_total"), report.read);
+    assert_eq!(value("msma_events_written_total"), report.written);
+    assert_eq!(value("msma_flushes_total"), report.commits);
+    assert_eq!(value("msma_files_written_total"), report.files);
+    for kind in msma_model::RejectKind::ALL {
+        let n = report.rejected.get(&kind).copied().unwrap_or(0);
+        assert_eq!(
+            value(&format!("msma_events_rejected_total{{reason=\"{}\"}}", kind.as_str())),
+            n
+        );
+    }
 }
 
 /// Checks that the log covers each partition's offsets 0..end without gap or overlap,
