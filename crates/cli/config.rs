@@ -261,6 +261,25 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_files_configurations_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let compose = include_str!("../../deploy/compose/msma.toml");
+        let kubernetes: String = include_str!("../../deploy/kubernetes/msma-ingest.yaml")
+            .lines()
+            .skip_while(|l| !l.ends_with("msma.toml: |"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| format!("{}\n", &l[4..]))
+            .collect();
+        for (name, text) in [("compose", compose), ("kubernetes", &kubernetes)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let cfg = Config::from_sources(Some(&path), &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(cfg.study.id.is_some() && cfg.kafka.topic.is_some(), "{name}");
+        }
+    }
+
+    #[test]
     fn the_environment_overrides_the_file_and_typos_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
