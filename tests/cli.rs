@@ -325,3 +325,27 @@ fn ingest_runs_from_a_configuration_file_and_config_check_names_a_typo() {
         stdout(&env_typo)
     );
 }
+
+#[test]
+fn long_runs_show_progress_in_a_terminal_and_nothing_in_a_pipe() {
+    let site = Site::new();
+    let out = site.s("identified/events.ndjson");
+    let bin = env!("CARGO_BIN_EXE_msma");
+    // `script` (util-linux) gives the command a terminal.
+    let shown = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{bin} generate --events 1500000 --seed 2 --out {out}"),
+            "/dev/null",
+        ])
+        .output()
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{text}");
+    assert!(
+        text.contains("generate: ") && text.contains("events of 1,500,000 (") && text.contains(" left"),
+        "{text}"
+    );
+    let piped = ok(&["generate", "--events", "20000", "--out", &out]);
+    assert!(!stderr(&piped).contains('\r') && !stderr(&piped).contains("left"));
+}

@@ -1,9 +1,12 @@
 //! `msma generate`: synthetic events calibrated on CNRMS figures.
 
+use crate::progress::Progress;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,21 +42,43 @@ pub fn run(a: Args) -> Result<ExitCode> {
         start: a.start,
         invalid_per_million: a.invalid_per_million,
     };
+    let lines = Arc::new(AtomicU64::new(0));
+    let counted = lines.clone();
+    let display = Progress::start("generate", "events", Some(spec.events), move || {
+        counted.load(Ordering::Relaxed)
+    });
     let summary = if a.out.as_os_str() == "-" {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut out = std::io::BufWriter::new(LineCounter(std::io::stdout().lock(), lines));
         let s = msma_synth::generate(&spec, &mut out)?;
         out.flush()?;
         s
     } else {
         let file = std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, LineCounter(file, lines));
         let s = msma_synth::generate(&spec, &mut out)?;
         out.flush()?;
         s
     };
+    drop(display);
     eprintln!(
         "generated {} events ({} deliberately invalid) for {} patients, {} to {}",
         summary.events, summary.invalid, summary.patients, summary.first, summary.last
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Counts the lines (events) that go through, for the progress display.
+struct LineCounter<W>(W, Arc<AtomicU64>);
+
+impl<W: Write> Write for LineCounter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(buf)?;
+        let lines = buf[..n].iter().filter(|&&b| b == b'\n').count();
+        self.1.fetch_add(lines as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }

@@ -155,10 +155,14 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
     let (Some(input_path), Some(dead_path)) = (&a.input, &a.dead_letter) else {
         anyhow::bail!("give --input and --dead-letter (a file), or --brokers, --topic and --group (Kafka)");
     };
+    let mut progress = None;
     let input = if input_path.as_os_str() == "-" {
         Input::Stream(Box::new(std::io::stdin().lock()))
     } else {
         let f = std::fs::File::open(input_path).with_context(|| format!("opening input {}", input_path.display()))?;
+        let size = f.metadata().map(|m| m.len()).ok();
+        let position = crate::progress::file_position(std::os::fd::AsRawFd::as_raw_fd(&f));
+        progress = Some((size, position));
         Input::File(std::io::BufReader::with_capacity(1 << 20, f))
     };
     let Study {
@@ -179,7 +183,10 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
     };
     tracing::info!(study = %a.study, out = %a.out.display(), "ingest started");
     let started = Instant::now();
-    let report = msma_ingest::ingest(input, &name, &mut zone, &mut transform, &mut dead, &opts)?;
+    let display = progress.map(|(size, position)| crate::progress::Progress::start("ingest", "bytes", size, position));
+    let report = msma_ingest::ingest(input, &name, &mut zone, &mut transform, &mut dead, &opts);
+    drop(display);
+    let report = report?;
     Ok((report, started.elapsed()))
 }
 

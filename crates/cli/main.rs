@@ -7,6 +7,7 @@ mod dev_broker;
 mod generate;
 mod ingest;
 mod keys;
+mod progress;
 mod pseudonymise;
 mod push;
 mod query;
