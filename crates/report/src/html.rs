@@ -21,7 +21,8 @@ h2{font-size:1.2rem;margin-top:2.5rem;border-bottom:1px solid #ddd;padding-botto
 th,td{border:1px solid #ccc;padding:.25rem .6rem}td{text-align:right;font-variant-numeric:tabular-nums}\
 th{background:#f3f3f3;text-align:left}tr.total td,tr.total th{font-weight:600;background:#fafafa}\
 td.masked{color:#777;font-style:italic;background:#f6f6f6}.note{color:#555;font-size:.85rem;max-width:52rem}\
-.sdc{background:#fff8e6;border:1px solid #f0d9a0;padding:.6rem .9rem;font-size:.9rem}figure{margin:1rem 0}";
+.sdc{background:#fff8e6;border:1px solid #f0d9a0;padding:.6rem .9rem;font-size:.9rem}figure{margin:1rem 0}\
+figure svg{max-width:100%;height:auto}";
 
 pub fn render(report: &Report) -> String {
     let masked = report.masked_label();
@@ -106,7 +107,8 @@ fn disclosure(report: &Report) -> String {
 }
 
 fn table_html(out: &mut String, table: &Table, masked: &str) {
-    out.push_str("<table>\n<thead><tr>");
+    // Wide tables scroll inside the page instead of overflowing it.
+    out.push_str("<div style=\"overflow-x:auto\"><table>\n<thead><tr>");
     let _ = write!(out, "<th scope=\"col\">{}</th>", escape(&table.row_header));
     for c in &table.columns {
         let _ = write!(out, "<th scope=\"col\">{}</th>", escape(c));
@@ -132,7 +134,7 @@ fn table_html(out: &mut String, table: &Table, masked: &str) {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
 }
 
 fn chart(table: &Table, masked: &str) -> Option<String> {

@@ -86,7 +86,9 @@ pub fn bars(chart: &Chart) -> String {
         Point::Missing => None,
     });
     let right = (16.0 + CHAR_W * label_chars.max().unwrap_or(0) as f64).max(40.0);
-    let width = (left + right + 240.0).max(720.0);
+    let width = (left + right + 240.0)
+        .max(left + legend_width(chart) + right)
+        .max(720.0);
     let plot_w = width - left - right;
     let bottom = TOP + chart.categories.len().max(1) as f64 * group;
     let (step, top) = nice(max_value(chart));
@@ -134,7 +136,9 @@ pub fn lines(chart: &Chart) -> String {
     let ticks = ticks(step, top);
     let left = 40.0 + CHAR_W * ticks.iter().map(|t| num(*t).len()).max().unwrap_or(1) as f64;
     let slot = (CHAR_W * longest(&chart.categories) + 12.0).max(40.0);
-    let width = (left + RIGHT + n.max(1) as f64 * slot).max(720.0);
+    let width = (left + RIGHT + n.max(1) as f64 * slot)
+        .max(left + legend_width(chart) + RIGHT)
+        .max(720.0);
     let (right, axis) = (width - RIGHT, TOP + PLOT_H);
     // Categories sit at the centres of equal slots, so a single year is centred.
     let x = |i: usize| left + (right - left) / n.max(1) as f64 * (i as f64 + 0.5);
@@ -176,9 +180,13 @@ pub fn lines(chart: &Chart) -> String {
                         out,
                         r#"<circle data-kind="point" cx="{cx}" cy="{cy}" r="3.5" fill="{colour}">{tip}</circle>"#
                     );
-                    // Odd series label below their points, so two close lines stay readable.
-                    let below = si % 2 == 1 && py + 20.0 < axis;
-                    text(&mut out, x(i), py + if below { 12.0 } else { -10.0 }, SMALL_MID, label);
+                    // Odd series label below their points, so two close lines stay readable;
+                    // beyond two series the labels would overlap: the tooltips and the table
+                    // give the values.
+                    if chart.series.len() <= 2 {
+                        let below = si % 2 == 1 && py + 20.0 < axis;
+                        text(&mut out, x(i), py + if below { 12.0 } else { -10.0 }, SMALL_MID, label);
+                    }
                 }
                 Some(Point::Masked) => {
                     let (cx, cy, tip) = (c(x(i)), c(axis), tip(s, cat, &chart.masked_label, true));
@@ -234,6 +242,22 @@ fn header(chart: &Chart, kind: &str, width: f64, height: f64) -> (String, String
 }
 
 /// One row of swatches: the series, then how masked values look if the chart has any.
+/// The width the legend takes, so that the chart is made wide enough for it.
+fn legend_width(chart: &Chart) -> f64 {
+    let series: f64 = chart
+        .series
+        .iter()
+        .map(|s| 36.0 + CHAR_W * s.name.chars().count() as f64)
+        .sum();
+    let masked = CHAR_W * (chart.masked_label.chars().count() + 10) as f64 + 24.0;
+    series
+        + if points(chart).any(|p| *p == Point::Masked) {
+            masked
+        } else {
+            0.0
+        }
+}
+
 fn legend(out: &mut String, chart: &Chart, id: &str, mut x: f64, bars: bool) {
     for s in &chart.series {
         let (sx, colour) = (c(x), esc(&s.colour));
