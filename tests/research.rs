@@ -88,9 +88,11 @@ fn query_reads_the_ledger_not_the_folders() {
     let before = count(&[]);
     // A stray copy of a data file (an unrecorded file, as a crashed writer of an old
     // version could leave) is not part of the datasets.
-    let part = walk(&site.path("research/consultation"))
+    let part = msma_audit::data_files(&site.path("research"))
+        .unwrap()
         .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .find(|p| p.starts_with("consultation/") && p.ends_with(".parquet"))
+        .map(|p| site.path("research").join(p))
         .unwrap();
     std::fs::copy(&part, part.with_file_name("part-stray.parquet")).unwrap();
     assert_eq!(count(&[]), before);
@@ -106,19 +108,6 @@ fn query_reads_the_ledger_not_the_folders() {
         .unwrap();
     assert!(!beyond.status.success());
     assert!(stderr(&beyond).contains("--as-of 99"), "{}", stderr(&beyond));
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
