@@ -10,10 +10,10 @@ use std::io::BufRead;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-struct Broker(Child, String);
+pub struct Broker(Child, pub String);
 
 impl Broker {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let mut child = msma()
             .args([
                 "dev-broker",
@@ -48,7 +48,8 @@ impl Drop for Broker {
     }
 }
 
-fn worker_args(site: &Site, bootstrap: &str) -> Vec<String> {
+/// A worker of group `workers` on topic `events`, writing into `out`.
+pub fn worker_args(site: &Site, bootstrap: &str, out: &str) -> Vec<String> {
     [
         "ingest",
         "--brokers",
@@ -58,7 +59,7 @@ fn worker_args(site: &Site, bootstrap: &str) -> Vec<String> {
         "--group",
         "workers",
         "--out",
-        &site.s("kafka"),
+        out,
         "--keys",
         &site.key(),
         "--study",
@@ -72,6 +73,29 @@ fn worker_args(site: &Site, bootstrap: &str) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// Checks that the commit log covers each of the 4 partitions from offset 0 without gap
+/// or overlap; returns the offsets covered and the number of ranges.
+pub fn offsets_committed_once(zone: &std::path::Path) -> (i64, usize) {
+    let ranges = log_ranges(zone);
+    assert_eq!(ranges.len(), 4, "four partitions committed");
+    let (mut offsets, mut count) = (0, 0);
+    for (p, r) in &ranges {
+        assert_eq!(r[0].0, 0, "partition {p} starts at 0");
+        for w in r.windows(2) {
+            assert_eq!(
+                w[1].0,
+                w[0].1 + 1,
+                "partition {p}: gap or overlap between {:?} and {:?}",
+                w[0],
+                w[1]
+            );
+        }
+        offsets += r.last().unwrap().1 + 1;
+        count += r.len();
+    }
+    (offsets, count)
 }
 
 /// Partition → sorted offset ranges, from the commit log.
@@ -104,7 +128,7 @@ fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
     let clean = site.ingest_args(&input, "clean");
     ok(&clean);
 
-    let args = worker_args(&site, &broker.1);
+    let args = worker_args(&site, &broker.1, &site.s("kafka"));
     let mut rng: u64 = 0x9e3779b97f4a7c15;
     let mut next = |n: u64| {
         rng ^= rng << 13;
@@ -150,22 +174,7 @@ fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
         assert!(out.status.success(), "a draining worker failed");
     }
 
-    let ranges = log_ranges(&site.path("kafka"));
-    assert_eq!(ranges.len(), 4, "four partitions committed");
-    let mut offsets = 0;
-    for (p, r) in &ranges {
-        assert_eq!(r[0].0, 0, "partition {p} starts at 0");
-        for w in r.windows(2) {
-            assert_eq!(
-                w[1].0,
-                w[0].1 + 1,
-                "partition {p}: gap or overlap between {:?} and {:?}",
-                w[0],
-                w[1]
-            );
-        }
-        offsets += r.last().unwrap().1 + 1;
-    }
+    let (offsets, _) = offsets_committed_once(&site.path("kafka"));
     let report = python("same_rows.py", &[&site.s("clean"), &site.s("kafka")]);
     assert!(report.contains("same rows"), "{report}");
     eprintln!(
@@ -195,7 +204,7 @@ fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
         .count();
     assert_eq!(reasons as u64, invalid);
 
-    let mut args = worker_args(&site, &broker.1);
+    let mut args = worker_args(&site, &broker.1, &site.s("kafka"));
     let latency = args.iter().position(|a| a == "--flush-latency-ms").unwrap() + 1;
     args[latency] = "600000".to_owned(); // only the shutdown can commit
     let worker = msma()

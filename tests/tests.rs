@@ -10,3 +10,4 @@ mod interop;
 mod kafka;
 mod research;
 mod schemas;
+mod store;

@@ -11,9 +11,10 @@ pub enum Command {
     /// Re-hash every file and record of the ledger; fail, naming the culprit, on any
     /// modified, missing or unrecorded file or edited, removed or reordered record.
     Verify {
-        /// The research zone.
+        /// The research zone: a folder, or s3://bucket/prefix (credentials from AWS_*
+        /// variables).
         #[arg(long)]
-        data: PathBuf,
+        data: msma_sink::Location,
         /// The head hash printed by an earlier verify, kept outside the zone: detects
         /// a removed or edited last record.
         #[arg(long)]

@@ -42,7 +42,7 @@ pub struct Study {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Output {
-    pub zone: Option<PathBuf>,
+    pub zone: Option<msma_sink::Location>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,7 +156,7 @@ fn check(path: &Path) -> Result<String> {
         "study {}, key id {}, zone {}, from {source}",
         args.study,
         key.id(),
-        args.out.display()
+        args.out
     ))
 }
 

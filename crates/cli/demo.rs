@@ -64,9 +64,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         generated.invalid
     );
 
+    let research = a.dir.join("research");
     let args = ingest::Args {
         input: Some(input),
-        out: a.dir.join("research"),
+        out: msma_sink::Location::Local(research.clone()),
         keys,
         study: "demo".to_owned(),
         dead_letter: Some(identified.join("dead-letters.ndjson")),
@@ -76,11 +77,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
         kafka: Default::default(),
     };
     let (report, elapsed) = ingest::execute(&args)?;
-    println!("3. ingest   {}", args.out.display());
+    println!("3. ingest   {}", research.display());
     ingest::print_report(&args, &report, elapsed);
 
     println!("4. read back with the Parquet reader:");
-    for (dataset, rows) in crate::summary::rows_by_dataset(&args.out)? {
+    for (dataset, rows) in crate::summary::rows_by_dataset(&research)? {
         println!("  {dataset:<22} {rows:>10} rows");
     }
     println!(
@@ -90,7 +91,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
     let report_path = a.dir.join("gender.html");
     let gender = crate::query::runtime()?.block_on(async {
-        let catalog = msma_query::Catalog::open(&args.out, None, msma_query::DEFAULT_MEMORY_LIMIT).await?;
+        let catalog = msma_query::Catalog::open(
+            &msma_sink::Location::Local(research.clone()),
+            None,
+            msma_query::DEFAULT_MEMORY_LIMIT,
+        )
+        .await?;
         // The simulated year, not the few months of follow-up after it.
         let settings = msma_report::Settings {
             year: Some(chrono::Datelike::year(&generated.first)),
@@ -115,7 +121,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     println!(
         "\nnext: msma query --data {} \"SHOW TABLES\", or open it with pyarrow, DuckDB or Polars \
          (docs/RESEARCHERS.md)",
-        args.out.display()
+        research.display()
     );
     Ok(ExitCode::SUCCESS)
 }

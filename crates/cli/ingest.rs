@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use msma_ingest::{DeadLetters, Input, Options, Report, Transform};
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
-use msma_sink::{Identity, Zone};
+use msma_sink::{Identity, Location, Zone};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -20,9 +20,10 @@ pub struct Flags {
     /// NDJSON events, or - for standard input [file: file.input].
     #[arg(long, conflicts_with = "brokers")]
     pub input: Option<PathBuf>,
-    /// The research zone: one dataset folder per event type [output.zone].
+    /// The research zone: a folder, or an object store prefix such as
+    /// s3://bucket/prefix (credentials from AWS_* variables) [output.zone].
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub out: Option<Location>,
     /// The master key file, see `msma keys init` [study.key_file].
     #[arg(long)]
     pub keys: Option<PathBuf>,
@@ -50,7 +51,7 @@ pub struct Flags {
 /// `msma ingest`'s settings, resolved.
 pub struct Args {
     pub input: Option<PathBuf>,
-    pub out: PathBuf,
+    pub out: Location,
     pub keys: PathBuf,
     pub study: String,
     pub dead_letter: Option<PathBuf>,
@@ -140,13 +141,12 @@ pub fn open_study(a: &Args) -> Result<Study> {
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
     };
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let identity = Identity {
         study_id: study.to_string(),
         key_id: key.id().to_string(),
         policy: serde_json::to_value(&policy)?,
     };
-    let zone = Zone::open(&a.out, identity)?;
+    let zone = Zone::open(a.out.clone(), identity)?;
     let pseudo = Pseudonymiser::new(&key.study_key(&study));
     Ok(Study { zone, pseudo, policy })
 }
@@ -170,7 +170,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         pseudo,
         policy,
     } = open_study(a)?;
-    let mut dead = DeadLetters::open(dead_path, &a.out)?;
+    let mut dead = DeadLetters::open(dead_path, a.out.as_local())?;
     let mut transform = Transform::new(pseudo, policy);
     let name = if input_path.as_os_str() == "-" {
         "stdin".to_owned()
@@ -181,7 +181,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         max_line_bytes: a.max_line_bytes,
         commit_lines: a.commit_lines,
     };
-    tracing::info!(study = %a.study, out = %a.out.display(), "ingest started");
+    tracing::info!(study = %a.study, out = %a.out, "ingest started");
     let started = Instant::now();
     let display = progress.map(|(size, position)| crate::progress::Progress::start("ingest", "bytes", size, position));
     let report = msma_ingest::ingest(input, &name, &mut zone, &mut transform, &mut dead, &opts);
@@ -204,11 +204,11 @@ pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
     if r.read > 0 && r.read == r.already_committed {
         println!(
             "nothing to write: every line of this input is already committed in {}",
-            a.out.display()
+            a.out
         );
     }
     if r.commits > 0 {
-        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.out.display());
+        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.out);
     }
     for (dataset, rows) in &r.rows_by_dataset {
         println!("  {dataset:<22} {rows:>10} rows");

@@ -9,9 +9,10 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The research zone (the --out folder of `msma ingest`).
+    /// The research zone (the --out of `msma ingest`): a folder, or s3://bucket/prefix
+    /// with credentials from AWS_* variables.
     #[arg(long)]
-    data: PathBuf,
+    data: msma_sink::Location,
     /// One SQL statement. Each dataset is a table named after its event type
     /// (`SHOW TABLES`, `DESCRIBE consultation`), with the columns network_id and year.
     sql: String,

@@ -29,9 +29,10 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct Common {
-    /// The research zone (the --out folder of `msma ingest`).
+    /// The research zone (the --out of `msma ingest`): a folder, or s3://bucket/prefix
+    /// with credentials from AWS_* variables.
     #[arg(long)]
-    data: PathBuf,
+    data: msma_sink::Location,
     /// Only this network (network_id).
     #[arg(long)]
     network: Option<String>,

@@ -93,7 +93,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "{} is not empty: rotate into a new folder",
         a.out.display()
     );
-    let mut dead = DeadLetters::open(&a.dead_letter, &a.out)?;
+    let mut dead = DeadLetters::open(&a.dead_letter, Some(&a.out))?;
     let mut transform = Transform::new(new.clone(), policy);
     let mut crosswalk: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
     for input in &a.inputs {

@@ -109,7 +109,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     }
     let shutdown = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone())?;
-    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out.display(), "worker started");
+    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out, "worker started");
     let started = Instant::now();
     let new_transform = || Transform::new(pseudo.clone(), policy.clone());
     let r = msma_kafka::run_worker(&cfg, zone, &new_transform, &shutdown)?;
@@ -124,10 +124,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     );
     println!(
         "{} commit(s), {} file(s) in {}; {} buffered events dropped on rebalance or refused commit (read again)",
-        r.commits,
-        r.files,
-        a.out.display(),
-        r.dropped
+        r.commits, r.files, a.out, r.dropped
     );
     Ok(ExitCode::SUCCESS)
 }

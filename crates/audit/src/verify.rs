@@ -4,7 +4,7 @@
 //! later one: the summary prints the head hash, to be kept elsewhere and given back with
 //! `expect_head`.
 
-use msma_sink::{LOG_DIR, META_DIR, Source, read_all};
+use msma_sink::{LOG_DIR, Location, META_DIR, Source, Stored, read_all};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -49,10 +49,45 @@ pub enum Problem {
     Head { found: String, expected: String },
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Store(String),
 }
 
-pub fn verify(zone: &Path, expect_head: Option<&str>) -> Result<Summary, Problem> {
-    let stored = read_all(&zone.join(META_DIR).join(LOG_DIR)).map_err(|e| Problem::Ledger(e.to_string()))?;
+/// What verification reads of a zone, wherever it lives.
+pub(crate) trait Zone {
+    fn records(&self) -> Result<Vec<Stored>, Problem>;
+    /// SHA-256 of a data file, `None` when it is missing.
+    fn sha256(&self, rel: &str) -> Result<Option<String>, Problem>;
+    fn data_files(&self) -> Result<Vec<String>, Problem>;
+}
+
+impl Zone for Path {
+    fn records(&self) -> Result<Vec<Stored>, Problem> {
+        read_all(&self.join(META_DIR).join(LOG_DIR)).map_err(|e| Problem::Ledger(e.to_string()))
+    }
+
+    fn sha256(&self, rel: &str) -> Result<Option<String>, Problem> {
+        let path = self.join(rel);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        sha256_file(&path).map(Some)
+    }
+
+    fn data_files(&self) -> Result<Vec<String>, Problem> {
+        data_files(self)
+    }
+}
+
+pub fn verify(zone: &Location, expect_head: Option<&str>) -> Result<Summary, Problem> {
+    match zone {
+        Location::Local(root) => verify_zone(root.as_path(), expect_head),
+        Location::Remote(url) => verify_zone(&crate::remote::RemoteZone::open(url)?, expect_head),
+    }
+}
+
+fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result<Summary, Problem> {
+    let stored = zone.records()?;
     let mut s = Summary::default();
     let mut recorded = BTreeSet::new();
     for st in &stored {
@@ -71,11 +106,9 @@ pub fn verify(zone: &Path, expect_head: Option<&str>) -> Result<Summary, Problem
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
         for f in &r.files {
-            let path = zone.join(&f.path);
-            if !path.is_file() {
+            let Some(found) = zone.sha256(&f.path)? else {
                 return Err(Problem::Missing(f.path.clone(), r.seq));
-            }
-            let found = sha256_file(&path)?;
+            };
             if found != f.sha256 {
                 return Err(Problem::Modified {
                     path: f.path.clone(),
@@ -89,7 +122,7 @@ pub fn verify(zone: &Path, expect_head: Option<&str>) -> Result<Summary, Problem
             recorded.insert(f.path.clone());
         }
     }
-    for rel in data_files(zone)? {
+    for rel in zone.data_files()? {
         if !recorded.contains(&rel) {
             return Err(Problem::Unrecorded(rel));
         }

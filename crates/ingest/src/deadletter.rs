@@ -63,8 +63,9 @@ fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
 
 impl DeadLetters {
     /// Opens `path` for appending (created with mode 0600), refusing a path inside the
-    /// research zone `zone_root` or a file open to group or others.
-    pub fn open(path: &Path, zone_root: &Path) -> Result<Self, DeadLetterError> {
+    /// research zone's folder `zone_root` (when the zone is in a folder) or a file open to
+    /// group or others.
+    pub fn open(path: &Path, zone_root: Option<&Path>) -> Result<Self, DeadLetterError> {
         let io = |source| DeadLetterError::Io {
             path: path.to_owned(),
             source,
@@ -74,8 +75,9 @@ impl DeadLetters {
             _ => PathBuf::from("."),
         };
         let parent = parent.canonicalize().map_err(io)?;
-        let zone = zone_root.canonicalize().map_err(io)?;
-        if parent.starts_with(&zone) {
+        if let Some(zone_root) = zone_root
+            && parent.starts_with(zone_root.canonicalize().map_err(io)?)
+        {
             return Err(DeadLetterError::InsideZone(path.to_owned(), zone_root.to_owned()));
         }
         let file = open_private(path, true).map_err(io)?;

@@ -62,7 +62,7 @@ fn run_from(env: &Env, text: &[u8], commit_lines: u64, stream: bool) -> msma_ing
         policy: serde_json::to_value(&policy).unwrap(),
     };
     let mut zone = Zone::open(&env.zone, identity).unwrap();
-    let mut dead = DeadLetters::open(&env.dead, &env.zone).unwrap();
+    let mut dead = DeadLetters::open(&env.dead, Some(&env.zone)).unwrap();
     let mut t = Transform::new(Pseudonymiser::new(&key.study_key(&study)), policy);
     let opts = Options {
         commit_lines,

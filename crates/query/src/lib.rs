@@ -16,7 +16,7 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use msma_model::EventType;
-use std::path::Path;
+use msma_sink::Location;
 use std::sync::Arc;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -49,8 +49,8 @@ pub struct Catalog {
 impl Catalog {
     /// Opens `zone` as of ledger record `as_of` (the latest for `None`). Every event type
     /// gets its table, empty when nothing was published for it.
-    pub async fn open(zone: &Path, as_of: Option<u64>, memory_limit: usize) -> Result<Self> {
-        let snapshot = Snapshot::open(zone, as_of)?;
+    pub async fn open(zone: &Location, as_of: Option<u64>, memory_limit: usize) -> Result<Self> {
+        let snapshot = Snapshot::open(zone, as_of).await?;
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit)))
             .build_arc()?;
@@ -59,8 +59,10 @@ impl Catalog {
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let store = store::SnapshotStore::new(&snapshot).map_err(|e| Error::Zone(e.to_string()))?;
-        let file_url = url::Url::parse("file://").expect("a valid URL");
-        ctx.register_object_store(&file_url, Arc::new(store));
+        // The snapshot's store answers for the whole scheme and bucket of the zone.
+        let mut store_url = snapshot.base.clone();
+        store_url.set_path("");
+        ctx.register_object_store(&store_url, Arc::new(store));
         for &event_type in EventType::all() {
             register(&ctx, &snapshot, event_type).await?;
         }
@@ -81,8 +83,11 @@ async fn register(ctx: &SessionContext, snapshot: &Snapshot, event_type: EventTy
     let name = event_type.as_str();
     let columns = msma_ingest::dataset_columns(event_type);
     let file_schema: Schema = msma_sink::arrow_schema(&columns).as_ref().clone();
-    let dir = snapshot.root.join(name);
-    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+    let dir = snapshot
+        .base
+        .join(&format!("{name}/"))
+        .map_err(|e| Error::Zone(e.to_string()))?;
+    let url = ListingTableUrl::parse(dir)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(partition_columns());

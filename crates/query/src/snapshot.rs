@@ -4,8 +4,10 @@
 //! and a figure can be recomputed later on exactly the same data (`--as-of`).
 
 use crate::{Error, Result};
-use msma_sink::{FileEntry, Identity, Stored};
-use std::path::{Path, PathBuf};
+use msma_sink::{FileEntry, Identity, Location, Stored};
+use object_store::ObjectStore;
+use object_store::path::Path as ObjectPath;
+use std::sync::Arc;
 
 /// The ledger record a snapshot stops at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,31 +19,63 @@ pub struct Head {
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    /// The zone's root, absolute.
-    pub root: PathBuf,
+    /// The zone's root: `file:///…/` or `s3://bucket/prefix/`, with a final slash.
+    pub base: url::Url,
     /// `None` for a zone without any commit yet.
     pub head: Option<Head>,
     /// Study, key id and policy of the zone (`None` without any commit).
     pub identity: Option<Identity>,
     /// Every published data file, in commit order.
     pub files: Vec<FileEntry>,
+    /// Where the files are read from, and the zone's prefix there.
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) prefix: ObjectPath,
 }
 
 impl Snapshot {
-    /// Reads the ledger of `zone` up to record `as_of` (the last one for `None`),
-    /// checking its numbering and hash chain.
-    pub fn open(zone: &Path, as_of: Option<u64>) -> Result<Self> {
-        let root = std::path::absolute(zone).map_err(|e| Error::Zone(format!("{}: {e}", zone.display())))?;
-        let log_dir = root.join(msma_sink::META_DIR).join(msma_sink::LOG_DIR);
-        if !log_dir.is_dir() {
-            return Err(Error::Zone(format!(
-                "{}: not a research zone (no {}/{} folder); give the --out folder of `msma ingest`",
-                root.display(),
-                msma_sink::META_DIR,
-                msma_sink::LOG_DIR
-            )));
-        }
-        let mut records: Vec<Stored> = msma_sink::read_all(&log_dir).map_err(|e| Error::Zone(e.to_string()))?;
+    /// Reads the ledger of the zone at `location` up to record `as_of` (the last one for
+    /// `None`), checking its numbering and hash chain.
+    pub async fn open(location: &Location, as_of: Option<u64>) -> Result<Self> {
+        let (base, store, prefix, mut records) = match location {
+            Location::Local(zone) => {
+                let root = std::path::absolute(zone).map_err(|e| Error::Zone(format!("{}: {e}", zone.display())))?;
+                let log_dir = root.join(msma_sink::META_DIR).join(msma_sink::LOG_DIR);
+                if !log_dir.is_dir() {
+                    return Err(Error::Zone(format!(
+                        "{}: not a research zone (no {}/{} folder); give the --out folder of `msma ingest`",
+                        root.display(),
+                        msma_sink::META_DIR,
+                        msma_sink::LOG_DIR
+                    )));
+                }
+                let records = msma_sink::read_all(&log_dir).map_err(|e| Error::Zone(e.to_string()))?;
+                let base = url::Url::from_directory_path(&root)
+                    .map_err(|()| Error::Zone(format!("{}: not an absolute path", root.display())))?;
+                let prefix = ObjectPath::from_absolute_path(&root).map_err(|e| Error::Zone(e.to_string()))?;
+                let store: Arc<dyn ObjectStore> = Arc::new(object_store::local::LocalFileSystem::new());
+                (base, store, prefix, records)
+            }
+            Location::Remote(url) => {
+                let zone_error = |e: &dyn std::fmt::Display| Error::Zone(format!("{url}: {e}"));
+                let (store, prefix) = Location::connect(url).map_err(|e| zone_error(&e))?;
+                let fetched = msma_sink::fetch_records(store.as_ref(), &prefix, 0)
+                    .await
+                    .map_err(|e| zone_error(&e))?;
+                let records: Vec<Stored> =
+                    msma_sink::verify_after(None, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..])))
+                        .map_err(|e| zone_error(&e))?;
+                if records.is_empty() {
+                    return Err(zone_error(
+                        &"not a research zone (no commit record); give the --out of `msma ingest`",
+                    ));
+                }
+                let mut base = url.clone();
+                if !base.path().ends_with('/') {
+                    base.set_path(&format!("{}/", base.path()));
+                }
+                (base, store, prefix, records)
+            }
+        };
         if let Some(seq) = as_of {
             let last = records.last().map_or(0, |s| s.record.seq);
             if seq == 0 || seq > last {
@@ -59,10 +93,12 @@ impl Snapshot {
         let identity = records.last().map(|s| s.record.identity.clone());
         let files = records.into_iter().flat_map(|s| s.record.files).collect();
         Ok(Self {
-            root,
+            base,
             head,
             identity,
             files,
+            store,
+            prefix,
         })
     }
 

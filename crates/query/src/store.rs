@@ -5,7 +5,6 @@
 use crate::snapshot::Snapshot;
 use async_trait::async_trait;
 use futures_util::stream::{self, BoxStream, StreamExt};
-use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
@@ -13,11 +12,12 @@ use object_store::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct SnapshotStore {
     files: BTreeMap<Path, ObjectMeta>,
-    inner: LocalFileSystem,
+    inner: Arc<dyn ObjectStore>,
 }
 
 impl SnapshotStore {
@@ -30,7 +30,7 @@ impl SnapshotStore {
             .unwrap_or_default();
         let mut files = BTreeMap::new();
         for f in &snapshot.files {
-            let location = Path::from_absolute_path(snapshot.root.join(&f.path))?;
+            let location = msma_sink::object_key(&snapshot.prefix, &f.path);
             let meta = ObjectMeta {
                 location: location.clone(),
                 last_modified: committed,
@@ -42,7 +42,7 @@ impl SnapshotStore {
         }
         Ok(Self {
             files,
-            inner: LocalFileSystem::new(),
+            inner: snapshot.store.clone(),
         })
     }
 

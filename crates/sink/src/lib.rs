@@ -2,20 +2,27 @@
 //! Parquet files in a staging area, and a [`Txn`] publishes them into Hive-partitioned
 //! dataset folders with one atomic commit record in the zone's log.
 //!
-//! Delivery contract: a commit's files are fully written and synced before its record
-//! exists; the record exists before any of its files is visible; a crash at any point is
-//! repaired when the zone is next opened (committed files are moved into place,
-//! uncommitted ones deleted). Readers of the dataset folders never see a partial file.
+//! Delivery contract: a commit's files are fully written and synced (or uploaded) before
+//! its record exists; the record exists before any of its files is visible; a crash at
+//! any point is repaired when the zone is next opened (committed files are moved into
+//! place, uncommitted ones deleted). Readers of the dataset folders never see a partial
+//! file. Zones live in a folder or in an object store ([`Location`]).
 
 mod batch;
+mod local;
+mod location;
 mod log;
 mod part;
+mod remote;
 mod zone;
 
 pub use batch::{BatchBuilder, arrow_schema};
+pub use location::{BadLocation, Location};
 pub use log::{
     CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, read_all, record_name,
+    verify_after,
 };
+pub use remote::{STALE_UPLOAD, fetch_records, key as object_key};
 pub use zone::{LOG_DIR, META_DIR, Txn, Zone};
 
 use std::path::{Path, PathBuf};
@@ -27,6 +34,9 @@ pub enum Error {
     /// A file system operation failed.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// The object store refused or failed a request.
+    #[error("{location}: {message}")]
+    Store { location: String, message: String },
     /// The Parquet encoder failed.
     #[error("{path}: {message}")]
     Parquet { path: PathBuf, message: String },
@@ -49,6 +59,13 @@ impl Error {
         Self::Io {
             path: path.to_owned(),
             source,
+        }
+    }
+
+    pub(crate) fn store(url: &url::Url, e: object_store::Error) -> Self {
+        Self::Store {
+            location: url.to_string(),
+            message: e.to_string(),
         }
     }
 

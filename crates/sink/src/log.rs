@@ -115,40 +115,59 @@ pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
     read_after(dir, None)
 }
 
-/// Reads the records after `last` (all of them for `None`), checking numbering and the
-/// hash chain from there.
+/// Reads the records after `last` (all of them for `None`) from a log folder, checking
+/// numbering and the hash chain from there.
 pub fn read_after(dir: &Path, last: Option<&Stored>) -> crate::Result<Vec<Stored>> {
-    let mut out: Vec<Stored> = Vec::new();
+    let mut fetched = Vec::new();
     let mut seq = last.map_or(0, |s| s.record.seq);
-    let mut prev = last.map(|s| s.sha256.clone());
     loop {
         seq += 1;
         let path = dir.join(record_name(seq));
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
+        match std::fs::read(&path) {
+            Ok(bytes) => fetched.push((path.display().to_string(), bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
             Err(e) => return Err(crate::Error::io(&path, e)),
-        };
-        let record: CommitRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| crate::Error::Ledger(format!("{}: not a commit record: {e}", path.display())))?;
+        }
+    }
+    verify_after(last, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..])))
+}
+
+/// Parses the records that follow `last`, given in order as (name, bytes), checking that
+/// they are numbered from there without a gap and that each carries the hash of the one
+/// before it.
+pub fn verify_after<'a>(
+    last: Option<&Stored>,
+    fetched: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> crate::Result<Vec<Stored>> {
+    let mut out: Vec<Stored> = Vec::new();
+    let mut seq = last.map_or(0, |s| s.record.seq);
+    let mut prev = last.map(|s| s.sha256.clone());
+    for (name, bytes) in fetched {
+        seq += 1;
+        let record: CommitRecord = serde_json::from_slice(bytes)
+            .map_err(|e| crate::Error::Ledger(format!("{name}: not a commit record: {e}")))?;
         if record.seq != seq {
-            return Err(crate::Error::Ledger(format!(
-                "{}: expected record {seq}",
-                path.display()
-            )));
+            return Err(crate::Error::Ledger(format!("{name}: expected record {seq}")));
         }
         if record.prev_sha256 != prev {
             return Err(crate::Error::Ledger(format!(
-                "{}: previous-record hash does not match record {}",
-                path.display(),
+                "{name}: previous-record hash does not match record {}",
                 seq - 1
             )));
         }
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let sha256 = hex::encode(Sha256::digest(bytes));
         prev = Some(sha256.clone());
         out.push(Stored { record, sha256 });
     }
     Ok(out)
+}
+
+/// The number of a record file's name, or `None` if the name is not a record's.
+pub fn record_seq(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".json")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// Serialises a record as it is stored: pretty JSON and a newline.

@@ -1,20 +1,21 @@
-//! A research zone: a directory of datasets with its commit log under `_msma/`, which
-//! readers skip (pyarrow, DuckDB, Polars and Spark ignore names starting with `_`).
+//! A research zone: datasets with their commit log under `_msma/`, which readers skip
+//! (pyarrow, DuckDB, Polars and Spark ignore names starting with `_`), in a folder
+//! ([`crate::local`]) or an object store ([`crate::remote`]).
 
+use crate::local::Local;
 use crate::log::{self, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored};
 use crate::part::{PartWriter, Written};
-use crate::{Error, Result};
+use crate::remote::Remote;
+use crate::{Error, Location, Result};
 use arrow_array::RecordBatch;
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
+use std::collections::BTreeMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Folder of msma's own files inside a zone.
 pub const META_DIR: &str = "_msma";
 /// The commit log, inside [`META_DIR`].
 pub const LOG_DIR: &str = "log";
-const STAGING_DIR: &str = "staging";
-const LOCK: &str = "lock";
 
 /// Memory the open files of a transaction may buffer before row groups are written out.
 const BUFFER_BUDGET: usize = 32 << 20;
@@ -29,60 +30,57 @@ const MAX_ROW_GROUPS_IN_PROGRESS: usize = 32;
 /// its partition opens a second file.
 const MAX_OPEN_FILES: usize = 512;
 
-/// An open zone. Several processes may hold the same zone: each writes in a staging
-/// folder of its own (locked while it lives), and commits race for the next record
-/// number, the loser re-reading the log and checking again that its source range is
-/// still new (see [`Txn::commit`]).
+enum Storage {
+    Local(Local),
+    Remote(Remote),
+}
+
+/// An open zone. Several processes, on one host or several, may hold the same zone: each
+/// writes its files apart, and commits race for the next record number, the loser
+/// re-reading the log and checking again that its source range is still new (see
+/// [`Txn::commit`]).
 pub struct Zone {
-    root: PathBuf,
+    location: Location,
+    storage: Storage,
     identity: Identity,
     records: Vec<Stored>,
-    /// This process's staging folder and the lock that marks it alive.
-    staging: PathBuf,
-    writer: String,
-    _lock: File,
     next_txn: u64,
+    writer: String,
 }
 
 impl Zone {
-    /// Opens (creating if needed) the zone at `root` for a study. Fails when its log is
-    /// broken or when its commits were made under another study, key or policy. Repairs
-    /// what crashed writers left behind.
-    pub fn open(root: &Path, identity: Identity) -> Result<Self> {
-        let meta = root.join(META_DIR);
-        for dir in [meta.join(LOG_DIR), meta.join(STAGING_DIR)] {
-            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        }
+    /// Opens (creating if needed) the zone at `location` for a study. Fails when its log
+    /// is broken or when its commits were made under another study, key or policy.
+    /// Repairs what crashed writers left behind.
+    pub fn open(location: impl Into<Location>, identity: Identity) -> Result<Self> {
+        let location = location.into();
         let writer = format!(
             "{}-{}",
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
             std::process::id()
         );
-        // The folder gets its final name only once locked, so that no other writer's
-        // recovery can take it for a dead writer's.
-        let staging = meta.join(STAGING_DIR).join(&writer);
-        let fresh = meta.join(STAGING_DIR).join(format!(".new-{writer}"));
-        fs::create_dir_all(&fresh).map_err(|e| Error::io(&fresh, e))?;
-        let lock_path = fresh.join(LOCK);
-        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        lock.try_lock().map_err(|_| Error::Locked(fresh.clone()))?;
-        fs::rename(&fresh, &staging).map_err(|e| Error::io(&staging, e))?;
+        let storage = match &location {
+            Location::Local(root) => Storage::Local(Local::open(root, &writer)?),
+            Location::Remote(url) => Storage::Remote(Remote::open(url, &writer)?),
+        };
         let mut zone = Self {
-            root: root.to_owned(),
+            location,
+            storage,
             identity,
             records: Vec::new(),
-            staging,
-            writer,
-            _lock: lock,
             next_txn: 0,
+            writer,
         };
         zone.refresh()?;
-        zone.recover()?;
+        match &zone.storage {
+            Storage::Local(l) => l.recover(&zone.records)?,
+            Storage::Remote(r) => r.recover(&zone.records)?,
+        }
         Ok(zone)
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Every commit read so far, oldest first ([`Zone::refresh`] reads newer ones).
@@ -92,11 +90,15 @@ impl Zone {
 
     /// Reads the records other writers appended since the last read.
     pub fn refresh(&mut self) -> Result<()> {
-        let new = log::read_after(&self.root.join(META_DIR).join(LOG_DIR), self.records.last())?;
+        let last = self.records.last();
+        let new = match &self.storage {
+            Storage::Local(l) => l.read_after(last)?,
+            Storage::Remote(r) => r.read_after(last)?,
+        };
         for stored in &new {
             let held = &stored.record.identity;
             if *held != self.identity {
-                return Err(Error::IdentityMismatch(mismatch(&self.root, held, &self.identity)));
+                return Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)));
             }
         }
         self.records.extend(new);
@@ -107,7 +109,10 @@ impl Zone {
     pub fn begin(&mut self) -> Result<Txn<'_>> {
         self.next_txn += 1;
         let id = format!("{}/{}", self.writer, self.next_txn);
-        let dir = self.meta(STAGING_DIR).join(&id);
+        let dir = match &self.storage {
+            Storage::Local(l) => l.txn_dir(self.next_txn),
+            Storage::Remote(r) => r.txn_dir(self.next_txn),
+        };
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Txn {
             zone: self,
@@ -120,107 +125,40 @@ impl Zone {
         })
     }
 
-    fn meta(&self, sub: &str) -> PathBuf {
-        self.root.join(META_DIR).join(sub)
+    /// Makes the files of a transaction durable where the zone lives, before its record.
+    fn stage(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
+        match &self.storage {
+            Storage::Local(_) => Ok(()), // written and synced in place
+            Storage::Remote(r) => r.stage(txn, dir, files),
+        }
     }
 
-    /// Completes or removes the transactions of writers that died: their staging folder
-    /// is no longer locked. Committed files are moved into place; files written but
-    /// never committed are orphans and deleted.
-    fn recover(&self) -> Result<()> {
-        let staging = self.meta(STAGING_DIR);
-        let mut dead = Vec::new();
-        let committed: BTreeMap<&str, &CommitRecord> = self
-            .records
-            .iter()
-            .map(|s| (s.record.txn.as_str(), &s.record))
-            .collect();
-        for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
-            let writer_dir = entry.map_err(|e| Error::io(&staging, e))?.path();
-            if writer_dir == self.staging || !writer_dir.is_dir() {
-                continue;
-            }
-            let writer = writer_dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            if writer.starts_with(".new-") {
-                // Being created, or its creator died before locking it.
-                let dead = File::open(writer_dir.join(LOCK)).is_ok_and(|l| l.try_lock().is_ok());
-                if dead {
-                    fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
-                }
-                continue;
-            }
-            let lock = File::open(writer_dir.join(LOCK)).ok();
-            if lock.as_ref().is_some_and(|l| l.try_lock().is_err()) {
-                continue; // a live writer
-            }
-            for txn in fs::read_dir(&writer_dir).map_err(|e| Error::io(&writer_dir, e))? {
-                let dir = txn.map_err(|e| Error::io(&writer_dir, e))?.path();
-                if !dir.is_dir() {
-                    continue;
-                }
-                let id = format!(
-                    "{writer}/{}",
-                    dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
-                );
-                if let Some(record) = committed.get(id.as_str()) {
-                    self.publish(&dir, &record.files)?;
-                    tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
-                } else {
-                    tracing::info!(txn = %id, "removed the files of an uncommitted transaction");
-                }
-            }
-            fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
-            dead.push(format!(".tmp-{writer}-"));
+    /// Creates record `seq`; `false` when another writer has that number.
+    fn create_record(&self, seq: u64, bytes: &[u8]) -> Result<bool> {
+        match &self.storage {
+            Storage::Local(l) => l.create_record(seq, bytes),
+            Storage::Remote(r) => r.create_record(seq, bytes),
         }
-        let log_dir = self.meta(LOG_DIR);
-        for entry in fs::read_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))? {
-            let path = entry.map_err(|e| Error::io(&log_dir, e))?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if dead.iter().any(|prefix| name.starts_with(prefix.as_str())) {
-                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-            }
-        }
-        Ok(())
     }
 
-    /// Renames staged files (mirroring their final paths under `staged`) into place.
-    fn publish(&self, staged: &Path, files: &[FileEntry]) -> Result<()> {
-        let mut parents = BTreeSet::new();
-        for f in files {
-            let from = staged.join(&f.path);
-            let to = self.root.join(&f.path);
-            if !from.exists() {
-                if to.exists() {
-                    continue;
-                }
-                return Err(Error::Ledger(format!("committed file {} is missing", f.path)));
-            }
-            let parent = to.parent().expect("dataset files sit in folders").to_owned();
-            fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-            fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
-            parents.insert(parent);
+    /// Moves a committed transaction's files to their final place.
+    fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
+        match &self.storage {
+            Storage::Local(l) => l.publish(dir, files),
+            Storage::Remote(r) => r.publish(txn, files),
         }
-        for dir in parents {
-            sync_dir(&dir)?;
+    }
+
+    /// Drops the staged files of a transaction that will not be committed.
+    fn discard(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
+        if let Storage::Remote(r) = &self.storage {
+            r.discard(txn, files)?;
         }
-        Ok(())
+        fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))
     }
 }
 
-impl Drop for Zone {
-    /// Removes this writer's staging folder when no transaction is left in it; one that
-    /// is left (a commit whose files could not all be moved) waits for recovery.
-    fn drop(&mut self) {
-        let _ = fs::remove_file(self.staging.join(LOCK));
-        let _ = fs::remove_dir(&self.staging);
-    }
-}
-
-fn mismatch(root: &Path, held: &Identity, wanted: &Identity) -> String {
+fn mismatch(location: &Location, held: &Identity, wanted: &Identity) -> String {
     let what = if held.study_id != wanted.study_id {
         format!("study {:?}, not {:?}", held.study_id, wanted.study_id)
     } else if held.key_id != wanted.key_id {
@@ -228,16 +166,7 @@ fn mismatch(root: &Path, held: &Identity, wanted: &Identity) -> String {
     } else {
         format!("generalisation policy {}, not {}", held.policy, wanted.policy)
     };
-    format!(
-        "{} holds data of {what}; a zone holds one study under one key and policy: choose another --out",
-        root.display()
-    )
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    format!("{location} holds data of {what}; a zone holds one study under one key and policy: choose another --out")
 }
 
 /// One dataset file of a transaction: dataset, schema version, partition path.
@@ -367,11 +296,12 @@ impl Txn<'_> {
                 sha256: written.sha256,
             });
         }
+        zone.stage(&id, &dir, &files)?;
         let record = loop {
             zone.refresh()?;
             if let Some(held) = zone.records.iter().rev().find(|s| overlaps(&s.record.source, &source)) {
                 let held = held.record.seq;
-                fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                zone.discard(&id, &dir, &files)?;
                 return Err(Error::Conflict(held));
             }
             let prev = zone.records.last();
@@ -388,12 +318,12 @@ impl Txn<'_> {
                 rows,
                 files: files.clone(),
             };
-            if zone.append_record(record.seq, &log::to_bytes(&record))? {
+            if zone.create_record(record.seq, &log::to_bytes(&record))? {
                 break record;
             }
             // Another writer took this number: read its record and check again.
         };
-        zone.publish(&dir, &record.files)?;
+        zone.publish(&id, &dir, &record.files)?;
         fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         zone.refresh()?;
         Ok(record)
@@ -403,29 +333,6 @@ impl Txn<'_> {
     pub fn abort(self) -> Result<()> {
         drop(self.open);
         fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
-    }
-}
-
-impl Zone {
-    /// Makes record `seq` exist with `bytes`, atomically: written to a temporary file,
-    /// synced, then linked under its final name. `false` when that name is taken.
-    fn append_record(&self, seq: u64, bytes: &[u8]) -> Result<bool> {
-        use std::io::Write;
-        let dir = self.meta(LOG_DIR);
-        let tmp = dir.join(format!(".tmp-{}-{seq}", self.writer));
-        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io(&tmp, e))?;
-        let target = dir.join(log::record_name(seq));
-        let linked = match fs::hard_link(&tmp, &target) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(Error::io(&target, e)),
-        };
-        fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        sync_dir(&dir)?;
-        Ok(linked)
     }
 }
 
@@ -462,6 +369,8 @@ fn overlaps(held: &Source, new: &Source) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const STAGING_DIR: &str = "staging";
     use arrow_array::{Int16Array, RecordBatch};
     use std::sync::Arc;
 

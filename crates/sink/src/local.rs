@@ -1,0 +1,183 @@
+//! A zone on a local or shared file system. A commit record is linked into the log
+//! under its final name (a hard link fails if the name exists: the commit point), then
+//! the staged files are renamed into place. A writer's staging folder is locked while it
+//! lives, so recovery can tell a dead writer's leftovers from a live one's work.
+
+use crate::log::{self, CommitRecord, FileEntry, Stored};
+use crate::zone::{LOG_DIR, META_DIR};
+use crate::{Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+const STAGING_DIR: &str = "staging";
+const LOCK: &str = "lock";
+
+pub(crate) struct Local {
+    root: PathBuf,
+    /// This process's staging folder and the lock that marks it alive.
+    staging: PathBuf,
+    writer: String,
+    _lock: File,
+}
+
+impl Local {
+    pub fn open(root: &Path, writer: &str) -> Result<Self> {
+        let meta = root.join(META_DIR);
+        for dir in [meta.join(LOG_DIR), meta.join(STAGING_DIR)] {
+            fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+        // The folder gets its final name only once locked, so that no other writer's
+        // recovery can take it for a dead writer's.
+        let staging = meta.join(STAGING_DIR).join(writer);
+        let fresh = meta.join(STAGING_DIR).join(format!(".new-{writer}"));
+        fs::create_dir_all(&fresh).map_err(|e| Error::io(&fresh, e))?;
+        let lock_path = fresh.join(LOCK);
+        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        lock.try_lock().map_err(|_| Error::Locked(fresh.clone()))?;
+        fs::rename(&fresh, &staging).map_err(|e| Error::io(&staging, e))?;
+        Ok(Self {
+            root: root.to_owned(),
+            staging,
+            writer: writer.to_owned(),
+            _lock: lock,
+        })
+    }
+
+    fn meta(&self, sub: &str) -> PathBuf {
+        self.root.join(META_DIR).join(sub)
+    }
+
+    /// The folder transaction `n` of this writer writes its files in.
+    pub fn txn_dir(&self, n: u64) -> PathBuf {
+        self.staging.join(n.to_string())
+    }
+
+    pub fn read_after(&self, last: Option<&Stored>) -> Result<Vec<Stored>> {
+        log::read_after(&self.meta(LOG_DIR), last)
+    }
+
+    /// Makes record `seq` exist with `bytes`, atomically: written to a temporary file,
+    /// synced, then linked under its final name. `false` when that name is taken.
+    pub fn create_record(&self, seq: u64, bytes: &[u8]) -> Result<bool> {
+        use std::io::Write;
+        let dir = self.meta(LOG_DIR);
+        let tmp = dir.join(format!(".tmp-{}-{seq}", self.writer));
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))?;
+        let target = dir.join(log::record_name(seq));
+        let linked = match fs::hard_link(&tmp, &target) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(Error::io(&target, e)),
+        };
+        fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        sync_dir(&dir)?;
+        Ok(linked)
+    }
+
+    /// Renames staged files (mirroring their final paths under `staged`) into place.
+    pub fn publish(&self, staged: &Path, files: &[FileEntry]) -> Result<()> {
+        let mut parents = BTreeSet::new();
+        for f in files {
+            let from = staged.join(&f.path);
+            let to = self.root.join(&f.path);
+            if !from.exists() {
+                if to.exists() {
+                    continue;
+                }
+                return Err(Error::Ledger(format!("committed file {} is missing", f.path)));
+            }
+            let parent = to.parent().expect("dataset files sit in folders").to_owned();
+            fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+            fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+            parents.insert(parent);
+        }
+        for dir in parents {
+            sync_dir(&dir)?;
+        }
+        Ok(())
+    }
+
+    /// Completes or removes the transactions of writers that died: their staging folder
+    /// is no longer locked. Committed files are moved into place; files written but
+    /// never committed are orphans and deleted.
+    pub fn recover(&self, records: &[Stored]) -> Result<()> {
+        let staging = self.meta(STAGING_DIR);
+        let mut dead = Vec::new();
+        let committed: BTreeMap<&str, &CommitRecord> =
+            records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
+        for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
+            let writer_dir = entry.map_err(|e| Error::io(&staging, e))?.path();
+            if writer_dir == self.staging || !writer_dir.is_dir() {
+                continue;
+            }
+            let writer = writer_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if writer.starts_with(".new-") {
+                // Being created, or its creator died before locking it.
+                let dead = File::open(writer_dir.join(LOCK)).is_ok_and(|l| l.try_lock().is_ok());
+                if dead {
+                    fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
+                }
+                continue;
+            }
+            let lock = File::open(writer_dir.join(LOCK)).ok();
+            if lock.as_ref().is_some_and(|l| l.try_lock().is_err()) {
+                continue; // a live writer
+            }
+            for txn in fs::read_dir(&writer_dir).map_err(|e| Error::io(&writer_dir, e))? {
+                let dir = txn.map_err(|e| Error::io(&writer_dir, e))?.path();
+                if !dir.is_dir() {
+                    continue;
+                }
+                let id = format!(
+                    "{writer}/{}",
+                    dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+                );
+                if let Some(record) = committed.get(id.as_str()) {
+                    self.publish(&dir, &record.files)?;
+                    tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
+                } else {
+                    tracing::info!(txn = %id, "removed the files of an uncommitted transaction");
+                }
+            }
+            fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
+            dead.push(format!(".tmp-{writer}-"));
+        }
+        let log_dir = self.meta(LOG_DIR);
+        for entry in fs::read_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))? {
+            let path = entry.map_err(|e| Error::io(&log_dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if dead.iter().any(|prefix| name.starts_with(prefix.as_str())) {
+                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    pub fn staging_root(&self) -> PathBuf {
+        self.meta(STAGING_DIR)
+    }
+}
+
+impl Drop for Local {
+    /// Removes this writer's staging folder when no transaction is left in it; one that
+    /// is left (a commit whose files could not all be moved) waits for recovery.
+    fn drop(&mut self) {
+        let _ = fs::remove_file(self.staging.join(LOCK));
+        let _ = fs::remove_dir(&self.staging);
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
