@@ -299,6 +299,23 @@ fn ingest_runs_from_a_configuration_file_and_config_check_names_a_typo() {
     assert!(stdout(&out).contains("2 commit(s)"), "{}", stdout(&out));
     let ledger = std::fs::read_to_string(site.path("research/_msma/log/00000000000000000001.json")).unwrap();
     assert!(ledger.contains("\"study_id\": \"from-env\""), "{ledger}");
+    // config check reads the zone: it now holds another study than the file names.
+    let other = msma()
+        .args(["config", "check", &config.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        stdout(&other).contains("holds study \"from-env\""),
+        "{}",
+        stdout(&other)
+    );
+    let same = msma()
+        .args(["config", "check", &config.display().to_string()])
+        .env("MSMA_STUDY_ID", "from-env")
+        .output()
+        .unwrap();
+    assert!(stdout(&same).contains("(2 commits)"), "{}", stdout(&same));
 
     std::fs::write(&config, text.replace("commit_lines", "comit_lines")).unwrap();
     let typo = msma()

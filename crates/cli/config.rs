@@ -152,8 +152,27 @@ fn check(path: &Path) -> Result<String> {
         (Some(_), _, _) => anyhow::bail!("a worker needs kafka.brokers, kafka.topic and kafka.group"),
         _ => format!("file {}", args.input.as_deref().unwrap_or(Path::new("-")).display()),
     };
+    // The zone is read, not opened: this checks the path or the store's credentials, and
+    // that the zone holds this study under this key, without writing anything.
+    let ledger = msma_sink::read_ledger(&args.out).with_context(|| format!("reading the zone {}", args.out))?;
+    let zone = match ledger.last() {
+        None => "empty".to_owned(),
+        Some(last)
+            if last.record.identity.study_id != args.study || last.record.identity.key_id != key.id().to_string() =>
+        {
+            bail!(
+                "the zone {} holds study {:?} under key id {}, not study {:?} under key id {}",
+                args.out,
+                last.record.identity.study_id,
+                last.record.identity.key_id,
+                args.study,
+                key.id()
+            )
+        }
+        Some(last) => format!("{} commits", last.record.seq),
+    };
     Ok(format!(
-        "study {}, key id {}, zone {}, from {source}",
+        "study {}, key id {}, zone {} ({zone}), from {source}",
         args.study,
         key.id(),
         args.out

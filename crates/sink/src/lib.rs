@@ -78,3 +78,24 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Reads and checks a zone's ledger without opening the zone for writing (no staging,
+/// no repair): empty when nothing was committed there yet.
+pub fn read_ledger(location: &Location) -> Result<Vec<Stored>> {
+    match location {
+        Location::Local(root) => {
+            let dir = root.join(META_DIR).join(LOG_DIR);
+            if dir.is_dir() { read_all(&dir) } else { Ok(Vec::new()) }
+        }
+        Location::Remote(url) => {
+            let (store, prefix) = Location::connect(url).map_err(|e| Error::store(url, e))?;
+            let fetched = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io(Path::new("tokio runtime"), e))?
+                .block_on(fetch_records(store.as_ref(), &prefix, 0))
+                .map_err(|e| Error::store(url, e))?;
+            verify_after(None, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..])))
+        }
+    }
+}
