@@ -63,7 +63,7 @@ pub struct Args {
 
 impl Args {
     /// Flags over `MSMA_` variables over the configuration file over defaults.
-    pub fn resolve(f: Flags, cfg: crate::config::Config) -> Result<Self> {
+    pub fn resolve(f: Flags, cfg: msma_config::Config) -> Result<Self> {
         let missing = |what: &str, flag: &str, key: &str| {
             anyhow::anyhow!(
                 "missing {what}: give {flag}, or set {key} in the configuration file (--config) or MSMA_{}",
@@ -73,10 +73,11 @@ impl Args {
         let defaults = Options::default();
         let args = Self {
             input: f.input.or(cfg.file.input),
-            out: f
-                .out
-                .or(cfg.output.zone)
-                .ok_or_else(|| missing("the research zone", "--out", "output.zone"))?,
+            out: match (f.out, cfg.output.zone) {
+                (Some(out), _) => out,
+                (None, Some(zone)) => zone.parse().map_err(|e| anyhow::anyhow!("output.zone: {e}"))?,
+                (None, None) => return Err(missing("the research zone", "--out", "output.zone")),
+            },
             keys: f
                 .keys
                 .or(cfg.study.key_file)
@@ -116,7 +117,7 @@ impl Args {
     }
 }
 
-pub fn run(f: Flags, cfg: crate::config::Config) -> Result<ExitCode> {
+pub fn run(f: Flags, cfg: msma_config::Config) -> Result<ExitCode> {
     let a = Args::resolve(f, cfg)?;
     if a.kafka.brokers.is_some() {
         return crate::worker::run(&a);

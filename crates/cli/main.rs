@@ -84,7 +84,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The worker's configuration also sets its logs: read it first.
     let config = match &cli.command {
-        Command::Ingest(f) => match config::Config::load(f.config.as_deref()) {
+        Command::Ingest(f) => match msma_config::Config::load(f.config.as_deref()) {
             Ok(c) => Some(c),
             Err(e) => {
                 eprintln!("msma: error: {e:#}");
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
     };
     let log = config.as_ref().map(|c| &c.log);
     let format = cli.log_format.unwrap_or(match log.and_then(|l| l.format) {
-        Some(config::LogFormat::Json) => LogFormat::Json,
+        Some(msma_config::LogFormat::Json) => LogFormat::Json,
         _ => LogFormat::Text,
     });
     // Progress logs matter for long-running work; elsewhere they would drown the output.

@@ -67,12 +67,12 @@ pub struct KafkaArgs {
 
 impl Default for KafkaArgs {
     fn default() -> Self {
-        Self::resolve(KafkaFlags::default(), crate::config::Kafka::default(), None)
+        Self::resolve(KafkaFlags::default(), msma_config::Kafka::default(), None)
     }
 }
 
 impl KafkaArgs {
-    pub fn resolve(f: KafkaFlags, c: crate::config::Kafka, metrics_listen: Option<String>) -> Self {
+    pub fn resolve(f: KafkaFlags, c: msma_config::Kafka, metrics_listen: Option<String>) -> Self {
         Self {
             brokers: f.brokers.or(c.brokers),
             topic: f.topic.or(c.topic),
