@@ -86,13 +86,13 @@ impl Policy {
             path: shown.clone(),
             source,
         })?;
-        let policy: Policy = toml::from_str(&text).map_err(|e| PolicyError::Invalid {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        policy
-            .check()
-            .map_err(|message| PolicyError::Invalid { path: shown, message })?;
+        Self::parse(&text).map_err(|message| PolicyError::Invalid { path: shown, message })
+    }
+
+    /// Reads the text of a policy file; unknown keys and values out of range are errors.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let policy: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
+        policy.check()?;
         Ok(policy)
     }
 

@@ -80,18 +80,23 @@ impl MasterKey {
             return Err(malformed("the file is longer than 65 bytes"));
         }
         let text = Zeroizing::new(std::fs::read(path).map_err(io)?);
-        let hex = match text.strip_suffix(b"\n") {
-            Some(h) => h,
-            None => return Err(malformed("the file does not end with a newline")),
+        Self::parse(&text).map_err(malformed)
+    }
+
+    /// Reads the contents of a key file: 64 lowercase hex characters and a newline. The
+    /// reason of a refusal never quotes the text.
+    pub fn parse(text: &[u8]) -> Result<Self, &'static str> {
+        let Some(hex) = text.strip_suffix(b"\n") else {
+            return Err("the file does not end with a newline");
         };
         if hex.len() != 64 {
-            return Err(malformed("the key is not 64 characters long"));
+            return Err("the key is not 64 characters long");
         }
         if !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return Err(malformed("the key has characters other than 0-9 and a-f"));
+            return Err("the key has characters other than 0-9 and a-f");
         }
         let mut bytes = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(hex, bytes.as_mut()).map_err(|_| malformed("the key is not hex"))?;
+        hex::decode_to_slice(hex, bytes.as_mut()).map_err(|_| "the key is not hex")?;
         Ok(Self(bytes))
     }
 

@@ -160,11 +160,6 @@ impl Local {
         }
         Ok(())
     }
-
-    #[cfg(test)]
-    pub fn staging_root(&self) -> PathBuf {
-        self.meta(STAGING_DIR)
-    }
 }
 
 impl Drop for Local {
