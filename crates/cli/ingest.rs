@@ -223,4 +223,7 @@ pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
             .unwrap_or_default();
         println!("rejected: {} -> {to}", kinds.join(", "));
     }
+    if let Some(mib) = crate::progress::peak_rss_mib() {
+        println!("peak memory: {mib} MiB resident");
+    }
 }

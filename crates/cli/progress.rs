@@ -95,6 +95,20 @@ pub fn file_position(fd: i32) -> impl Fn() -> u64 + Send + 'static {
     }
 }
 
+/// The most memory the process has held resident so far (VmHWM, Linux), in MiB.
+pub fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib.div_ceil(1024))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
