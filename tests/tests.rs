@@ -6,6 +6,7 @@ mod util;
 mod audit;
 mod cli;
 mod crash;
+mod faults;
 mod hostile;
 mod interop;
 mod kafka;

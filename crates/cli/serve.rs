@@ -38,12 +38,10 @@ fn answer(stream: TcpStream, metrics: &Metrics, topic: &str) -> std::io::Result<
     let (status, content_type, body) = match (request.split_whitespace().next(), path) {
         (Some("GET"), "/metrics") => ("200 OK", "text/plain; version=0.0.4", metrics.render(topic)),
         (Some("GET"), "/health") => ("200 OK", "text/plain", "ok\n".to_string()),
-        (Some("GET"), "/ready") if metrics.ready() => ("200 OK", "text/plain", "ready\n".to_string()),
-        (Some("GET"), "/ready") => (
-            "503 Service Unavailable",
-            "text/plain",
-            "not ready: no partition assigned yet\n".to_string(),
-        ),
+        (Some("GET"), "/ready") => match metrics.not_ready_because() {
+            None => ("200 OK", "text/plain", "ready\n".to_string()),
+            Some(why) => ("503 Service Unavailable", "text/plain", format!("not ready: {why}\n")),
+        },
         _ => (
             "404 Not Found",
             "text/plain",

@@ -22,6 +22,9 @@ pub struct Metrics {
     bytes: AtomicU64,
     dropped: AtomicU64,
     partitions: AtomicU64,
+    commit_failures: AtomicU64,
+    /// Whether the last commit failed (disk full, store away): not ready until one works.
+    failing: std::sync::atomic::AtomicBool,
     /// Partition → events behind the high watermark, from librdkafka's statistics.
     lag: Mutex<BTreeMap<i32, i64>>,
 }
@@ -56,8 +59,28 @@ impl Metrics {
         add(&self.commit_micros, micros(commit));
     }
 
+    pub(crate) fn commit_failed(&self) {
+        add(&self.commit_failures, 1);
+        self.failing.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn commit_succeeded(&self) {
+        self.failing.store(false, Ordering::Relaxed);
+    }
+
     pub(crate) fn dropped(&self, events: u64) {
         add(&self.dropped, events);
+    }
+
+    /// Why the worker is not ready, if it is not.
+    pub fn not_ready_because(&self) -> Option<&'static str> {
+        if self.partitions.load(Ordering::Relaxed) == 0 {
+            Some("no partition assigned yet")
+        } else if self.failing.load(Ordering::Relaxed) {
+            Some("the last commit failed on storage; retrying")
+        } else {
+            None
+        }
     }
 
     pub(crate) fn assigned(&self, partitions: usize) {
@@ -69,9 +92,10 @@ impl Metrics {
         *self.lag.lock().expect("not poisoned") = by_partition;
     }
 
-    /// Ready: partitions assigned (the key, policy and zone were opened before).
+    /// Ready: partitions assigned (the key, policy and zone were opened before), and the
+    /// last commit, if any, worked.
     pub fn ready(&self) -> bool {
-        self.partitions.load(Ordering::Relaxed) > 0
+        self.not_ready_because().is_none()
     }
 
     /// The Prometheus text exposition of every metric.
@@ -121,6 +145,12 @@ impl Metrics {
             "counter",
             "Buffered events dropped on a rebalance or a refused commit (read again).",
             &one(get(&self.dropped)),
+        );
+        metric(
+            "msma_commit_failures_total",
+            "counter",
+            "Commits that failed on storage (disk full, read-only, store unreachable); retried.",
+            &one(get(&self.commit_failures)),
         );
         metric(
             "msma_flushes_total",

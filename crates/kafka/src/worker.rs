@@ -161,6 +161,8 @@ pub fn run(
         at_end: BTreeSet::new(),
         dead: AckedProducer::new(&cfg.brokers)?,
         report: WorkerReport::default(),
+        storage_backoff: MIN_STORAGE_BACKOFF,
+        last_failure: None,
     };
     let mut last_message = Instant::now();
     let mut backoff = Duration::from_millis(100);
@@ -201,6 +203,11 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(500));
     }
     consumer.unsubscribe();
+    if let Some(e) = worker.last_failure {
+        // What was buffered is read again at the next start: nothing is lost, but this
+        // run did not finish its work.
+        return Err(e.into());
+    }
     Ok(worker.report)
 }
 
@@ -214,7 +221,14 @@ struct Worker<'c> {
     at_end: BTreeSet<i32>,
     dead: AckedProducer,
     report: WorkerReport,
+    /// Pause after a failed commit, doubling while commits keep failing.
+    storage_backoff: Duration,
+    /// The storage failure of the last commit, until one works.
+    last_failure: Option<msma_sink::Error>,
 }
+
+const MIN_STORAGE_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_STORAGE_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Worker<'_> {
     /// Follows assignment changes. Any change drops the buffered work: the partitions,
@@ -349,14 +363,22 @@ impl Worker<'_> {
             .collect();
         let stem = file_stem(topic, &ranges);
         let mut zone = self.zone.lock().expect("not poisoned");
-        let mut txn = zone.begin()?;
-        transform.flush(&mut txn)?;
         let source = Source::Kafka {
             topic: topic.clone(),
             ranges: ranges.clone(),
         };
-        let committing = Instant::now();
-        match txn.commit(&stem, source, pending.counts) {
+        let mut committing = Instant::now();
+        let committed = zone.begin().and_then(|mut txn| match transform.flush(&mut txn) {
+            Ok(()) => {
+                committing = Instant::now();
+                txn.commit(&stem, source, pending.counts)
+            }
+            Err(e) => {
+                let _ = txn.abort();
+                Err(e)
+            }
+        });
+        match committed {
             Ok(record) => {
                 self.cfg.metrics.committed(
                     pending.counts.written,
@@ -399,8 +421,29 @@ impl Worker<'_> {
                     consumer.seek(topic, *p, resume_offset(&zone, topic, *p), Duration::from_secs(10))?;
                 }
             }
+            Err(e) if e.is_storage_failure() => {
+                // Disk full, read-only, store away: nothing was committed. Drop the work,
+                // go back to the log's offsets, and try again after a pause; /ready says
+                // so meanwhile.
+                let pause = self.storage_backoff;
+                tracing::error!(error = %e, retry_in_s = pause.as_secs(), "commit failed; nothing committed, will retry");
+                self.cfg.metrics.commit_failed();
+                self.report.dropped += pending.counts.read;
+                self.cfg.metrics.dropped(pending.counts.read);
+                for p in &self.assigned {
+                    consumer.seek(topic, *p, resume_offset(&zone, topic, *p), Duration::from_secs(10))?;
+                }
+                drop(zone);
+                std::thread::sleep(pause);
+                self.storage_backoff = (pause * 2).min(MAX_STORAGE_BACKOFF);
+                self.last_failure = Some(e);
+                return Ok(true);
+            }
             Err(e) => return Err(e.into()),
         }
+        self.storage_backoff = MIN_STORAGE_BACKOFF;
+        self.last_failure = None;
+        self.cfg.metrics.commit_succeeded();
         Ok(true)
     }
 }

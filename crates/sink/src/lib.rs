@@ -55,6 +55,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// A failure of the storage itself (disk full, read-only, store unreachable): worth
+    /// trying again later, unlike a broken ledger or a zone of another study.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(self, Self::Io { .. } | Self::Store { .. } | Self::Parquet { .. })
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             path: path.to_owned(),

@@ -265,7 +265,10 @@ impl Txn<'_> {
     /// the transaction's files of that partition from 0.
     pub fn commit(mut self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
         while !self.open.is_empty() {
-            self.close_least_recent()?;
+            if let Err(e) = self.close_least_recent() {
+                let _ = fs::remove_dir_all(&self.dir);
+                return Err(e);
+            }
         }
         let Txn {
             zone,
@@ -281,8 +284,11 @@ impl Txn<'_> {
             let rel = format!("{dataset}/{partition}/part-v{version}-{stem}-{index}.parquet");
             let staged = dir.join(&rel);
             let parent = staged.parent().expect("has a parent");
-            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-            fs::rename(&written.path, &staged).map_err(|e| Error::io(&staged, e))?;
+            let moved = fs::create_dir_all(parent).and_then(|()| fs::rename(&written.path, &staged));
+            if let Err(e) = moved {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(Error::io(&staged, e));
+            }
             let versions = schema_versions.entry(dataset.clone()).or_default();
             if !versions.contains(&version) {
                 versions.push(version);
@@ -296,9 +302,15 @@ impl Txn<'_> {
                 sha256: written.sha256,
             });
         }
-        zone.stage(&id, &dir, &files)?;
+        // Until the record exists, a failure leaves nothing behind; after, the staged
+        // files belong to the commit and wait for recovery.
+        let not_committed = |zone: &Zone, e: Error| {
+            let _ = zone.discard(&id, &dir, &files);
+            e
+        };
+        zone.stage(&id, &dir, &files).map_err(|e| not_committed(zone, e))?;
         let record = loop {
-            zone.refresh()?;
+            zone.refresh().map_err(|e| not_committed(zone, e))?;
             if let Some(held) = zone.records.iter().rev().find(|s| overlaps(&s.record.source, &source)) {
                 let held = held.record.seq;
                 zone.discard(&id, &dir, &files)?;
@@ -318,7 +330,10 @@ impl Txn<'_> {
                 rows,
                 files: files.clone(),
             };
-            if zone.create_record(record.seq, &log::to_bytes(&record))? {
+            if zone
+                .create_record(record.seq, &log::to_bytes(&record))
+                .map_err(|e| not_committed(zone, e))?
+            {
                 break record;
             }
             // Another writer took this number: read its record and check again.

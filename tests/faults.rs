@@ -1,0 +1,176 @@
+//! Storage faults under a real file system: the zone on a small tmpfs that fills up, or
+//! is remounted read-only, while `msma ingest` writes. Nothing is committed that was not
+//! durably written (`audit verify` passes on what is there), the failure is reported, and
+//! once space is back the run resumes: the same rows as a clean run, nothing lost or
+//! repeated. Mounting needs root, as CI runs.
+
+use crate::kafka::{Broker, offsets_committed_once, worker_args};
+use crate::util::{Site, msma, ok, python, stderr, stdout};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(path: PathBuf, size_kib: u64) -> Self {
+        std::fs::create_dir_all(&path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size_kib}k,mode=0700"), "tmpfs"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(path)
+    }
+
+    fn remount(&self, options: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn verify(zone: &Path) -> serde_json::Value {
+    let out = stdout(&ok(&[
+        "audit",
+        "verify",
+        "--format",
+        "json",
+        "--data",
+        zone.to_str().unwrap(),
+    ]));
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn a_full_then_read_only_disk_stops_file_ingest_cleanly_and_the_rerun_completes_it() {
+    let site = Site::new();
+    let input = site.generate(40_000, 31, 500);
+    ok(&site.ingest_args(&input, "clean"));
+
+    let disk = Tmpfs::mount(site.path("full"), 600);
+    std::fs::create_dir_all(site.path("identified/full")).unwrap();
+    let mut args = site.ingest_args(&input, "full/zone");
+    args.extend(["--commit-lines".to_owned(), "2000".to_owned()]);
+    let failed = msma().args(&args).output().unwrap();
+    assert!(!failed.status.success(), "ingest into a full disk must fail");
+    let message = stderr(&failed);
+    assert!(message.contains("No space left on device"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    let partial = verify(&site.path("full/zone"));
+    assert_eq!(partial["ok"], true, "{partial}");
+    let committed = partial["summary"]["records"].as_u64().unwrap();
+    assert!(committed >= 1, "some commits fit before the disk filled: {partial}");
+
+    disk.remount("ro");
+    let read_only = msma().args(&args).output().unwrap();
+    assert!(!read_only.status.success());
+    assert!(
+        stderr(&read_only).contains("Read-only file system"),
+        "{}",
+        stderr(&read_only)
+    );
+
+    disk.remount("rw,size=64m");
+    let resumed = stdout(&ok(&args));
+    assert!(resumed.contains("already committed"), "{resumed}");
+    let same = python("same_rows.py", &[&site.s("clean"), &site.s("full/zone")]);
+    assert!(same.contains("same rows"), "{same}");
+    assert_eq!(verify(&site.path("full/zone"))["ok"], true);
+    eprintln!("{committed} commits before the disk filled; resumed: {same}");
+}
+
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+#[test]
+fn a_worker_on_a_full_disk_stops_advancing_reports_it_and_resumes_when_space_is_back() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(40_000, 37, 500);
+    let pushed = stdout(&ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]));
+    assert!(pushed.contains("0 not acknowledged"), "{pushed}");
+    ok(&site.ingest_args(&input, "clean"));
+
+    let disk = Tmpfs::mount(site.path("full"), 400);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = worker_args(&site, &broker.1, &site.s("full/zone"));
+    args.extend(["--stop-when-idle-ms", "8000", "--metrics-listen", &addr].map(String::from));
+    let worker = msma()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Wait for a failed commit, seen from outside: the counter and /ready.
+    let started = Instant::now();
+    let (failures, ready) = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no commit failure reported"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let Some(metrics) = http_get(&addr, "/metrics") else {
+            continue;
+        };
+        let failures = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("msma_commit_failures_total "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if failures > 0 {
+            break (failures, http_get(&addr, "/ready").unwrap_or_default());
+        }
+    };
+    assert!(
+        ready.contains(" 503 ") && ready.contains("commit failed"),
+        "{ready}"
+    );
+    let stuck = verify(&site.path("full/zone"));
+    assert_eq!(stuck["ok"], true, "{stuck}");
+
+    disk.remount("rw,size=64m");
+    let out = worker.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the worker failed after space came back:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("commit failed; nothing committed, will retry"), "{log}");
+
+    let (offsets, ranges) = offsets_committed_once(&site.path("full/zone"));
+    let same = python("same_rows.py", &[&site.s("clean"), &site.s("full/zone")]);
+    assert!(same.contains("same rows"), "{same}");
+    assert_eq!(verify(&site.path("full/zone"))["ok"], true);
+    eprintln!(
+        "{failures}+ failed commits while full; {} commits before; then {offsets} offsets in {ranges} ranges once each; {same}",
+        stuck["summary"]["records"]
+    );
+}
