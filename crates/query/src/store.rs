@@ -87,10 +87,24 @@ impl ObjectStore for SnapshotStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
-        if !self.files.contains_key(location) {
+        let Some(recorded) = self.files.get(location) else {
             return Err(Self::not_found(location));
+        };
+        let found = self.inner.get_opts(location, options).await?;
+        // The engine plans its reads from the ledger's size; a file cut short or grown
+        // since its commit is damage, reported as such rather than misread.
+        if found.meta.size != recorded.size {
+            return Err(object_store::Error::Generic {
+                store: "research zone",
+                source: format!(
+                    "{location} has {} bytes, its commit record says {}: the file was damaged after its commit \
+                     (run msma audit verify)",
+                    found.meta.size, recorded.size
+                )
+                .into(),
+            });
         }
-        self.inner.get_opts(location, options).await
+        Ok(found)
     }
 
     fn delete_stream(
