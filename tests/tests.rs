@@ -10,6 +10,7 @@ mod faults;
 mod hostile;
 mod interop;
 mod kafka;
+mod regression;
 mod research;
 mod schemas;
 mod store;

@@ -81,6 +81,12 @@ enum Command {
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
+    // Keys and identified events are in this process's memory: no core dump of it, and
+    // no debugger of another user attached to it.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable) {
+        eprintln!("msma: warning: could not disable core dumps: {e}");
+    }
     let cli = Cli::parse();
     // The worker's configuration also sets its logs: read it first.
     let config = match &cli.command {
