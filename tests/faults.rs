@@ -4,7 +4,7 @@
 //! once space is back the run resumes: the same rows as a clean run, nothing lost or
 //! repeated. Mounting needs root, as CI runs.
 
-use crate::kafka::{Broker, offsets_committed_once, worker_args};
+use crate::kafka::{Broker, http_get, offsets_committed_once, sample, worker_args};
 use crate::util::{Site, msma, ok, python, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -94,23 +94,11 @@ fn a_full_then_read_only_disk_stops_file_ingest_cleanly_and_the_rerun_completes_
     eprintln!("{committed} commits before the disk filled; resumed: {same}");
 }
 
-fn http_get(addr: &str, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    Some(text)
-}
-
 #[test]
 fn a_worker_on_a_full_disk_stops_advancing_reports_it_and_resumes_when_space_is_back() {
     let site = Site::new();
     let broker = Broker::start();
-    let input = site.generate(40_000, 37, 500);
-    let pushed = stdout(&ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]));
-    assert!(pushed.contains("0 not acknowledged"), "{pushed}");
-    ok(&site.ingest_args(&input, "clean"));
+    broker.load(&site, 40_000, 37);
 
     let disk = Tmpfs::mount(site.path("full"), 400);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -136,19 +124,18 @@ fn a_worker_on_a_full_disk_stops_advancing_reports_it_and_resumes_when_space_is_
             "no commit failure reported"
         );
         std::thread::sleep(Duration::from_millis(300));
-        let Some(metrics) = http_get(&addr, "/metrics") else {
+        let Some((_, metrics)) = http_get(&addr, "/metrics") else {
             continue;
         };
-        let failures = metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("msma_commit_failures_total "))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if failures > 0 {
+        let failures = sample(&metrics, "msma_commit_failures_total").unwrap_or(0.0);
+        if failures > 0.0 {
             break (failures, http_get(&addr, "/ready").unwrap_or_default());
         }
     };
-    assert!(ready.contains(" 503 ") && ready.contains("commit failed"), "{ready}");
+    assert!(
+        ready.0.contains(" 503 ") && ready.1.contains("commit failed"),
+        "{ready:?}"
+    );
     let stuck = verify(&site.path("full/zone"));
     assert_eq!(stuck["ok"], true, "{stuck}");
 

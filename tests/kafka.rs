@@ -48,6 +48,19 @@ impl Drop for Broker {
     }
 }
 
+impl Broker {
+    /// Generates `events` events, pushes them to topic `events` (all acknowledged), and
+    /// ingests the same file into the zone `clean` of `site`, to compare with. Returns the
+    /// input file.
+    pub fn load(&self, site: &Site, events: u64, seed: u64) -> String {
+        let input = site.generate(events, seed, 500);
+        let pushed = stdout(&ok(&["push", "--brokers", &self.1, "--topic", "events", &input]));
+        assert!(pushed.contains("0 not acknowledged"), "{pushed}");
+        ok(&site.ingest_args(&input, "clean"));
+        input
+    }
+}
+
 /// A worker of group `workers` on topic `events`, writing into `out`.
 pub fn worker_args(site: &Site, bootstrap: &str, out: &str) -> Vec<String> {
     [
@@ -121,12 +134,7 @@ fn log_ranges(zone: &std::path::Path) -> BTreeMap<i64, Vec<(i64, i64)>> {
 fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
     let site = Site::new();
     let broker = Broker::start();
-    let input = site.generate(200_000, 17, 500);
-    let pushed = stdout(&ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]));
-    assert!(pushed.contains("0 not acknowledged"), "{pushed}");
-
-    let clean = site.ingest_args(&input, "clean");
-    ok(&clean);
+    broker.load(&site, 200_000, 17);
 
     let args = worker_args(&site, &broker.1, &site.s("kafka"));
     let mut rng: u64 = 0x9e3779b97f4a7c15;
@@ -242,7 +250,8 @@ fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
 }
 
 /// GET `path` from the worker's metrics address: (status line, body).
-fn http_get(addr: &str, path: &str) -> Option<(String, String)> {
+/// The status line and body of `GET path`.
+pub fn http_get(addr: &str, path: &str) -> Option<(String, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).ok()?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").ok()?;
@@ -252,7 +261,8 @@ fn http_get(addr: &str, path: &str) -> Option<(String, String)> {
     Some((head.lines().next()?.to_owned(), body.to_owned()))
 }
 
-fn sample(metrics: &str, name: &str) -> Option<f64> {
+/// The value of a metric without labels.
+pub fn sample(metrics: &str, name: &str) -> Option<f64> {
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())

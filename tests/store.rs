@@ -181,10 +181,7 @@ fn kafka_workers_share_one_s3_zone_through_kills() {
     let site = Site::new();
     let s3 = S3::start();
     let broker = Broker::start();
-    let input = site.generate(60_000, 29, 500);
-    let pushed = stdout(&ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]));
-    assert!(pushed.contains("0 not acknowledged"), "{pushed}");
-    ok(&site.ingest_args(&input, "clean"));
+    broker.load(&site, 60_000, 29);
 
     let args = worker_args(&site, &broker.1, &format!("s3://{BUCKET}/kafka"));
     let mut kills = 0;

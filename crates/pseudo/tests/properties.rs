@@ -40,7 +40,11 @@ proptest! {
         if other_id != id {
             prop_assert_ne!(p.patient(&network, &other_id).as_str().to_owned(), once.clone());
         }
-        // Never the identifier itself, nor containing it.
-        prop_assert!(!once.contains(id.trim()));
+        // Never the identifier itself, nor containing it (a short one may occur in the
+        // hex by chance: 1 in 10^8 for 8 characters).
+        prop_assert_ne!(&once, id.trim());
+        if id.trim().len() >= 8 {
+            prop_assert!(!once.contains(id.trim()));
+        }
     }
 }
