@@ -101,11 +101,7 @@ fn a_worker_on_a_full_disk_stops_advancing_reports_it_and_resumes_when_space_is_
     broker.load(&site, 40_000, 37);
 
     let disk = Tmpfs::mount(site.path("full"), 400);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut args = worker_args(&site, &broker.1, &site.s("full/zone"));
     args.extend(["--stop-when-idle-ms", "8000", "--metrics-listen", &addr].map(String::from));

@@ -274,11 +274,7 @@ fn a_worker_from_a_config_file_serves_metrics_that_match_what_was_sent() {
     let broker = Broker::start();
     let input = site.generate(6_000, 31, 0);
     ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::util::free_port();
     let addr = format!("127.0.0.1:{port}");
     let config = site.path("worker.toml");
     std::fs::write(

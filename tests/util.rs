@@ -99,6 +99,15 @@ impl Site {
     }
 }
 
+/// A loopback port free at the time of the call, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Runs a Python script of tests/py, failing with its output.
 pub fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
