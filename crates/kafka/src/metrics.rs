@@ -42,10 +42,16 @@ impl Metrics {
         add(&self.read, 1);
     }
 
-    pub(crate) fn rejected(&self, kind: RejectKind) {
-        let i = RejectKind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
-        add(&self.rejected[i], 1);
+    /// A dead letter sent (again, if its batch is read again after a rebalance).
+    pub(crate) fn dead_letter(&self) {
         add(&self.dead_letters, 1);
+    }
+
+    /// Rejected events of a committed batch, like written ones: a batch dropped and read
+    /// again is not counted twice.
+    pub(crate) fn rejected(&self, kind: RejectKind, n: u64) {
+        let i = RejectKind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
+        add(&self.rejected[i], n);
     }
 
     /// A flush that ended in a commit: its events, files and bytes, the time of the
@@ -131,7 +137,7 @@ impl Metrics {
         metric(
             "msma_events_rejected_total",
             "counter",
-            "Events rejected, by reason.",
+            "Events rejected, by reason, in committed batches (their dead letters were acknowledged).",
             &rejected,
         );
         metric(
@@ -214,7 +220,8 @@ mod tests {
         let m = Metrics::default();
         m.read();
         m.read();
-        m.rejected(RejectKind::SchemaViolation);
+        m.rejected(RejectKind::SchemaViolation, 1);
+        m.dead_letter();
         m.committed(1, 3, 4096, Duration::from_millis(1500), Duration::from_millis(250));
         m.assigned(2);
         m.lag(BTreeMap::from([(0, 10), (1, 0)]));

@@ -281,7 +281,7 @@ impl Worker<'_> {
             Err(why) => {
                 pending.counts.rejected += 1;
                 *pending.rejected.entry(why.kind).or_default() += 1;
-                self.cfg.metrics.rejected(why.kind);
+                self.cfg.metrics.dead_letter();
                 let part = partition.to_string();
                 let off = offset.to_string();
                 let headers = OwnedHeaders::new()
@@ -400,6 +400,7 @@ impl Worker<'_> {
                 self.report.files += record.files.len() as u64;
                 for (k, n) in pending.rejected {
                     *self.report.rejected.entry(k).or_default() += n;
+                    self.cfg.metrics.rejected(k, n);
                 }
                 let mut offsets = TopicPartitionList::new();
                 for r in &ranges {
