@@ -21,7 +21,7 @@ pub fn run(cmd: Command) -> Result<std::process::ExitCode> {
         }
         Err(e) => e,
     };
-    println!("FAILED: {problem:#}");
+    println!("FAILED: {}", crate::describe(&problem));
     Ok(std::process::ExitCode::from(1))
 }
 

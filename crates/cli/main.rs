@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Command::Ingest(f) => match msma_config::Config::load(f.config.as_deref()) {
             Ok(c) => Some(c),
             Err(e) => {
-                eprintln!("msma: error: {e:#}");
+                eprintln!("msma: error: {}", describe(&e));
                 return ExitCode::from(2);
             }
         },
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
             ExitCode::from(141)
         }
         Err(e) => {
-            eprintln!("msma: error: {e:#}");
+            eprintln!("msma: error: {}", describe(&e));
             ExitCode::from(2)
         }
     }
@@ -174,4 +174,18 @@ fn quiet_on_closed_stdout() {
         }
         default(info);
     }));
+}
+
+/// An error and its causes on one line, each cause once: many errors already end with
+/// the message of their source.
+pub(crate) fn describe(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
