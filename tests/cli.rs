@@ -366,3 +366,50 @@ fn long_runs_show_progress_in_a_terminal_and_nothing_in_a_pipe() {
     let piped = ok(&["generate", "--events", "20000", "--out", &out]);
     assert!(!stderr(&piped).contains('\r') && !stderr(&piped).contains("left"));
 }
+
+#[test]
+fn a_kafka_properties_file_is_checked_before_start_up_and_never_quoted() {
+    let site = Site::new();
+    let props = site.path("identified/kafka.properties");
+    let worker = |props: &std::path::Path| {
+        msma()
+            .args([
+                "ingest",
+                "--brokers",
+                "127.0.0.1:9",
+                "--topic",
+                "t",
+                "--group",
+                "g",
+                "--out",
+            ])
+            .arg(site.path("research"))
+            .args(["--keys", &site.key(), "--study", "s", "--kafka-properties"])
+            .arg(props)
+            .output()
+            .unwrap()
+    };
+    // A setting exactly-once delivery depends on is refused, naming the line.
+    std::fs::write(&props, "sasl.password=s3cret-value\nenable.auto.commit=true\n").unwrap();
+    let out = worker(&props);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 2: enable.auto.commit is set by msma"),
+        "{}",
+        stderr(&out)
+    );
+    // An unknown property stops start-up with librdkafka's message; values never show.
+    std::fs::write(&props, "sasl.password=s3cret-value\nsecurity.protocl=SSL\n").unwrap();
+    let out = worker(&props);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("security.protocl"), "{}", stderr(&out));
+    for out in [worker(&props), worker(&site.path("missing.properties"))] {
+        assert!(!stderr(&out).contains("s3cret") && !stdout(&out).contains("s3cret"));
+    }
+    let out = worker(&site.path("missing.properties"));
+    assert!(
+        stderr(&out).contains("missing.properties: cannot read the Kafka client properties"),
+        "{}",
+        stderr(&out)
+    );
+}

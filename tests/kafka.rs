@@ -111,6 +111,18 @@ pub fn offsets_committed_once(zone: &std::path::Path) -> (i64, usize) {
     (offsets, count)
 }
 
+/// Offsets covered by the commit log, all partitions together.
+pub fn log_offsets(zone: &std::path::Path) -> i64 {
+    if !zone.join("_msma/log").exists() {
+        return 0;
+    }
+    log_ranges(zone)
+        .values()
+        .flatten()
+        .map(|(first, last)| last - first + 1)
+        .sum()
+}
+
 /// Partition → sorted offset ranges, from the commit log.
 fn log_ranges(zone: &std::path::Path) -> BTreeMap<i64, Vec<(i64, i64)>> {
     let mut ranges: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();

@@ -10,6 +10,7 @@ mod faults;
 mod hostile;
 mod interop;
 mod kafka;
+mod outage;
 mod regression;
 mod research;
 mod schemas;

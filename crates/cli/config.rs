@@ -36,6 +36,9 @@ fn check(path: &Path) -> Result<String> {
         msma_pseudo::Policy::load(p)?;
     }
     msma_pseudo::StudyId::new(&args.study)?;
+    if let Some(p) = &args.kafka.kafka_properties {
+        msma_kafka::ClientProperties::load(p).map_err(anyhow::Error::msg)?;
+    }
     let source = match (&args.kafka.brokers, &args.kafka.topic, &args.kafka.group) {
         (Some(b), Some(t), Some(g)) => format!("Kafka topic {t} at {b}, group {g}"),
         (Some(_), _, _) => anyhow::bail!("a worker needs kafka.brokers, kafka.topic and kafka.group"),

@@ -13,6 +13,9 @@ pub struct Args {
     /// The topic the ingest workers consume.
     #[arg(long)]
     topic: String,
+    /// librdkafka settings (TLS, SASL, tuning) as key=value lines.
+    #[arg(long, value_name = "FILE")]
+    kafka_properties: Option<PathBuf>,
     /// NDJSON events, or - for standard input.
     input: PathBuf,
 }
@@ -24,7 +27,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let f = std::fs::File::open(&a.input).with_context(|| format!("opening {}", a.input.display()))?;
         Box::new(std::io::BufReader::with_capacity(1 << 20, f))
     };
-    let r = msma_kafka::push(&a.brokers, &a.topic, input, |line, why| {
+    let properties = match &a.kafka_properties {
+        Some(path) => msma_kafka::ClientProperties::load(path).map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
+    let r = msma_kafka::push(&a.brokers, &a.topic, &properties, input, |line, why| {
         eprintln!("line {line}: not sent: {why}")
     })?;
     println!(

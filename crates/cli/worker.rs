@@ -4,6 +4,7 @@ use crate::ingest::{Args, Study, open_study};
 use anyhow::Result;
 use msma_ingest::Transform;
 use msma_kafka::WorkerConfig;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +46,10 @@ pub struct KafkaFlags {
     /// exit [kafka.stop_when_idle_ms].
     #[arg(long)]
     pub stop_when_idle_ms: Option<u64>,
+    /// librdkafka settings (TLS, SASL, tuning) as key=value lines
+    /// [kafka.client_properties].
+    #[arg(long, value_name = "FILE")]
+    pub kafka_properties: Option<PathBuf>,
     /// Serve /metrics, /health and /ready on this address, e.g. 127.0.0.1:9464
     /// [metrics.listen].
     #[arg(long)]
@@ -62,6 +67,7 @@ pub struct KafkaArgs {
     pub flush_latency_ms: u64,
     pub session_timeout_ms: u64,
     pub stop_when_idle_ms: Option<u64>,
+    pub kafka_properties: Option<PathBuf>,
     pub metrics_listen: Option<String>,
 }
 
@@ -83,6 +89,7 @@ impl KafkaArgs {
             flush_latency_ms: f.flush_latency_ms.or(c.flush_latency_ms).unwrap_or(30_000),
             session_timeout_ms: f.session_timeout_ms.or(c.session_timeout_ms).unwrap_or(10_000),
             stop_when_idle_ms: f.stop_when_idle_ms.or(c.stop_when_idle_ms),
+            kafka_properties: f.kafka_properties.or(c.client_properties),
             metrics_listen: f.metrics_listen.or(metrics_listen),
         }
     }
@@ -102,6 +109,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     cfg.flush_latency = Duration::from_millis(k.flush_latency_ms);
     cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
     cfg.session_timeout = Duration::from_millis(k.session_timeout_ms);
+    if let Some(path) = &k.kafka_properties {
+        cfg.properties = msma_kafka::ClientProperties::load(path).map_err(anyhow::Error::msg)?;
+    }
     let Study { zone, pseudo, policy } = open_study(a)?;
     // Served once the key, policy and zone are open: /ready then only waits for partitions.
     if let Some(addr) = &k.metrics_listen {

@@ -67,6 +67,8 @@ pub struct Kafka {
     pub flush_latency_ms: Option<u64>,
     pub session_timeout_ms: Option<u64>,
     pub stop_when_idle_ms: Option<u64>,
+    /// librdkafka settings (TLS, SASL...), `key=value` lines: secrets stay in a file.
+    pub client_properties: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +111,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("kafka", "flush_latency_ms", Kind::Integer),
     ("kafka", "session_timeout_ms", Kind::Integer),
     ("kafka", "stop_when_idle_ms", Kind::Integer),
+    ("kafka", "client_properties", Kind::Text),
     ("metrics", "listen", Kind::Text),
     ("log", "format", Kind::Text),
     ("log", "level", Kind::Text),

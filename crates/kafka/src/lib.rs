@@ -6,11 +6,13 @@
 mod broker;
 pub mod metrics;
 mod producer;
+mod properties;
 mod push;
 mod rebalance;
 pub mod worker;
 
 pub use broker::DevBroker;
 pub use metrics::Metrics;
+pub use properties::ClientProperties;
 pub use push::{PushError, PushReport, push};
 pub use worker::{WorkerConfig, WorkerError, WorkerReport, run as run_worker};

@@ -1,6 +1,7 @@
 //! An idempotent producer that counts acknowledgements: what `msma push` and the dead
 //! letters of the workers need to know before they report or commit.
 
+use crate::ClientProperties;
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
@@ -39,8 +40,10 @@ pub struct AckedProducer {
 
 impl AckedProducer {
     /// An idempotent producer (acks from all in-sync replicas, no duplicates on retry).
-    pub fn new(brokers: &str) -> Result<Self, KafkaError> {
-        let inner = ClientConfig::new()
+    pub fn new(brokers: &str, properties: &ClientProperties) -> Result<Self, KafkaError> {
+        let mut cfg = ClientConfig::new();
+        properties.apply(&mut cfg);
+        let inner = cfg
             .set("bootstrap.servers", brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")

@@ -25,10 +25,11 @@ pub struct PushReport {
 pub fn push(
     brokers: &str,
     topic: &str,
+    properties: &crate::ClientProperties,
     input: impl BufRead,
     mut invalid: impl FnMut(u64, &msma_model::Rejection),
 ) -> Result<PushReport, PushError> {
-    let mut producer = AckedProducer::new(brokers)?;
+    let mut producer = AckedProducer::new(brokers, properties)?;
     let mut report = PushReport::default();
     let mut key = Vec::with_capacity(64);
     for line in input.split(b'\n') {

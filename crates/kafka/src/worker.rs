@@ -53,6 +53,8 @@ pub struct WorkerConfig {
     pub stop_when_idle: Option<Duration>,
     /// Where the worker counts what it does (served on /metrics by the CLI).
     pub metrics: Arc<crate::Metrics>,
+    /// The deployment's librdkafka settings (TLS, SASL, tuning).
+    pub properties: crate::ClientProperties,
 }
 
 impl WorkerConfig {
@@ -68,6 +70,7 @@ impl WorkerConfig {
             session_timeout: Duration::from_secs(10),
             stop_when_idle: None,
             metrics: Arc::default(),
+            properties: crate::ClientProperties::default(),
         }
     }
 }
@@ -135,7 +138,9 @@ pub fn run(
         changes: Mutex::new(Changes::default()),
         metrics: cfg.metrics.clone(),
     };
-    let consumer: BaseConsumer<Rebalancer> = ClientConfig::new()
+    let mut client = ClientConfig::new();
+    cfg.properties.apply(&mut client);
+    let consumer: BaseConsumer<Rebalancer> = client
         .set("bootstrap.servers", &cfg.brokers)
         .set("group.id", &cfg.group)
         .set("enable.auto.commit", "false")
@@ -159,7 +164,7 @@ pub fn run(
         pending: Pending::new(new_transform()),
         assigned: BTreeSet::new(),
         at_end: BTreeSet::new(),
-        dead: AckedProducer::new(&cfg.brokers)?,
+        dead: AckedProducer::new(&cfg.brokers, &cfg.properties)?,
         report: WorkerReport::default(),
         storage_backoff: MIN_STORAGE_BACKOFF,
         last_failure: None,

@@ -34,7 +34,14 @@ fn setup(events: u64, partitions: i32) -> Setup {
     let mut text = Vec::new();
     msma_synth::generate(&spec, &mut text).unwrap();
     // Invalid events are sent raw, as a misbehaving pipeline would, to reach dead letters.
-    let report = push(&broker.bootstrap(), TOPIC, text.as_slice(), |_, _| {}).unwrap();
+    let report = push(
+        &broker.bootstrap(),
+        TOPIC,
+        &Default::default(),
+        text.as_slice(),
+        |_, _| {},
+    )
+    .unwrap();
     assert_eq!(report.acknowledged, report.sent);
     let mut raw: rdkafka::producer::BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
