@@ -65,6 +65,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
 
     let research = a.dir.join("research");
+    let defaults = msma_ingest::Options::default();
     let args = ingest::Args {
         input: Some(input),
         out: msma_sink::Location::Local(research.clone()),
@@ -72,8 +73,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         study: "demo".to_owned(),
         dead_letter: Some(identified.join("dead-letters.ndjson")),
         policy: None,
-        commit_lines: msma_ingest::Options::default().commit_lines,
-        max_line_bytes: msma_ingest::Options::default().max_line_bytes,
+        commit_lines: defaults.commit_lines,
+        max_line_bytes: defaults.max_line_bytes,
+        threads: defaults.threads,
         kafka: Default::default(),
     };
     let (report, elapsed) = ingest::execute(&args)?;

@@ -44,6 +44,10 @@ pub struct Flags {
     /// Longest line accepted, in bytes [file.max_line_bytes; default 1048576].
     #[arg(long)]
     pub max_line_bytes: Option<usize>,
+    /// Threads that decode lines in a file ingest, besides a reader and a writer
+    /// [file.threads; default: the CPUs available].
+    #[arg(long)]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub kafka: crate::worker::KafkaFlags,
 }
@@ -58,6 +62,7 @@ pub struct Args {
     pub policy: Option<PathBuf>,
     pub commit_lines: u64,
     pub max_line_bytes: usize,
+    pub threads: usize,
     pub kafka: crate::worker::KafkaArgs,
 }
 
@@ -96,6 +101,7 @@ impl Args {
                 .max_line_bytes
                 .or(cfg.file.max_line_bytes)
                 .unwrap_or(defaults.max_line_bytes),
+            threads: f.threads.or(cfg.file.threads).unwrap_or(defaults.threads).max(1),
             kafka: crate::worker::KafkaArgs::resolve(f.kafka, cfg.kafka, cfg.metrics.listen),
         };
         match (&args.input, &args.kafka.brokers) {
@@ -181,6 +187,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
     let opts = Options {
         max_line_bytes: a.max_line_bytes,
         commit_lines: a.commit_lines,
+        threads: a.threads,
     };
     tracing::info!(study = %a.study, out = %a.out, "ingest started");
     let started = Instant::now();

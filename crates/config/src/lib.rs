@@ -53,6 +53,7 @@ pub struct File {
     pub dead_letter_file: Option<PathBuf>,
     pub commit_lines: Option<u64>,
     pub max_line_bytes: Option<usize>,
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +103,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("file", "dead_letter_file", Kind::Text),
     ("file", "commit_lines", Kind::Integer),
     ("file", "max_line_bytes", Kind::Integer),
+    ("file", "threads", Kind::Integer),
     ("kafka", "brokers", Kind::Text),
     ("kafka", "topic", Kind::Text),
     ("kafka", "group", Kind::Text),

@@ -11,14 +11,12 @@
 
 use crate::deadletter::DeadLetters;
 use crate::lines::{Input, LineReader};
+use crate::pipeline::{self, Bounds};
 use crate::transform::Transform;
-use msma_model::{RejectKind, Rejection, decode};
-use msma_sink::{RowCounts, Source, Zone};
+use msma_model::RejectKind;
+use msma_sink::{Source, Zone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-
-/// Rows buffered in Arrow builders before they are handed to the Parquet writers.
-const BUFFERED_ROWS: usize = 32 * 1024;
 
 /// Settings of a file ingest.
 #[derive(Debug, Clone)]
@@ -27,6 +25,8 @@ pub struct Options {
     pub max_line_bytes: usize,
     /// Lines per commit (for segments that follow no earlier commit).
     pub commit_lines: u64,
+    /// Threads that decode and transform lines (reading and writing have one each).
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -34,6 +34,7 @@ impl Default for Options {
         Self {
             max_line_bytes: 1 << 20,
             commit_lines: 1_000_000,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -107,55 +108,26 @@ pub fn ingest(
             None => first + opts.commit_lines.max(1) - 1,
         };
         let mut txn = zone.begin()?;
-        let mut sha = Sha256::new();
-        let mut counts = RowCounts::default();
-        let mut by_dataset: BTreeMap<&'static str, u64> = BTreeMap::new();
-        let mut rejected: BTreeMap<RejectKind, u64> = BTreeMap::new();
-        let mut matched = false;
-        while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
-            line_no += 1;
-            counts.read += 1;
-            let outcome = match line.oversized {
-                Some(len) => Err(Rejection::new(
-                    RejectKind::OversizedLine,
-                    format!("line of {len} bytes is over the limit of {} bytes", opts.max_line_bytes),
-                )),
-                None => decode(line.bytes),
-            };
-            match outcome {
-                Ok(ev) => {
-                    transform.push(&ev);
-                    if transform.buffered() >= BUFFERED_ROWS {
-                        transform.flush(&mut txn)?;
-                    }
-                    counts.written += 1;
-                    *by_dataset.entry(ev.event_type.as_str()).or_default() += 1;
-                }
-                Err(why) => {
-                    dead.reject(name, line_no, line.bytes, line.oversized, &why)
-                        .map_err(IngestError::DeadLetters)?;
-                    counts.rejected += 1;
-                    *rejected.entry(why.kind).or_default() += 1;
-                }
-            }
-            if candidates.iter().any(|(last, _)| *last == line_no) {
-                let digest = hex::encode(sha.clone().finalize());
-                if candidates.iter().any(|(last, h)| *last == line_no && *h == digest) {
-                    matched = true;
-                    break;
-                }
-            }
-            if line_no == end {
-                break;
-            }
-        }
-        if counts.read == 0 || matched {
-            transform.discard();
+        let bounds = Bounds { end, candidates };
+        let seg = pipeline::run(
+            &mut reader,
+            line_no,
+            &bounds,
+            transform,
+            opts.threads,
+            &mut txn,
+            dead,
+            name,
+            opts.max_line_bytes,
+        )?;
+        line_no = seg.last_line;
+        let counts = seg.counts;
+        if counts.read == 0 || seg.matched {
             txn.abort()?;
             dead.drop_segment().map_err(IngestError::DeadLetters)?;
             report.read += counts.read;
             report.already_committed += counts.read;
-            if matched {
+            if seg.matched {
                 tracing::info!(
                     first_line = first,
                     last_line = line_no,
@@ -165,10 +137,9 @@ pub fn ingest(
             }
             break;
         }
-        transform.flush(&mut txn)?;
         // Dead letters first: a crash between the two repeats them, never loses them.
         dead.keep_segment().map_err(IngestError::DeadLetters)?;
-        let digest = hex::encode(sha.finalize());
+        let digest = hex::encode(seg.sha.finalize());
         let stem = format!("{}-L{first}-{line_no}", &digest[..12]);
         let source = Source::File {
             name: name.to_owned(),
@@ -205,11 +176,11 @@ pub fn ingest(
         report.written += counts.written;
         report.commits += 1;
         report.files += record.files.len() as u64;
-        for (k, v) in rejected {
+        for (k, v) in seg.rejected {
             *report.rejected.entry(k).or_default() += v;
         }
-        for (k, v) in by_dataset {
-            *report.rows_by_dataset.entry(k.to_owned()).or_default() += v;
+        for (k, v) in seg.by_dataset {
+            *report.rows_by_dataset.entry(k.as_str().to_owned()).or_default() += v;
         }
     }
     Ok(report)

@@ -5,9 +5,10 @@
 mod deadletter;
 mod file;
 mod lines;
+mod pipeline;
 mod transform;
 
 pub use deadletter::{DeadLetterError, DeadLetters};
 pub use file::{IngestError, Options, Report, ingest};
 pub use lines::{Input, LineReader};
-pub use transform::{Transform, dataset_columns};
+pub use transform::{Partition, Transform, dataset_columns};

@@ -2,6 +2,7 @@
 //! quasi-identifiers, coded payload columns; everything else is dropped. Rows gather
 //! in Arrow builders per dataset and Hive partition until they are handed to the sink.
 
+use arrow_array::RecordBatch;
 use msma_model::{CellSink, Column, ColumnType, Event, EventType, Linkable};
 use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
 use msma_sink::{BatchBuilder, Txn};
@@ -76,16 +77,17 @@ pub fn dataset_columns(event_type: EventType) -> Vec<Column> {
     cols
 }
 
+/// Where a row goes: a dataset at a schema version, and a Hive partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct PartKey {
-    event_type: EventType,
-    version: u16,
+pub struct Partition {
+    pub event_type: EventType,
+    pub version: u16,
     network: String,
     year: i32,
 }
 
-impl PartKey {
-    fn path(&self) -> String {
+impl Partition {
+    pub fn path(&self) -> String {
         format!("network_id={}/year={}", self.network, self.year)
     }
 }
@@ -93,7 +95,7 @@ impl PartKey {
 pub struct Transform {
     pseudo: Pseudonymiser,
     policy: Policy,
-    builders: HashMap<PartKey, BatchBuilder>,
+    builders: HashMap<Partition, BatchBuilder>,
     buffered: usize,
 }
 
@@ -110,7 +112,7 @@ impl Transform {
     /// Adds one event's row to the buffers.
     pub fn push(&mut self, ev: &Event) {
         let local_date = ev.occurred_at.date_naive();
-        let key = PartKey {
+        let key = Partition {
             event_type: ev.event_type,
             version: ev.schema_version,
             network: ev.network_id.to_string(),
@@ -154,15 +156,25 @@ impl Transform {
         self.buffered
     }
 
-    /// Hands every buffered row to `txn`.
-    pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
+    /// A transform with the same key and policy, holding no rows (for another thread).
+    pub fn fresh(&self) -> Self {
+        Self::new(self.pseudo.clone(), self.policy.clone())
+    }
+
+    /// Every buffered row, as one batch per partition in partition order.
+    pub fn take(&mut self) -> Vec<(Partition, RecordBatch)> {
         // Builders are dropped, not kept: an idle partition's builders would hold memory.
-        let mut builders: Vec<_> = self.builders.drain().collect();
-        builders.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (key, mut b) in builders {
-            txn.write(key.event_type.as_str(), key.version, &key.path(), &b.finish())?;
-        }
+        let mut batches: Vec<_> = self.builders.drain().map(|(k, mut b)| (k, b.finish())).collect();
+        batches.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.buffered = 0;
+        batches
+    }
+
+    /// Hands every buffered row to `txn`, a row group per partition.
+    pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
+        for (key, batch) in self.take() {
+            txn.write(key.event_type.as_str(), key.version, &key.path(), &[batch])?;
+        }
         Ok(())
     }
 

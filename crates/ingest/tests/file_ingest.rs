@@ -53,6 +53,10 @@ fn env() -> Env {
 
 /// Ingests `text` from a file (seekable) or, with `stream`, from a stream.
 fn run_from(env: &Env, text: &[u8], commit_lines: u64, stream: bool) -> msma_ingest::Report {
+    run_with(env, text, commit_lines, stream, Options::default().threads)
+}
+
+fn run_with(env: &Env, text: &[u8], commit_lines: u64, stream: bool, threads: usize) -> msma_ingest::Report {
     let key = MasterKey::from_bytes([9; 32]);
     let study = StudyId::new("test").unwrap();
     let policy = Policy::default();
@@ -66,6 +70,7 @@ fn run_from(env: &Env, text: &[u8], commit_lines: u64, stream: bool) -> msma_ing
     let mut t = Transform::new(Pseudonymiser::new(&key.study_key(&study)), policy);
     let opts = Options {
         commit_lines,
+        threads,
         ..Options::default()
     };
     let input = if stream {
@@ -211,4 +216,47 @@ fn invalid_utf8_is_dead_lettered_in_hex() {
 
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Every file of a zone (its path below the zone) → its rows in order, as Arrow batches in Debug form.
+fn zone_rows(zone: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut rows = std::collections::BTreeMap::new();
+    let mut stack = vec![zone.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                let file = std::fs::File::open(&p).unwrap();
+                let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                let batches: Vec<_> = reader.map(Result::unwrap).collect();
+                let text = format!("{batches:?}");
+                rows.insert(p.strip_prefix(zone).unwrap().display().to_string(), text);
+            }
+        }
+    }
+    rows
+}
+
+#[test]
+fn the_output_does_not_depend_on_the_number_of_threads() {
+    // More lines than a block, commits that cut blocks, and dead letters among them.
+    let text = input(20_000);
+    let (one, four) = (env(), env());
+    let a = run_with(&one, text.as_bytes(), 7_000, false, 1);
+    let b = run_with(&four, text.as_bytes(), 7_000, false, 4);
+    assert_eq!((a.read, a.written, a.commits), (b.read, b.written, b.commits));
+    assert_eq!(a.rejected_total(), 2_000);
+    let (rows_one, rows_four) = (zone_rows(&one.zone), zone_rows(&four.zone));
+    assert!(rows_one.len() >= 6, "{:?}", rows_one.keys());
+    assert_eq!(rows_one, rows_four, "same files, same rows in the same order");
+    assert_eq!(
+        std::fs::read(&one.dead).unwrap(),
+        std::fs::read(&four.dead).unwrap(),
+        "same dead letters in the same order"
+    );
 }

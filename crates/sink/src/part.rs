@@ -86,16 +86,6 @@ impl PartWriter {
             .map_err(|e| crate::Error::parquet(&self.path, e))
     }
 
-    /// Memory held for the row group in progress: encoded pages and encoder state.
-    pub fn buffered(&self) -> usize {
-        self.writer.memory_size()
-    }
-
-    /// Whether rows wait in a row group in progress.
-    pub fn has_row_group(&self) -> bool {
-        self.writer.in_progress_rows() > 0
-    }
-
     /// Writes the row group in progress out, freeing its memory.
     pub fn flush(&mut self) -> crate::Result<()> {
         self.writer.flush().map_err(|e| crate::Error::parquet(&self.path, e))

@@ -17,14 +17,6 @@ pub const META_DIR: &str = "_msma";
 /// The commit log, inside [`META_DIR`].
 pub const LOG_DIR: &str = "log";
 
-/// Memory the open files of a transaction may buffer before row groups are written out.
-const BUFFER_BUDGET: usize = 32 << 20;
-
-/// Files with a row group in progress. Such a file holds encoder state for every column,
-/// so memory grows with their number; inputs come roughly in time order, so the least
-/// recently written one has its row group written out (it may get more rows later).
-const MAX_ROW_GROUPS_IN_PROGRESS: usize = 32;
-
 /// Files a transaction keeps open at once (an open file with no row group in progress
 /// costs little); past this, the least recently written is finished, and a later row of
 /// its partition opens a second file.
@@ -186,9 +178,21 @@ pub struct Txn<'z> {
 }
 
 impl Txn<'_> {
-    /// Appends a batch to the file of `dataset` (at `schema_version`) in the Hive
-    /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`).
-    pub fn write(&mut self, dataset: &str, schema_version: u16, partition: &str, batch: &RecordBatch) -> Result<()> {
+    /// Appends batches to the file of `dataset` (at `schema_version`) in the Hive
+    /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`), as one row
+    /// group (more past its row limit): no encoder state outlives the call, so memory
+    /// does not grow with the number of partitions; callers gather rows to make row
+    /// groups large.
+    pub fn write(
+        &mut self,
+        dataset: &str,
+        schema_version: u16,
+        partition: &str,
+        batches: &[RecordBatch],
+    ) -> Result<()> {
+        let Some(first) = batches.first() else {
+            return Ok(());
+        };
         let key = (dataset.to_owned(), schema_version, partition.to_owned());
         self.tick += 1;
         if !self.open.contains_key(&key) {
@@ -207,31 +211,16 @@ impl Txn<'_> {
                 ("msma.txn", self.id.clone()),
             ]
             .map(|(k, v)| (k.to_owned(), v));
-            let writer = PartWriter::create(&path, batch.schema(), &metadata)?;
+            let writer = PartWriter::create(&path, first.schema(), &metadata)?;
             *self.files_per_part.entry(key.clone()).or_default() += 1;
             self.open.insert(key.clone(), (writer, 0));
         }
         let (writer, last) = self.open.get_mut(&key).expect("just opened");
         *last = self.tick;
-        writer.write(batch)?;
-        self.bound_memory()
-    }
-
-    fn bound_memory(&mut self) -> Result<()> {
-        let mut active: Vec<(u64, &mut PartWriter)> = self
-            .open
-            .values_mut()
-            .filter(|(w, _)| w.has_row_group())
-            .map(|(w, t)| (*t, w))
-            .collect();
-        if active.len() > MAX_ROW_GROUPS_IN_PROGRESS {
-            active.sort_unstable_by_key(|(t, _)| *t);
-            let excess = active.len() - MAX_ROW_GROUPS_IN_PROGRESS;
-            for (_, w) in active.into_iter().take(excess) {
-                w.flush()?;
-            }
+        for batch in batches {
+            writer.write(batch)?;
         }
-        self.bound_buffers()
+        writer.flush()
     }
 
     fn close_least_recent(&mut self) -> Result<()> {
@@ -240,22 +229,6 @@ impl Txn<'_> {
             let (writer, _) = self.open.remove(&key).expect("present");
             let index = self.files_per_part[&key] - 1;
             self.closed.push((key, index, writer.finish()?));
-        }
-        Ok(())
-    }
-
-    /// Writes out the largest row groups in progress while the open files buffer more
-    /// than the budget.
-    fn bound_buffers(&mut self) -> Result<()> {
-        let mut total: usize = self.open.values().map(|(w, _)| w.buffered()).sum();
-        while total > BUFFER_BUDGET {
-            let (largest, _) = self
-                .open
-                .values_mut()
-                .max_by_key(|(w, _)| w.buffered())
-                .expect("over budget");
-            total -= largest.buffered();
-            largest.flush()?;
         }
         Ok(())
     }
@@ -417,8 +390,8 @@ mod tests {
 
     fn commit(zone: &mut Zone, first: u64) -> CommitRecord {
         let mut txn = zone.begin().unwrap();
-        txn.write("ds", 1, "year=2024", &batch(10)).unwrap();
-        txn.write("ds", 1, "year=2025", &batch(5)).unwrap();
+        txn.write("ds", 1, "year=2024", &[batch(10)]).unwrap();
+        txn.write("ds", 1, "year=2025", &[batch(5)]).unwrap();
         txn.commit(
             &format!("s{first}"),
             source(first),
@@ -460,7 +433,7 @@ mod tests {
         std::fs::rename(dir.path().join(moved), staged.join(moved)).unwrap();
         // A crash before the record: a transaction with files and no commit.
         let mut txn = zone.begin().unwrap();
-        txn.write("ds", 1, "year=2024", &batch(3)).unwrap();
+        txn.write("ds", 1, "year=2024", &[batch(3)]).unwrap();
         std::mem::forget(txn);
         drop(zone);
 
@@ -483,7 +456,7 @@ mod tests {
         assert_eq!(commit(&mut a, 1).seq, 1);
         assert_eq!(commit(&mut b, 2).seq, 2, "b reads a's record before claiming a number");
         let mut txn = b.begin().unwrap();
-        txn.write("ds", 1, "year=2024", &batch(1)).unwrap();
+        txn.write("ds", 1, "year=2024", &[batch(1)]).unwrap();
         let again = txn.commit("dup", source(1), RowCounts::default());
         assert!(matches!(again, Err(Error::Conflict(1))), "{again:?}");
         let kafka = |first_offset, last_offset| Source::Kafka {

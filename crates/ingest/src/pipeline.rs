@@ -1,0 +1,262 @@
+//! One segment of a file ingest on every core. The calling thread reads and hashes
+//! lines and cuts them into blocks; decoders turn blocks into Arrow batches in
+//! parallel; one writer takes their results in input order, writes the dead letters and
+//! gathers each partition's rows into large row groups. The output does not depend on
+//! the number of threads: in each file, rows keep the input order.
+
+use crate::deadletter::DeadLetters;
+use crate::file::IngestError;
+use crate::lines::LineReader;
+use crate::transform::{Partition, Transform};
+use arrow_array::RecordBatch;
+use msma_model::{EventType, RejectKind, Rejection, decode};
+use msma_sink::{RowCounts, Txn};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+/// Lines per block: enough to amortise a hand-off, few enough to bound memory.
+const BLOCK_LINES: usize = 4096;
+
+/// Arrow data the writer gathers before it writes its largest partitions out.
+const BUFFER_BYTES: usize = 32 << 20;
+
+/// Where a segment ends: at line `end`, or earlier at a committed segment's last line
+/// when the hash so far matches it (`candidates`: last line, SHA-256).
+pub struct Bounds<'a> {
+    pub end: u64,
+    pub candidates: &'a [(u64, String)],
+}
+
+/// What a segment read and wrote.
+pub struct Segment {
+    /// The last line read.
+    pub last_line: u64,
+    /// SHA-256 of the segment's bytes.
+    pub sha: Sha256,
+    /// The segment matched a committed one: its rows are to be dropped.
+    pub matched: bool,
+    pub counts: RowCounts,
+    pub by_dataset: BTreeMap<EventType, u64>,
+    pub rejected: BTreeMap<RejectKind, u64>,
+}
+
+struct Block {
+    seq: usize,
+    first_line: u64,
+    data: Vec<u8>,
+    /// End of each line in `data`, and its full length when it was cut.
+    lines: Vec<(usize, Option<u64>)>,
+}
+
+struct Decoded {
+    seq: usize,
+    batches: Vec<(Partition, RecordBatch)>,
+    rejects: Vec<(u64, Vec<u8>, Option<u64>, Rejection)>,
+    by_dataset: BTreeMap<EventType, u64>,
+}
+
+/// Reads lines after `last_line` up to the segment's end, in `threads` decoders.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    reader: &mut LineReader,
+    last_line: u64,
+    bounds: &Bounds,
+    transform: &Transform,
+    threads: usize,
+    txn: &mut Txn,
+    dead: &mut DeadLetters,
+    name: &str,
+    max_line_bytes: usize,
+) -> Result<Segment, IngestError> {
+    let threads = threads.max(1);
+    let (work_tx, work_rx) = sync_channel::<Block>(threads);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = sync_channel::<Decoded>(threads);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
+            s.spawn(move || decoder(&rx, &tx, transform, max_line_bytes));
+        }
+        drop(done_tx);
+        let writer = s.spawn(|| writer(done_rx, txn, dead, name));
+        let read = read_blocks(reader, last_line, bounds, work_tx);
+        // The writer stops at its first error; the reader then stops too (its channel
+        // closes), so the writer's error is the cause and comes first.
+        let written = writer.join().expect("the writer does not panic");
+        let (end, sha, matched) = read?;
+        let (mut counts, by_dataset, rejected) = written?;
+        // Lines of a matched segment's last block are not decoded, but were read.
+        counts.read = end - last_line;
+        Ok(Segment {
+            last_line: end,
+            sha,
+            matched,
+            counts,
+            by_dataset,
+            rejected,
+        })
+    })
+}
+
+/// Reads and hashes lines into blocks; returns the last line read, the hash, and
+/// whether the segment matched a committed one.
+fn read_blocks(
+    reader: &mut LineReader,
+    mut line_no: u64,
+    bounds: &Bounds,
+    work: SyncSender<Block>,
+) -> Result<(u64, Sha256, bool), IngestError> {
+    let mut sha = Sha256::new();
+    let mut seq = 0;
+    let new_block = |seq, first_line| Block {
+        seq,
+        first_line,
+        data: Vec::with_capacity(2 << 20),
+        lines: Vec::with_capacity(BLOCK_LINES),
+    };
+    let mut block = new_block(seq, line_no + 1);
+    let mut matched = false;
+    while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
+        line_no += 1;
+        block.data.extend_from_slice(line.bytes);
+        block.lines.push((block.data.len(), line.oversized));
+        if bounds.candidates.iter().any(|(last, _)| *last == line_no) {
+            let digest = hex::encode(sha.clone().finalize());
+            if bounds
+                .candidates
+                .iter()
+                .any(|(last, h)| *last == line_no && *h == digest)
+            {
+                matched = true;
+                break;
+            }
+        }
+        if line_no == bounds.end {
+            break;
+        }
+        if block.lines.len() == BLOCK_LINES {
+            seq += 1;
+            let full = std::mem::replace(&mut block, new_block(seq, line_no + 1));
+            if work.send(full).is_err() {
+                // The writer failed; its error is reported.
+                return Ok((line_no, sha, matched));
+            }
+        }
+    }
+    if !block.lines.is_empty() && !matched {
+        let _ = work.send(block);
+    }
+    Ok((line_no, sha, matched))
+}
+
+fn decoder(work: &Mutex<Receiver<Block>>, done: &SyncSender<Decoded>, mut transform: Transform, max_line_bytes: usize) {
+    loop {
+        let Ok(block) = work.lock().expect("no decoder panics").recv() else {
+            return;
+        };
+        let mut out = Decoded {
+            seq: block.seq,
+            batches: Vec::new(),
+            rejects: Vec::new(),
+            by_dataset: BTreeMap::new(),
+        };
+        let mut start = 0;
+        for (i, &(end, oversized)) in block.lines.iter().enumerate() {
+            let bytes = &block.data[start..end];
+            start = end;
+            let outcome = match oversized {
+                Some(len) => Err(Rejection::new(
+                    RejectKind::OversizedLine,
+                    format!("line of {len} bytes is over the limit of {max_line_bytes} bytes"),
+                )),
+                None => decode(bytes),
+            };
+            match outcome {
+                Ok(ev) => {
+                    transform.push(&ev);
+                    *out.by_dataset.entry(ev.event_type).or_default() += 1;
+                }
+                Err(why) => out
+                    .rejects
+                    .push((block.first_line + i as u64, bytes.to_vec(), oversized, why)),
+            }
+        }
+        out.batches = transform.take();
+        if done.send(out).is_err() {
+            return;
+        }
+    }
+}
+
+type Written = (RowCounts, BTreeMap<EventType, u64>, BTreeMap<RejectKind, u64>);
+
+/// Takes decoded blocks in input order: dead letters, then rows gathered by partition.
+fn writer(done: Receiver<Decoded>, txn: &mut Txn, dead: &mut DeadLetters, name: &str) -> Result<Written, IngestError> {
+    let mut counts = RowCounts::default();
+    let mut by_dataset = BTreeMap::new();
+    let mut rejected = BTreeMap::new();
+    let mut gathered = Gathered::default();
+    let mut waiting: BTreeMap<usize, Decoded> = BTreeMap::new();
+    let mut next = 0;
+    for decoded in done {
+        waiting.insert(decoded.seq, decoded);
+        while let Some(d) = waiting.remove(&next) {
+            next += 1;
+            for (line, bytes, oversized, why) in &d.rejects {
+                dead.reject(name, *line, bytes, *oversized, why)
+                    .map_err(IngestError::DeadLetters)?;
+                *rejected.entry(why.kind).or_default() += 1;
+            }
+            let written: u64 = d.by_dataset.values().sum();
+            counts.read += written + d.rejects.len() as u64;
+            counts.written += written;
+            counts.rejected += d.rejects.len() as u64;
+            for (t, n) in d.by_dataset {
+                *by_dataset.entry(t).or_default() += n;
+            }
+            for (part, batch) in d.batches {
+                gathered.add(part, batch);
+            }
+            if gathered.bytes > BUFFER_BYTES {
+                gathered.write_largest(txn, BUFFER_BYTES / 2)?;
+            }
+        }
+    }
+    gathered.write_largest(txn, 0)?;
+    Ok((counts, by_dataset, rejected))
+}
+
+/// Batches waiting to become row groups, by partition.
+#[derive(Default)]
+struct Gathered {
+    parts: HashMap<Partition, (Vec<RecordBatch>, usize)>,
+    bytes: usize,
+}
+
+impl Gathered {
+    fn add(&mut self, part: Partition, batch: RecordBatch) {
+        let size = batch.get_array_memory_size();
+        let (batches, bytes) = self.parts.entry(part).or_default();
+        batches.push(batch);
+        *bytes += size;
+        self.bytes += size;
+    }
+
+    /// Writes the largest partitions, each as a row group, until at most `keep` bytes
+    /// wait (0: all of them).
+    fn write_largest(&mut self, txn: &mut Txn, keep: usize) -> msma_sink::Result<()> {
+        let mut order: Vec<_> = self.parts.iter().map(|(p, (_, bytes))| (*bytes, p.clone())).collect();
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for (bytes, part) in order {
+            if self.bytes <= keep && keep > 0 {
+                break;
+            }
+            let (batches, _) = self.parts.remove(&part).expect("listed");
+            txn.write(part.event_type.as_str(), part.version, &part.path(), &batches)?;
+            self.bytes -= bytes;
+        }
+        Ok(())
+    }
+}
