@@ -5,6 +5,7 @@ mod util;
 
 mod audit;
 mod cli;
+mod compare;
 mod crash;
 mod faults;
 mod hostile;
