@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// Lines per block: enough to amortise a hand-off, few enough to bound memory.
-const BLOCK_LINES: usize = 4096;
+const BLOCK_LINES: usize = 8192;
 
 /// Arrow data the writer gathers before it writes its largest partitions out.
 const BUFFER_BYTES: usize = 32 << 20;
@@ -57,7 +57,8 @@ struct Decoded {
     by_dataset: BTreeMap<EventType, u64>,
 }
 
-/// Reads lines after `last_line` up to the segment's end, in `threads` decoders.
+/// Reads lines after `last_line` up to the segment's end, decoding in `threads`
+/// threads (with one, everything runs in the calling thread: no hand-offs to pay).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     reader: &mut LineReader,
@@ -70,43 +71,59 @@ pub fn run(
     name: &str,
     max_line_bytes: usize,
 ) -> Result<Segment, IngestError> {
-    let threads = threads.max(1);
-    let (work_tx, work_rx) = sync_channel::<Block>(threads);
-    let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = sync_channel::<Decoded>(threads);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
-            s.spawn(move || decoder(&rx, &tx, transform, max_line_bytes));
+    let mut writer = Writer::new(txn, dead, name);
+    let read = if threads <= 1 {
+        let mut transform = transform.fresh();
+        let mut failed = None;
+        let read = read_blocks(reader, last_line, bounds, |block| {
+            let decoded = decode_block(block, &mut transform, max_line_bytes);
+            writer.accept(decoded).map_err(|e| failed = Some(e)).is_ok()
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
-        drop(done_tx);
-        let writer = s.spawn(|| writer(done_rx, txn, dead, name));
-        let read = read_blocks(reader, last_line, bounds, work_tx);
-        // The writer stops at its first error; the reader then stops too (its channel
-        // closes), so the writer's error is the cause and comes first.
-        let written = writer.join().expect("the writer does not panic");
-        let (end, sha, matched) = read?;
-        let (mut counts, by_dataset, rejected) = written?;
-        // Lines of a matched segment's last block are not decoded, but were read.
-        counts.read = end - last_line;
-        Ok(Segment {
-            last_line: end,
-            sha,
-            matched,
-            counts,
-            by_dataset,
-            rejected,
-        })
+        read
+    } else {
+        let (work_tx, work_rx) = sync_channel::<Block>(threads);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = sync_channel::<Decoded>(threads);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
+                s.spawn(move || decoder(&rx, &tx, transform, max_line_bytes));
+            }
+            drop(done_tx);
+            let writing = s.spawn(|| writer.accept_in_order(done_rx));
+            let read = read_blocks(reader, last_line, bounds, |block| work_tx.send(block).is_ok());
+            drop(work_tx);
+            // The writer stops at its first error; the reader then stops too (its
+            // channel closes), so the writer's error is the cause and comes first.
+            writing.join().expect("the writer does not panic")?;
+            Ok::<_, IngestError>(read)
+        })?
+    };
+    let (end, sha, matched) = read?;
+    let (mut counts, by_dataset, rejected) = writer.finish()?;
+    // Lines of a matched segment's last block are not decoded, but were read.
+    counts.read = end - last_line;
+    Ok(Segment {
+        last_line: end,
+        sha,
+        matched,
+        counts,
+        by_dataset,
+        rejected,
     })
 }
 
-/// Reads and hashes lines into blocks; returns the last line read, the hash, and
-/// whether the segment matched a committed one.
+/// Reads and hashes lines into blocks, handing each to `send` until it returns false;
+/// returns the last line read, the hash, and whether the segment matched a committed
+/// one.
 fn read_blocks(
     reader: &mut LineReader,
     mut line_no: u64,
     bounds: &Bounds,
-    work: SyncSender<Block>,
+    mut send: impl FnMut(Block) -> bool,
 ) -> Result<(u64, Sha256, bool), IngestError> {
     let mut sha = Sha256::new();
     let mut seq = 0;
@@ -139,14 +156,14 @@ fn read_blocks(
         if block.lines.len() == BLOCK_LINES {
             seq += 1;
             let full = std::mem::replace(&mut block, new_block(seq, line_no + 1));
-            if work.send(full).is_err() {
+            if !send(full) {
                 // The writer failed; its error is reported.
                 return Ok((line_no, sha, matched));
             }
         }
     }
     if !block.lines.is_empty() && !matched {
-        let _ = work.send(block);
+        send(block);
     }
     Ok((line_no, sha, matched))
 }
@@ -156,76 +173,111 @@ fn decoder(work: &Mutex<Receiver<Block>>, done: &SyncSender<Decoded>, mut transf
         let Ok(block) = work.lock().expect("no decoder panics").recv() else {
             return;
         };
-        let mut out = Decoded {
-            seq: block.seq,
-            batches: Vec::new(),
-            rejects: Vec::new(),
-            by_dataset: BTreeMap::new(),
-        };
-        let mut start = 0;
-        for (i, &(end, oversized)) in block.lines.iter().enumerate() {
-            let bytes = &block.data[start..end];
-            start = end;
-            let outcome = match oversized {
-                Some(len) => Err(Rejection::new(
-                    RejectKind::OversizedLine,
-                    format!("line of {len} bytes is over the limit of {max_line_bytes} bytes"),
-                )),
-                None => decode(bytes),
-            };
-            match outcome {
-                Ok(ev) => {
-                    transform.push(&ev);
-                    *out.by_dataset.entry(ev.event_type).or_default() += 1;
-                }
-                Err(why) => out
-                    .rejects
-                    .push((block.first_line + i as u64, bytes.to_vec(), oversized, why)),
-            }
-        }
-        out.batches = transform.take();
-        if done.send(out).is_err() {
+        if done.send(decode_block(block, &mut transform, max_line_bytes)).is_err() {
             return;
         }
     }
 }
 
+fn decode_block(block: Block, transform: &mut Transform, max_line_bytes: usize) -> Decoded {
+    let mut out = Decoded {
+        seq: block.seq,
+        batches: Vec::new(),
+        rejects: Vec::new(),
+        by_dataset: BTreeMap::new(),
+    };
+    let mut start = 0;
+    for (i, &(end, oversized)) in block.lines.iter().enumerate() {
+        let bytes = &block.data[start..end];
+        start = end;
+        let outcome = match oversized {
+            Some(len) => Err(Rejection::new(
+                RejectKind::OversizedLine,
+                format!("line of {len} bytes is over the limit of {max_line_bytes} bytes"),
+            )),
+            None => decode(bytes),
+        };
+        match outcome {
+            Ok(ev) => {
+                transform.push(&ev);
+                *out.by_dataset.entry(ev.event_type).or_default() += 1;
+            }
+            Err(why) => out
+                .rejects
+                .push((block.first_line + i as u64, bytes.to_vec(), oversized, why)),
+        }
+    }
+    out.batches = transform.take();
+    out
+}
+
 type Written = (RowCounts, BTreeMap<EventType, u64>, BTreeMap<RejectKind, u64>);
 
 /// Takes decoded blocks in input order: dead letters, then rows gathered by partition.
-fn writer(done: Receiver<Decoded>, txn: &mut Txn, dead: &mut DeadLetters, name: &str) -> Result<Written, IngestError> {
-    let mut counts = RowCounts::default();
-    let mut by_dataset = BTreeMap::new();
-    let mut rejected = BTreeMap::new();
-    let mut gathered = Gathered::default();
-    let mut waiting: BTreeMap<usize, Decoded> = BTreeMap::new();
-    let mut next = 0;
-    for decoded in done {
-        waiting.insert(decoded.seq, decoded);
-        while let Some(d) = waiting.remove(&next) {
-            next += 1;
-            for (line, bytes, oversized, why) in &d.rejects {
-                dead.reject(name, *line, bytes, *oversized, why)
-                    .map_err(IngestError::DeadLetters)?;
-                *rejected.entry(why.kind).or_default() += 1;
-            }
-            let written: u64 = d.by_dataset.values().sum();
-            counts.read += written + d.rejects.len() as u64;
-            counts.written += written;
-            counts.rejected += d.rejects.len() as u64;
-            for (t, n) in d.by_dataset {
-                *by_dataset.entry(t).or_default() += n;
-            }
-            for (part, batch) in d.batches {
-                gathered.add(part, batch);
-            }
-            if gathered.bytes > BUFFER_BYTES {
-                gathered.write_largest(txn, BUFFER_BYTES / 2)?;
-            }
+struct Writer<'a, 't> {
+    txn: &'a mut Txn<'t>,
+    dead: &'a mut DeadLetters,
+    name: &'a str,
+    counts: RowCounts,
+    by_dataset: BTreeMap<EventType, u64>,
+    rejected: BTreeMap<RejectKind, u64>,
+    gathered: Gathered,
+}
+
+impl<'a, 't> Writer<'a, 't> {
+    fn new(txn: &'a mut Txn<'t>, dead: &'a mut DeadLetters, name: &'a str) -> Self {
+        Self {
+            txn,
+            dead,
+            name,
+            counts: RowCounts::default(),
+            by_dataset: BTreeMap::new(),
+            rejected: BTreeMap::new(),
+            gathered: Gathered::default(),
         }
     }
-    gathered.write_largest(txn, 0)?;
-    Ok((counts, by_dataset, rejected))
+
+    /// Takes blocks from decoders, which finish them out of order.
+    fn accept_in_order(&mut self, done: Receiver<Decoded>) -> Result<(), IngestError> {
+        let mut waiting: BTreeMap<usize, Decoded> = BTreeMap::new();
+        let mut next = 0;
+        for decoded in done {
+            waiting.insert(decoded.seq, decoded);
+            while let Some(d) = waiting.remove(&next) {
+                next += 1;
+                self.accept(d)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, d: Decoded) -> Result<(), IngestError> {
+        for (line, bytes, oversized, why) in &d.rejects {
+            self.dead
+                .reject(self.name, *line, bytes, *oversized, why)
+                .map_err(IngestError::DeadLetters)?;
+            *self.rejected.entry(why.kind).or_default() += 1;
+        }
+        let written: u64 = d.by_dataset.values().sum();
+        self.counts.read += written + d.rejects.len() as u64;
+        self.counts.written += written;
+        self.counts.rejected += d.rejects.len() as u64;
+        for (t, n) in d.by_dataset {
+            *self.by_dataset.entry(t).or_default() += n;
+        }
+        for (part, batch) in d.batches {
+            self.gathered.add(part, batch);
+        }
+        if self.gathered.bytes > BUFFER_BYTES {
+            self.gathered.write_largest(self.txn, BUFFER_BYTES / 2)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Written, IngestError> {
+        self.gathered.write_largest(self.txn, 0)?;
+        Ok((self.counts, self.by_dataset, self.rejected))
+    }
 }
 
 /// Batches waiting to become row groups, by partition.
