@@ -252,7 +252,7 @@ def drain(a, bootstrap, key, workers, acked, base, broker_pid):
     for p, r in log_coverage(zone).items():
         if r[0][0] != 0 or any(b[0] != x[1] + 1 for x, b in zip(r, r[1:])):
             sys.exit(f"partition {p}: offsets not covered once from 0: {r} (the dev broker keeps ~5 MiB "
-                     "per partition: lower --kafka-events)")
+                     "per partition: lower --kafka-events or raise --kafka-partitions)")
     cpu = sum(u.ru_utime + u.ru_stime for u in usage) / (done - t0)
     rss = max(u.ru_maxrss for u in usage) / 1024
     return done - t0, done - first_assignment(logs), rss, cpu, broker_cpu / (done - t0)
@@ -260,7 +260,8 @@ def drain(a, bootstrap, key, workers, acked, base, broker_pid):
 
 def kafka_section(a, events_path, key, n_events):
     broker = subprocess.Popen(
-        [a.msma, "dev-broker", "--partitions", "4", "--topic", "events", "--topic", "events.dead-letters"],
+        [a.msma, "dev-broker", "--partitions", str(a.kafka_partitions), "--topic", "events",
+         "--topic", "events.dead-letters"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:
@@ -298,7 +299,8 @@ def kafka_section(a, events_path, key, n_events):
         broker.terminate()
         broker.wait()
 
-    print(f"\n### Kafka: {acked:,} events on 4 partitions of `msma dev-broker`, median of {a.runs} run(s)\n")
+    print(f"\n### Kafka: {acked:,} events on {a.kafka_partitions} partitions of `msma dev-broker`, "
+          f"median of {a.runs} run(s)\n")
     print(f"`msma push`: {push_secs:.2f} s ({acked / push_secs:,.0f} events/s, producer and in-memory broker "
           "on the same machine). Drain: from the workers' start to the commit log covering every offset "
           "(consumer group join included); the next column starts at the first partition assignment.\n")
@@ -326,8 +328,10 @@ def main():
                     help="skip the same_output.py check of the last run's outputs")
     ap.add_argument("--kafka", action="store_true", help="also time the Kafka path")
     ap.add_argument("--kafka-only", action="store_true", help="only the Kafka path")
-    ap.add_argument("--kafka-events", type=int, default=200_000,
-                    help="events pushed (the dev broker keeps only ~5 MiB per partition)")
+    ap.add_argument("--kafka-events", type=int, default=1_000_000, help="events pushed")
+    ap.add_argument("--kafka-partitions", type=int, default=64,
+                    help="partitions of the topic (the dev broker keeps only ~5 MiB per partition: "
+                         "64 hold 1,000,000 events)")
     a = ap.parse_args()
     a.msma = os.path.abspath(a.msma)
     if not os.access(a.msma, os.X_OK):
