@@ -2,22 +2,10 @@
 //! datasets, columns, types, rows and pseudonyms, so that timing them against msma
 //! compares like with like.
 
-use crate::util::{Site, ok, repo};
-use std::process::Command;
+use crate::util::{Site, ok, python_at, repo};
 
 fn script(name: &str, args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(repo().join("benches/compare").join(name))
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{name} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    python_at(&repo().join("benches/compare").join(name), args)
 }
 
 #[test]

@@ -110,14 +110,20 @@ pub fn free_port() -> u16 {
 
 /// Runs a Python script of tests/py, failing with its output.
 pub fn python(script: &str, args: &[&str]) -> String {
+    python_at(&repo().join("tests/py").join(script), args)
+}
+
+/// Runs the Python script at `script`, failing with its output.
+pub fn python_at(script: &Path, args: &[&str]) -> String {
     let out = Command::new("python3")
-        .arg(repo().join("tests/py").join(script))
+        .arg(script)
         .args(args)
         .output()
         .expect("python3 runs (tests/run installs the Python packages)");
     assert!(
         out.status.success(),
-        "{script} failed:\n{}\n{}",
+        "{} failed:\n{}\n{}",
+        script.display(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
