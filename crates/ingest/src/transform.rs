@@ -96,7 +96,6 @@ pub struct Transform {
     pseudo: Pseudonymiser,
     policy: Policy,
     builders: HashMap<Partition, BatchBuilder>,
-    buffered: usize,
 }
 
 impl Transform {
@@ -105,7 +104,6 @@ impl Transform {
             pseudo,
             policy,
             builders: HashMap::new(),
-            buffered: 0,
         }
     }
 
@@ -148,12 +146,6 @@ impl Transform {
             pseudo.linked(domain, network, v).to_string()
         });
         b.end_row();
-        self.buffered += 1;
-    }
-
-    /// Rows buffered since the last flush.
-    pub fn buffered(&self) -> usize {
-        self.buffered
     }
 
     /// A transform with the same key and policy, holding no rows (for another thread).
@@ -166,7 +158,6 @@ impl Transform {
         // Builders are dropped, not kept: an idle partition's builders would hold memory.
         let mut batches: Vec<_> = self.builders.drain().map(|(k, mut b)| (k, b.finish())).collect();
         batches.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        self.buffered = 0;
         batches
     }
 
@@ -181,7 +172,6 @@ impl Transform {
     /// Forgets buffered rows (their transaction is abandoned).
     pub fn discard(&mut self) {
         self.builders.clear();
-        self.buffered = 0;
     }
 }
 

@@ -87,8 +87,9 @@ fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
     run_from(env, text.as_bytes(), commit_lines, false)
 }
 
-fn zone_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
+/// Every file below `dir`.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(d).unwrap() {
@@ -96,11 +97,15 @@ fn zone_bytes(dir: &Path) -> Vec<u8> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                all.extend(std::fs::read(&p).unwrap());
+                found.push(p);
             }
         }
     }
-    all
+    found
+}
+
+fn zone_bytes(dir: &Path) -> Vec<u8> {
+    files(dir).iter().flat_map(|p| std::fs::read(p).unwrap()).collect()
 }
 
 #[test]
@@ -220,26 +225,23 @@ fn hex_of(b: &[u8]) -> String {
 
 /// Every file of a zone (its path below the zone) → its rows in order, as Arrow batches in Debug form.
 fn zone_rows(zone: &Path) -> std::collections::BTreeMap<String, String> {
-    let mut rows = std::collections::BTreeMap::new();
-    let mut stack = vec![zone.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                let file = std::fs::File::open(&p).unwrap();
-                let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-                let batches: Vec<_> = reader.map(Result::unwrap).collect();
-                let text = format!("{batches:?}");
-                rows.insert(p.strip_prefix(zone).unwrap().display().to_string(), text);
-            }
-        }
-    }
-    rows
+    let parquet = files(zone)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"));
+    parquet
+        .map(|p| {
+            let file = std::fs::File::open(&p).unwrap();
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
+            let batches: Vec<_> = reader.map(Result::unwrap).collect();
+            (
+                p.strip_prefix(zone).unwrap().display().to_string(),
+                format!("{batches:?}"),
+            )
+        })
+        .collect()
 }
 
 #[test]
