@@ -178,7 +178,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         policy,
     } = open_study(a)?;
     let mut dead = DeadLetters::open(dead_path, a.out.as_local())?;
-    let mut transform = Transform::new(pseudo, policy);
+    let transform = Transform::new(pseudo, policy);
     let name = if input_path.as_os_str() == "-" {
         "stdin".to_owned()
     } else {
@@ -192,7 +192,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
     tracing::info!(study = %a.study, out = %a.out, "ingest started");
     let started = Instant::now();
     let display = progress.map(|(size, position)| crate::progress::Progress::start("ingest", "bytes", size, position));
-    let report = msma_ingest::ingest(input, &name, &mut zone, &mut transform, &mut dead, &opts);
+    let report = msma_ingest::ingest(input, &name, &mut zone, &transform, &mut dead, &opts);
     drop(display);
     let report = report?;
     Ok((report, started.elapsed()))

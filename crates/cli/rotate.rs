@@ -94,7 +94,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.out.display()
     );
     let mut dead = DeadLetters::open(&a.dead_letter, Some(&a.out))?;
-    let mut transform = Transform::new(new.clone(), policy);
+    let transform = Transform::new(new.clone(), policy);
     let mut crosswalk: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
     for input in &a.inputs {
         let open = || std::fs::File::open(input).with_context(|| format!("opening {}", input.display()));
@@ -103,7 +103,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             Input::File(std::io::BufReader::new(open()?)),
             &name,
             &mut zone,
-            &mut transform,
+            &transform,
             &mut dead,
             &Options::default(),
         )?;

@@ -76,7 +76,7 @@ pub fn ingest(
     input: Input,
     name: &str,
     zone: &mut Zone,
-    transform: &mut Transform,
+    transform: &Transform,
     dead: &mut DeadLetters,
     opts: &Options,
 ) -> Result<Report, IngestError> {
@@ -108,18 +108,12 @@ pub fn ingest(
             None => first + opts.commit_lines.max(1) - 1,
         };
         let mut txn = zone.begin()?;
-        let bounds = Bounds { end, candidates };
-        let seg = pipeline::run(
-            &mut reader,
-            line_no,
-            &bounds,
-            transform,
-            opts.threads,
-            &mut txn,
-            dead,
-            name,
-            opts.max_line_bytes,
-        )?;
+        let bounds = Bounds {
+            after: line_no,
+            end,
+            candidates,
+        };
+        let seg = pipeline::run(&mut reader, &bounds, transform, opts, &mut txn, dead, name)?;
         line_no = seg.last_line;
         let counts = seg.counts;
         if counts.read == 0 || seg.matched {

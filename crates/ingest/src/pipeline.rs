@@ -5,7 +5,7 @@
 //! the number of threads: in each file, rows keep the input order.
 
 use crate::deadletter::DeadLetters;
-use crate::file::IngestError;
+use crate::file::{IngestError, Options};
 use crate::lines::LineReader;
 use crate::transform::{Partition, Transform};
 use arrow_array::RecordBatch;
@@ -22,9 +22,10 @@ const BLOCK_LINES: usize = 8192;
 /// Arrow data the writer gathers before it writes its largest partitions out.
 const BUFFER_BYTES: usize = 32 << 20;
 
-/// Where a segment ends: at line `end`, or earlier at a committed segment's last line
-/// when the hash so far matches it (`candidates`: last line, SHA-256).
+/// A segment: the lines after `after` up to line `end`, or up to a committed segment's
+/// last line when the hash so far matches it (`candidates`: last line, SHA-256).
 pub struct Bounds<'a> {
+    pub after: u64,
     pub end: u64,
     pub candidates: &'a [(u64, String)],
 }
@@ -57,25 +58,23 @@ struct Decoded {
     by_dataset: BTreeMap<EventType, u64>,
 }
 
-/// Reads lines after `last_line` up to the segment's end, decoding in `threads`
-/// threads (with one, everything runs in the calling thread: no hand-offs to pay).
-#[allow(clippy::too_many_arguments)]
+/// Reads the segment's lines, decoding them in `opts.threads` threads (with one,
+/// everything runs in the calling thread: no hand-offs to pay).
 pub fn run(
     reader: &mut LineReader,
-    last_line: u64,
     bounds: &Bounds,
     transform: &Transform,
-    threads: usize,
+    opts: &Options,
     txn: &mut Txn,
     dead: &mut DeadLetters,
     name: &str,
-    max_line_bytes: usize,
 ) -> Result<Segment, IngestError> {
+    let (threads, max_line_bytes) = (opts.threads, opts.max_line_bytes);
     let mut writer = Writer::new(txn, dead, name);
     let read = if threads <= 1 {
         let mut transform = transform.fresh();
         let mut failed = None;
-        let read = read_blocks(reader, last_line, bounds, |block| {
+        let read = read_blocks(reader, bounds, |block| {
             let decoded = decode_block(block, &mut transform, max_line_bytes);
             writer.accept(decoded).map_err(|e| failed = Some(e)).is_ok()
         });
@@ -94,7 +93,7 @@ pub fn run(
             }
             drop(done_tx);
             let writing = s.spawn(|| writer.accept_in_order(done_rx));
-            let read = read_blocks(reader, last_line, bounds, |block| work_tx.send(block).is_ok());
+            let read = read_blocks(reader, bounds, |block| work_tx.send(block).is_ok());
             drop(work_tx);
             // The writer stops at its first error; the reader then stops too (its
             // channel closes), so the writer's error is the cause and comes first.
@@ -105,7 +104,7 @@ pub fn run(
     let (end, sha, matched) = read?;
     let (mut counts, by_dataset, rejected) = writer.finish()?;
     // Lines of a matched segment's last block are not decoded, but were read.
-    counts.read = end - last_line;
+    counts.read = end - bounds.after;
     Ok(Segment {
         last_line: end,
         sha,
@@ -121,10 +120,10 @@ pub fn run(
 /// one.
 fn read_blocks(
     reader: &mut LineReader,
-    mut line_no: u64,
     bounds: &Bounds,
     mut send: impl FnMut(Block) -> bool,
 ) -> Result<(u64, Sha256, bool), IngestError> {
+    let mut line_no = bounds.after;
     let mut sha = Sha256::new();
     let mut seq = 0;
     let new_block = |seq, first_line| Block {

@@ -67,7 +67,7 @@ fn run_with(env: &Env, text: &[u8], commit_lines: u64, stream: bool, threads: us
     };
     let mut zone = Zone::open(&env.zone, identity).unwrap();
     let mut dead = DeadLetters::open(&env.dead, Some(&env.zone)).unwrap();
-    let mut t = Transform::new(Pseudonymiser::new(&key.study_key(&study)), policy);
+    let t = Transform::new(Pseudonymiser::new(&key.study_key(&study)), policy);
     let opts = Options {
         commit_lines,
         threads,
@@ -80,7 +80,7 @@ fn run_with(env: &Env, text: &[u8], commit_lines: u64, stream: bool, threads: us
         std::fs::write(&path, text).unwrap();
         Input::File(std::io::BufReader::new(std::fs::File::open(path).unwrap()))
     };
-    ingest(input, "input.ndjson", &mut zone, &mut t, &mut dead, &opts).unwrap()
+    ingest(input, "input.ndjson", &mut zone, &t, &mut dead, &opts).unwrap()
 }
 
 fn run(env: &Env, text: &str, commit_lines: u64) -> msma_ingest::Report {
