@@ -1,5 +1,5 @@
-//! One Parquet file being written: zstd, statistics, dictionary encoding, msma's
-//! key-value metadata, and a SHA-256 computed as the bytes go out.
+//! One Parquet file being written: zstd (Snappy when small), statistics, dictionary
+//! encoding, msma's key-value metadata, and a SHA-256 computed as the bytes go out.
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -15,6 +15,23 @@ use std::path::{Path, PathBuf};
 /// Rows per row group: large enough for good compression, small enough to bound the
 /// memory of each open file.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Files whose first row group has fewer rows are compressed with Snappy rather than zstd. arrow-rs
+/// sets up a zstd compressor and decompressor for every column chunk, and each runs the
+/// `cpuid` instruction twice, which traps to the hypervisor on a virtual machine (6 µs
+/// each, measured on the benchmark machine): 25 µs per column chunk, more than zstd's
+/// gain on a small one is worth. A Kafka commit writes hundreds of small files; on
+/// 1,000,000 events drained (3,300 files), this took 15% off the time and added 18%
+/// to the bytes.
+const SMALL_FILE_ROWS: usize = 1024;
+
+fn compression(first_rows: usize) -> Compression {
+    if first_rows < SMALL_FILE_ROWS {
+        Compression::SNAPPY
+    } else {
+        Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level"))
+    }
+}
 
 struct Hashing {
     inner: BufWriter<File>,
@@ -51,10 +68,17 @@ pub struct PartWriter {
 }
 
 impl PartWriter {
-    pub fn create(path: &Path, schema: SchemaRef, metadata: &[(String, String)]) -> crate::Result<Self> {
+    /// A file whose first row group will hold `first_rows` rows, which decide its
+    /// compression.
+    pub fn create(
+        path: &Path,
+        schema: SchemaRef,
+        first_rows: usize,
+        metadata: &[(String, String)],
+    ) -> crate::Result<Self> {
         let file = File::create(path).map_err(|e| crate::Error::io(path, e))?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+            .set_compression(compression(first_rows))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_dictionary_enabled(true)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))

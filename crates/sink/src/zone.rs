@@ -193,6 +193,7 @@ impl Txn<'_> {
         let Some(first) = batches.first() else {
             return Ok(());
         };
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
         let key = (dataset.to_owned(), schema_version, partition.to_owned());
         self.tick += 1;
         if !self.open.contains_key(&key) {
@@ -211,7 +212,7 @@ impl Txn<'_> {
                 ("msma.txn", self.id.clone()),
             ]
             .map(|(k, v)| (k.to_owned(), v));
-            let writer = PartWriter::create(&path, first.schema(), &metadata)?;
+            let writer = PartWriter::create(&path, first.schema(), rows, &metadata)?;
             *self.files_per_part.entry(key.clone()).or_default() += 1;
             self.open.insert(key.clone(), (writer, 0));
         }
