@@ -216,7 +216,7 @@ def drain(a, bootstrap, key, workers, acked, base, broker_pid):
     ports = [free_port() for _ in range(workers)]
     logs = [os.path.join(base, f"worker{i}.log") for i in range(workers)]
     argv = [a.msma, "ingest", "--brokers", bootstrap, "--topic", "events", "--group", group,
-            "--out", zone, "--keys", key, "--study", STUDY] + (["--kafka-properties", os.environ["KPROPS"]] if os.environ.get("KPROPS") else [])
+            "--out", zone, "--keys", key, "--study", STUDY]
     broker_cpu = cpu_seconds(broker_pid)
     t0 = time.time()
     procs = []
