@@ -108,6 +108,7 @@ pub fn ingest(
             None => first + opts.commit_lines.max(1) - 1,
         };
         let mut txn = zone.begin()?;
+        txn.set_threads(opts.threads);
         let bounds = Bounds {
             after: line_no,
             end,

@@ -300,14 +300,15 @@ impl Gathered {
     fn write_largest(&mut self, txn: &mut Txn, keep: usize) -> msma_sink::Result<()> {
         let mut order: Vec<_> = self.parts.iter().map(|(p, (_, bytes))| (*bytes, p.clone())).collect();
         order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut groups = Vec::new();
         for (bytes, part) in order {
             if self.bytes <= keep && keep > 0 {
                 break;
             }
             let (batches, _) = self.parts.remove(&part).expect("listed");
-            txn.write(part.event_type.as_str(), part.version, &part.path(), &batches)?;
+            groups.push(part.row_group(batches));
             self.bytes -= bytes;
         }
-        Ok(())
+        txn.write_all(groups)
     }
 }

@@ -5,7 +5,7 @@
 use arrow_array::RecordBatch;
 use msma_model::{CellSink, Column, ColumnType, Event, EventType, Linkable};
 use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
-use msma_sink::{BatchBuilder, Txn};
+use msma_sink::{BatchBuilder, RowGroup, Txn};
 use std::collections::HashMap;
 
 const COMMON: &[Column] = &[
@@ -90,6 +90,16 @@ impl Partition {
     pub fn path(&self) -> String {
         format!("network_id={}/year={}", self.network, self.year)
     }
+
+    /// `batches` as a row group of this partition's file.
+    pub fn row_group(&self, batches: Vec<RecordBatch>) -> RowGroup {
+        RowGroup {
+            dataset: self.event_type.as_str().to_owned(),
+            schema_version: self.version,
+            partition: self.path(),
+            batches,
+        }
+    }
 }
 
 pub struct Transform {
@@ -163,10 +173,8 @@ impl Transform {
 
     /// Hands every buffered row to `txn`, a row group per partition.
     pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
-        for (key, batch) in self.take() {
-            txn.write(key.event_type.as_str(), key.version, &key.path(), &[batch])?;
-        }
-        Ok(())
+        let groups = self.take().into_iter().map(|(key, batch)| key.row_group(vec![batch]));
+        txn.write_all(groups.collect())
     }
 
     /// Forgets buffered rows (their transaction is abandoned).

@@ -12,6 +12,7 @@ mod batch;
 mod local;
 mod location;
 mod log;
+mod parallel;
 mod part;
 mod remote;
 mod zone;
@@ -23,7 +24,7 @@ pub use log::{
     verify_after,
 };
 pub use remote::{STALE_UPLOAD, fetch_records, key as object_key};
-pub use zone::{LOG_DIR, META_DIR, Txn, Zone};
+pub use zone::{LOG_DIR, META_DIR, RowGroup, Txn, Zone};
 
 use std::path::{Path, PathBuf};
 

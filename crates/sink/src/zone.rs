@@ -4,6 +4,7 @@
 
 use crate::local::Local;
 use crate::log::{self, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored};
+use crate::parallel;
 use crate::part::{PartWriter, Written};
 use crate::remote::Remote;
 use crate::{Error, Location, Result};
@@ -11,6 +12,7 @@ use arrow_array::RecordBatch;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Folder of msma's own files inside a zone.
 pub const META_DIR: &str = "_msma";
@@ -114,6 +116,7 @@ impl Zone {
             closed: Vec::new(),
             files_per_part: BTreeMap::new(),
             tick: 0,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
         })
     }
 
@@ -164,6 +167,16 @@ fn mismatch(location: &Location, held: &Identity, wanted: &Identity) -> String {
 /// One dataset file of a transaction: dataset, schema version, partition path.
 type PartKey = (String, u16, String);
 
+/// Rows for one file of a transaction, written as one row group (more past its row
+/// limit).
+pub struct RowGroup {
+    pub dataset: String,
+    pub schema_version: u16,
+    /// A Hive partition, such as `network_id=RMS-ALSACE/year=2024`.
+    pub partition: String,
+    pub batches: Vec<RecordBatch>,
+}
+
 /// A set of files published together, or not at all.
 pub struct Txn<'z> {
     zone: &'z mut Zone,
@@ -175,14 +188,18 @@ pub struct Txn<'z> {
     closed: Vec<(PartKey, usize, Written)>,
     files_per_part: BTreeMap<PartKey, usize>,
     tick: u64,
+    /// Files encoded and synced at once.
+    threads: usize,
 }
 
 impl Txn<'_> {
+    /// Encodes and syncs up to `threads` files at once (default: one per core).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
     /// Appends batches to the file of `dataset` (at `schema_version`) in the Hive
-    /// partition `partition` (such as `network_id=RMS-ALSACE/year=2024`), as one row
-    /// group (more past its row limit): no encoder state outlives the call, so memory
-    /// does not grow with the number of partitions; callers gather rows to make row
-    /// groups large.
+    /// partition `partition`, as one row group: see [`Txn::write_all`].
     pub fn write(
         &mut self,
         dataset: &str,
@@ -190,47 +207,102 @@ impl Txn<'_> {
         partition: &str,
         batches: &[RecordBatch],
     ) -> Result<()> {
-        let Some(first) = batches.first() else {
-            return Ok(());
-        };
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        let key = (dataset.to_owned(), schema_version, partition.to_owned());
-        self.tick += 1;
-        if !self.open.contains_key(&key) {
-            if self.open.len() >= MAX_OPEN_FILES {
-                self.close_least_recent()?;
-            }
-            let n = self.files_per_part.values().sum::<usize>();
-            let path = self.dir.join(format!("{n}.parquet"));
-            let identity = &self.zone.identity;
-            let metadata = [
-                ("msma.dataset", dataset.to_owned()),
-                ("msma.schema_version", schema_version.to_string()),
-                ("msma.study_id", identity.study_id.clone()),
-                ("msma.key_id", identity.key_id.clone()),
-                ("msma.policy", identity.policy.to_string()),
-                ("msma.txn", self.id.clone()),
-            ]
-            .map(|(k, v)| (k.to_owned(), v));
-            let writer = PartWriter::create(&path, first.schema(), rows, &metadata)?;
-            *self.files_per_part.entry(key.clone()).or_default() += 1;
-            self.open.insert(key.clone(), (writer, 0));
-        }
-        let (writer, last) = self.open.get_mut(&key).expect("just opened");
-        *last = self.tick;
-        for batch in batches {
-            writer.write(batch)?;
-        }
-        writer.flush()
+        self.write_all(vec![RowGroup {
+            dataset: dataset.to_owned(),
+            schema_version,
+            partition: partition.to_owned(),
+            batches: batches.to_vec(),
+        }])
     }
 
-    fn close_least_recent(&mut self) -> Result<()> {
-        let key = self.open.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone());
-        if let Some(key) = key {
-            let (writer, _) = self.open.remove(&key).expect("present");
-            let index = self.files_per_part[&key] - 1;
-            self.closed.push((key, index, writer.finish()?));
+    /// Appends each group to its partition's file as a row group, the files in parallel.
+    /// No encoder state outlives the call, so memory does not grow with the number of
+    /// partitions; callers gather rows to make row groups large.
+    pub fn write_all(&mut self, groups: Vec<RowGroup>) -> Result<()> {
+        // One file per partition: groups of the same one are merged.
+        let mut rows: BTreeMap<PartKey, Vec<RecordBatch>> = BTreeMap::new();
+        for g in groups.into_iter().filter(|g| !g.batches.is_empty()) {
+            rows.entry((g.dataset, g.schema_version, g.partition))
+                .or_default()
+                .extend(g.batches);
         }
+        while !rows.is_empty() {
+            let mut chunk = rows;
+            rows = match chunk.keys().nth(MAX_OPEN_FILES).cloned() {
+                Some(key) => chunk.split_off(&key),
+                None => BTreeMap::new(),
+            };
+            self.write_chunk(chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Writes at most [`MAX_OPEN_FILES`] partitions' rows, first closing the files least
+    /// recently written to that do not fit beside theirs.
+    fn write_chunk(&mut self, mut rows: BTreeMap<PartKey, Vec<RecordBatch>>) -> Result<()> {
+        self.tick += 1;
+        for key in rows.keys() {
+            if let Some((_, last)) = self.open.get_mut(key) {
+                *last = self.tick; // so that they are not the ones closed
+            }
+        }
+        let new = rows.keys().filter(|k| !self.open.contains_key(*k)).count();
+        self.close_least_recent((self.open.len() + new).saturating_sub(MAX_OPEN_FILES))?;
+        for (key, batches) in &rows {
+            if !self.open.contains_key(key) {
+                let writer = self.create(key, batches)?;
+                self.open.insert(key.clone(), (writer, self.tick));
+            }
+        }
+        let mut jobs: Vec<_> = (self.open.iter_mut())
+            .filter_map(|(key, (writer, _))| rows.remove(key).map(|batches| (writer, batches)))
+            .collect();
+        // The largest first, so that the threads finish together.
+        jobs.sort_by_key(|(_, batches)| std::cmp::Reverse(batches.iter().map(RecordBatch::num_rows).sum::<usize>()));
+        parallel::run(self.threads, jobs, |(writer, batches)| {
+            batches.iter().try_for_each(|b| writer.write(b))?;
+            writer.flush()
+        })
+    }
+
+    fn create(&mut self, key: &PartKey, batches: &[RecordBatch]) -> Result<PartWriter> {
+        let (dataset, schema_version, _) = key;
+        let n = self.files_per_part.values().sum::<usize>();
+        let path = self.dir.join(format!("{n}.parquet"));
+        let identity = &self.zone.identity;
+        let metadata = [
+            ("msma.dataset", dataset.clone()),
+            ("msma.schema_version", schema_version.to_string()),
+            ("msma.study_id", identity.study_id.clone()),
+            ("msma.key_id", identity.key_id.clone()),
+            ("msma.policy", identity.policy.to_string()),
+            ("msma.txn", self.id.clone()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        let writer = PartWriter::create(&path, batches[0].schema(), rows, &metadata)?;
+        *self.files_per_part.entry(key.clone()).or_default() += 1;
+        Ok(writer)
+    }
+
+    /// Finishes (footer, sync) the `n` files least recently written to, in parallel.
+    fn close_least_recent(&mut self, n: usize) -> Result<()> {
+        let mut by_age: Vec<(u64, PartKey)> = self.open.iter().map(|(k, (_, t))| (*t, k.clone())).collect();
+        by_age.sort();
+        let jobs: Vec<_> = (by_age.into_iter().take(n))
+            .map(|(_, key)| {
+                let (writer, _) = self.open.remove(&key).expect("listed");
+                let index = self.files_per_part[&key] - 1;
+                (key, index, writer)
+            })
+            .collect();
+        let closed = Mutex::new(Vec::with_capacity(jobs.len()));
+        parallel::run(self.threads, jobs, |(key, index, writer)| {
+            let written = writer.finish()?;
+            closed.lock().expect("no job panics").push((key, index, written));
+            Ok(())
+        })?;
+        self.closed.extend(closed.into_inner().expect("no job panics"));
         Ok(())
     }
 
@@ -238,11 +310,9 @@ impl Txn<'_> {
     /// `part-v<schema version>-<stem>-<n>.parquet` in their partition folder, n counting
     /// the transaction's files of that partition from 0.
     pub fn commit(mut self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
-        while !self.open.is_empty() {
-            if let Err(e) = self.close_least_recent() {
-                let _ = fs::remove_dir_all(&self.dir);
-                return Err(e);
-            }
+        if let Err(e) = self.close_least_recent(self.open.len()) {
+            let _ = fs::remove_dir_all(&self.dir);
+            return Err(e);
         }
         let Txn {
             zone,
@@ -420,6 +490,47 @@ mod tests {
         drop(zone);
         let zone = Zone::open(dir.path(), identity("a")).unwrap();
         assert_eq!(zone.records().len(), 2);
+    }
+
+    #[test]
+    fn more_partitions_than_open_files_are_written_in_parallel_and_each_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
+        let parts = MAX_OPEN_FILES + 40;
+        let group = |year: usize, rows: i16| RowGroup {
+            dataset: "ds".into(),
+            schema_version: 1,
+            partition: format!("year={year}"),
+            batches: vec![batch(rows)],
+        };
+        let mut txn = zone.begin().unwrap();
+        txn.set_threads(3);
+        // The first partition comes twice in the call and again in a second one.
+        let mut groups: Vec<_> = (0..parts).map(|y| group(y, 2)).collect();
+        groups.push(group(0, 1));
+        txn.write_all(groups).unwrap();
+        txn.write_all(vec![group(0, 4)]).unwrap();
+        let rows = (parts * 2 + 5) as u64;
+        let record = txn
+            .commit(
+                "w",
+                source(1),
+                RowCounts {
+                    read: rows,
+                    written: rows,
+                    rejected: 0,
+                },
+            )
+            .unwrap();
+        assert_eq!(record.files.iter().map(|f| f.rows).sum::<u64>(), rows);
+        let first: Vec<_> = record.files.iter().filter(|f| f.path.starts_with("ds/year=0/")).collect();
+        // The last 40 partitions closed the 40 least recent files, year=0 among them (the
+        // oldest, the first in order), so its last rows went to a second file.
+        assert_eq!(first.iter().map(|f| f.rows).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(record.files.len(), parts + 1);
+        for f in &record.files {
+            assert!(dir.path().join(&f.path).is_file(), "{}", f.path);
+        }
     }
 
     #[test]
