@@ -19,6 +19,7 @@ workers in one consumer group, draining the topic (see drain() for how it is tim
 """
 
 import argparse
+import contextlib
 import datetime
 import glob
 import json
@@ -110,26 +111,25 @@ def file_section(a, events_path, key, n_events):
     base = os.path.join(a.work, "runs")
     for run in range(a.runs):
         for name, (_, argv) in chosen.items():
-            out, dead = os.path.join(base, name, "zone"), os.path.join(base, name, "dead.ndjson")
-            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+            # A folder per run, all deleted at the end (see `scratch`).
+            out, dead = (os.path.join(base, name, f"run{run}", f) for f in ("zone", "dead.ndjson"))
             os.makedirs(os.path.dirname(out))
             wall, rss, cpu = run_child(argv(out, dead), os.path.join(base, f"{name}.log"))
             results[name].append((wall, rss, cpu))
             print(f"  run {run + 1}/{a.runs} {name:<16} {wall:7.2f} s  {rss:6.0f} MiB", file=sys.stderr)
     # The last run's outputs, against msma's: the work compared is the same work.
     if a.check and "msma" in chosen:
-        msma_zone = os.path.join(base, "msma", "zone")
+        last = f"run{a.runs - 1}"
+        msma_zone = os.path.join(base, "msma", last, "zone")
         for name in chosen:
             if name != "msma":
                 check = subprocess.run(
-                    [sys.executable, f"{HERE}/same_output.py", msma_zone, os.path.join(base, name, "zone")],
+                    [sys.executable, f"{HERE}/same_output.py", msma_zone, os.path.join(base, name, last, "zone")],
                     capture_output=True, text=True,
                 )
                 print(f"  {name}: {check.stdout.strip() or check.stderr.strip()}", file=sys.stderr)
                 if check.returncode:
                     sys.exit(f"{name} did not write the same output as msma")
-    for name in chosen:
-        shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
     med = {n: statistics.median(w for w, _, _ in r) for n, r in results.items()}
     print(f"\n### File ingest: {n_events:,} events ({os.path.getsize(events_path) / 2**20:.0f} MiB NDJSON), "
@@ -278,23 +278,21 @@ def kafka_section(a, events_path, key, n_events):
         for workers in (1, 2):
             results = []
             for run in range(a.runs):
-                results.append(drain(a, bootstrap, key, workers, acked, base, broker.pid))
+                run_base = os.path.join(base, f"{workers}w-run{run}")
+                results.append(drain(a, bootstrap, key, workers, acked, run_base, broker.pid))
                 print(f"  kafka run {run + 1}/{a.runs} {workers} worker(s) {results[-1][0]:7.2f} s", file=sys.stderr)
             if a.check:
                 # The drained zone against a file ingest of the same events.
-                file_zone = os.path.join(a.work, "kafka-file-zone")
-                shutil.rmtree(file_zone, ignore_errors=True)
+                file_zone = os.path.join(base, f"{workers}w-file-zone")
                 subprocess.run([a.msma, "-q", "ingest", "--input", events_path, "--out", file_zone, "--keys", key,
                                 "--study", STUDY, "--dead-letter", file_zone + "-dead.ndjson"],
                                check=True, stdout=subprocess.DEVNULL)
-                check = subprocess.run([sys.executable, f"{HERE}/same_output.py", file_zone, os.path.join(base, "zone")],
-                                       capture_output=True, text=True)
-                shutil.rmtree(file_zone, ignore_errors=True)
+                check = subprocess.run([sys.executable, f"{HERE}/same_output.py", file_zone,
+                                        os.path.join(run_base, "zone")], capture_output=True, text=True)
                 print(f"  {workers} worker(s) vs file ingest: {check.stdout.strip()}", file=sys.stderr)
                 if check.returncode:
                     sys.exit("the Kafka zone differs from a file ingest of the same events")
             rows.append((workers, results))
-        shutil.rmtree(base, ignore_errors=True)
     finally:
         broker.terminate()
         broker.wait()
@@ -338,13 +336,30 @@ def main():
         sys.exit(f"{a.msma}: not found; build it with `cargo build --release`")
 
     print(f"Machine: {machine()}")
-    if not a.kafka_only:
-        events, key = prepare(a, a.events)
-        file_section(a, events, key, a.events)
-    if a.kafka or a.kafka_only:
-        n = min(a.events, a.kafka_events)
-        events, key = prepare(a, n)
-        kafka_section(a, events, key, n)
+    with scratch(a):
+        if not a.kafka_only:
+            events, key = prepare(a, a.events)
+            file_section(a, events, key, a.events)
+        if a.kafka or a.kafka_only:
+            n = min(a.events, a.kafka_events)
+            events, key = prepare(a, n)
+            kafka_section(a, events, key, n)
+
+
+@contextlib.contextmanager
+def scratch(a):
+    """The runs' outputs, deleted only once every run is over: on ext4 without a journal,
+    creating files soon after deleting thousands makes the kernel search for inodes that
+    were not deleted in the last seconds (`recently_deleted`), which took a third of a
+    Kafka drain's time when each run deleted the previous one's zone."""
+    dirs = [os.path.join(a.work, d) for d in ("runs", "kafka")]
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+    try:
+        yield
+    finally:
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ pub struct Flags {
     /// Longest line accepted, in bytes [file.max_line_bytes; default 1048576].
     #[arg(long)]
     pub max_line_bytes: Option<usize>,
-    /// Threads that decode lines in a file ingest, besides a reader and a writer
-    /// [file.threads; default: the CPUs available].
+    /// Threads that decode events and encode files, in a file ingest (besides a reader
+    /// and a writer) or a Kafka worker [file.threads; default: the CPUs available].
     #[arg(long)]
     pub threads: Option<usize>,
     #[command(flatten)]

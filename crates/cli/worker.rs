@@ -109,6 +109,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     cfg.flush_latency = Duration::from_millis(k.flush_latency_ms);
     cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
     cfg.session_timeout = Duration::from_millis(k.session_timeout_ms);
+    cfg.threads = a.threads;
     if let Some(path) = &k.kafka_properties {
         cfg.properties = msma_kafka::ClientProperties::load(path).map_err(anyhow::Error::msg)?;
     }
@@ -121,8 +122,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     watch_signals(shutdown.clone())?;
     tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out, "worker started");
     let started = Instant::now();
-    let new_transform = || Transform::new(pseudo.clone(), policy.clone());
-    let r = msma_kafka::run_worker(&cfg, zone, &new_transform, &shutdown)?;
+    let r = msma_kafka::run_worker(&cfg, zone, &Transform::new(pseudo, policy), &shutdown)?;
     let secs = started.elapsed().as_secs_f64();
     let rejected: u64 = r.rejected.values().sum();
     println!(

@@ -2,12 +2,15 @@
 //! generalises them ([`Transform`]), and commits them to a research zone exactly once;
 //! rejected events go to dead letters, in the identified zone, with their reason.
 
+mod block;
+mod buffer;
 mod deadletter;
 mod file;
 mod lines;
 mod pipeline;
 mod transform;
 
+pub use buffer::RowBuffer;
 pub use deadletter::{DeadLetterError, DeadLetters};
 pub use file::{IngestError, Options, Report, ingest};
 pub use lines::{Input, LineReader};

@@ -4,15 +4,15 @@
 //! gathers each partition's rows into large row groups. The output does not depend on
 //! the number of threads: in each file, rows keep the input order.
 
+use crate::block::{Block, Decoded, Gathered, decode_block};
 use crate::deadletter::DeadLetters;
 use crate::file::{IngestError, Options};
 use crate::lines::LineReader;
-use crate::transform::{Partition, Transform};
-use arrow_array::RecordBatch;
-use msma_model::{EventType, RejectKind, Rejection, decode};
+use crate::transform::Transform;
+use msma_model::{EventType, RejectKind};
 use msma_sink::{RowCounts, Txn};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -43,21 +43,6 @@ pub struct Segment {
     pub rejected: BTreeMap<RejectKind, u64>,
 }
 
-struct Block {
-    seq: usize,
-    first_line: u64,
-    data: Vec<u8>,
-    /// End of each line in `data`, and its full length when it was cut.
-    lines: Vec<(usize, Option<u64>)>,
-}
-
-struct Decoded {
-    seq: usize,
-    batches: Vec<(Partition, RecordBatch)>,
-    rejects: Vec<(u64, Vec<u8>, Option<u64>, Rejection)>,
-    by_dataset: BTreeMap<EventType, u64>,
-}
-
 /// Reads the segment's lines, decoding them in `opts.threads` threads (with one,
 /// everything runs in the calling thread: no hand-offs to pay).
 pub fn run(
@@ -75,7 +60,7 @@ pub fn run(
         let mut transform = transform.fresh();
         let mut failed = None;
         let read = read_blocks(reader, bounds, |block| {
-            let decoded = decode_block(block, &mut transform, max_line_bytes);
+            let decoded = decode_block(&block, &mut transform, max_line_bytes);
             writer.accept(decoded).map_err(|e| failed = Some(e)).is_ok()
         });
         if let Some(e) = failed {
@@ -126,18 +111,12 @@ fn read_blocks(
     let mut line_no = bounds.after;
     let mut sha = Sha256::new();
     let mut seq = 0;
-    let new_block = |seq, first_line| Block {
-        seq,
-        first_line,
-        data: Vec::with_capacity(2 << 20),
-        lines: Vec::with_capacity(BLOCK_LINES),
-    };
+    let new_block = |seq, first_line| Block::new(seq, first_line, BLOCK_LINES, 2 << 20);
     let mut block = new_block(seq, line_no + 1);
     let mut matched = false;
     while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
         line_no += 1;
-        block.data.extend_from_slice(line.bytes);
-        block.lines.push((block.data.len(), line.oversized));
+        block.push(line.bytes, line.oversized);
         if bounds.candidates.iter().any(|(last, _)| *last == line_no) {
             let digest = hex::encode(sha.clone().finalize());
             if bounds
@@ -172,42 +151,11 @@ fn decoder(work: &Mutex<Receiver<Block>>, done: &SyncSender<Decoded>, mut transf
         let Ok(block) = work.lock().expect("no decoder panics").recv() else {
             return;
         };
-        if done.send(decode_block(block, &mut transform, max_line_bytes)).is_err() {
+        let decoded = decode_block(&block, &mut transform, max_line_bytes);
+        if done.send(decoded).is_err() {
             return;
         }
     }
-}
-
-fn decode_block(block: Block, transform: &mut Transform, max_line_bytes: usize) -> Decoded {
-    let mut out = Decoded {
-        seq: block.seq,
-        batches: Vec::new(),
-        rejects: Vec::new(),
-        by_dataset: BTreeMap::new(),
-    };
-    let mut start = 0;
-    for (i, &(end, oversized)) in block.lines.iter().enumerate() {
-        let bytes = &block.data[start..end];
-        start = end;
-        let outcome = match oversized {
-            Some(len) => Err(Rejection::new(
-                RejectKind::OversizedLine,
-                format!("line of {len} bytes is over the limit of {max_line_bytes} bytes"),
-            )),
-            None => decode(bytes),
-        };
-        match outcome {
-            Ok(ev) => {
-                transform.push(&ev);
-                *out.by_dataset.entry(ev.event_type).or_default() += 1;
-            }
-            Err(why) => out
-                .rejects
-                .push((block.first_line + i as u64, bytes.to_vec(), oversized, why)),
-        }
-    }
-    out.batches = transform.take();
-    out
 }
 
 type Written = (RowCounts, BTreeMap<EventType, u64>, BTreeMap<RejectKind, u64>);
@@ -268,47 +216,13 @@ impl<'a, 't> Writer<'a, 't> {
             self.gathered.add(part, batch);
         }
         if self.gathered.bytes > BUFFER_BYTES {
-            self.gathered.write_largest(self.txn, BUFFER_BYTES / 2)?;
+            self.txn.write_all(self.gathered.take_largest(BUFFER_BYTES / 2))?;
         }
         Ok(())
     }
 
     fn finish(mut self) -> Result<Written, IngestError> {
-        self.gathered.write_largest(self.txn, 0)?;
+        self.txn.write_all(self.gathered.take_largest(0))?;
         Ok((self.counts, self.by_dataset, self.rejected))
-    }
-}
-
-/// Batches waiting to become row groups, by partition.
-#[derive(Default)]
-struct Gathered {
-    parts: HashMap<Partition, (Vec<RecordBatch>, usize)>,
-    bytes: usize,
-}
-
-impl Gathered {
-    fn add(&mut self, part: Partition, batch: RecordBatch) {
-        let size = batch.get_array_memory_size();
-        let (batches, bytes) = self.parts.entry(part).or_default();
-        batches.push(batch);
-        *bytes += size;
-        self.bytes += size;
-    }
-
-    /// Writes the largest partitions, each as a row group, until at most `keep` bytes
-    /// wait (0: all of them).
-    fn write_largest(&mut self, txn: &mut Txn, keep: usize) -> msma_sink::Result<()> {
-        let mut order: Vec<_> = self.parts.iter().map(|(p, (_, bytes))| (*bytes, p.clone())).collect();
-        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let mut groups = Vec::new();
-        for (bytes, part) in order {
-            if self.bytes <= keep && keep > 0 {
-                break;
-            }
-            let (batches, _) = self.parts.remove(&part).expect("listed");
-            groups.push(part.row_group(batches));
-            self.bytes -= bytes;
-        }
-        txn.write_all(groups)
     }
 }

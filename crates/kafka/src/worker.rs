@@ -20,8 +20,8 @@
 
 use crate::producer::AckedProducer;
 use crate::rebalance::{Changes, Rebalancer, resume_offset};
-use msma_ingest::Transform;
-use msma_model::{RejectKind, decode};
+use msma_ingest::{RowBuffer, Transform};
+use msma_model::{RejectKind, Rejection};
 use msma_sink::{OffsetRange, RowCounts, Source, Zone};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -55,6 +55,8 @@ pub struct WorkerConfig {
     pub metrics: Arc<crate::Metrics>,
     /// The deployment's librdkafka settings (TLS, SASL, tuning).
     pub properties: crate::ClientProperties,
+    /// Threads that decode events and encode files.
+    pub threads: usize,
 }
 
 impl WorkerConfig {
@@ -71,6 +73,7 @@ impl WorkerConfig {
             stop_when_idle: None,
             metrics: Arc::default(),
             properties: crate::ClientProperties::default(),
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -103,7 +106,9 @@ pub enum WorkerError {
 
 /// Buffered, uncommitted work: rows of every partition, and what they cover.
 struct Pending {
-    transform: Transform,
+    rows: RowBuffer,
+    /// Partition and offset of each event waiting in `rows` to be decoded.
+    waiting: Vec<(i32, i64)>,
     /// Partition → (first offset, last offset).
     ranges: BTreeMap<i32, (i64, i64)>,
     /// When the oldest buffered event came (the latency trigger's clock).
@@ -114,9 +119,10 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(transform: Transform) -> Self {
+    fn new(transform: &Transform, threads: usize) -> Self {
         Self {
-            transform,
+            rows: RowBuffer::new(transform, threads),
+            waiting: Vec::new(),
             ranges: BTreeMap::new(),
             since: None,
             counts: RowCounts::default(),
@@ -131,7 +137,7 @@ impl Pending {
 pub fn run(
     cfg: &WorkerConfig,
     zone: Zone,
-    new_transform: &dyn Fn() -> Transform,
+    transform: &Transform,
     shutdown: &AtomicBool,
 ) -> Result<WorkerReport, WorkerError> {
     let zone = Arc::new(Mutex::new(zone));
@@ -168,8 +174,8 @@ pub fn run(
     let mut worker = Worker {
         cfg,
         zone,
-        new_transform,
-        pending: Pending::new(new_transform()),
+        transform,
+        pending: Pending::new(transform, cfg.threads),
         assigned: BTreeSet::new(),
         at_end: BTreeSet::new(),
         dead: AckedProducer::new(&cfg.brokers, &cfg.properties)?,
@@ -227,7 +233,7 @@ pub fn run(
 struct Worker<'c> {
     cfg: &'c WorkerConfig,
     zone: Arc<Mutex<Zone>>,
-    new_transform: &'c dyn Fn() -> Transform,
+    transform: &'c Transform,
     pending: Pending,
     assigned: BTreeSet<i32>,
     /// Partitions whose end was reached since their last message (drain mode).
@@ -269,7 +275,7 @@ impl Worker<'_> {
     fn drop_pending(&mut self) {
         self.report.dropped += self.pending.counts.read;
         self.cfg.metrics.dropped(self.pending.counts.read);
-        self.pending = Pending::new((self.new_transform)());
+        self.pending = Pending::new(self.transform, self.cfg.threads);
     }
 
     fn take(&mut self, partition: i32, offset: i64, payload: &[u8]) -> Result<(), WorkerError> {
@@ -281,47 +287,61 @@ impl Worker<'_> {
         pending.since.get_or_insert_with(Instant::now);
         pending.counts.read += 1;
         pending.bytes += payload.len();
+        pending.waiting.push((partition, offset));
         self.report.read += 1;
         self.cfg.metrics.read();
-        match decode(payload) {
-            Ok(ev) => {
-                pending.transform.push(&ev);
-                pending.counts.written += 1;
-            }
-            Err(why) => {
-                pending.counts.rejected += 1;
-                *pending.rejected.entry(why.kind).or_default() += 1;
-                self.cfg.metrics.dead_letter();
-                let part = partition.to_string();
-                let off = offset.to_string();
-                let headers = OwnedHeaders::new()
-                    .insert(Header {
-                        key: "msma.reason",
-                        value: Some(why.kind.as_str()),
-                    })
-                    .insert(Header {
-                        key: "msma.detail",
-                        value: Some(why.detail.as_str()),
-                    })
-                    .insert(Header {
-                        key: "msma.source.topic",
-                        value: Some(self.cfg.topic.as_str()),
-                    })
-                    .insert(Header {
-                        key: "msma.source.partition",
-                        value: Some(part.as_str()),
-                    })
-                    .insert(Header {
-                        key: "msma.source.offset",
-                        value: Some(off.as_str()),
-                    });
-                self.dead.send(
-                    BaseRecord::to(&self.cfg.dead_letter_topic)
-                        .payload(payload)
-                        .headers(headers),
-                )?;
-            }
+        if pending.rows.push(partition.unsigned_abs(), payload) {
+            self.decode()?;
         }
+        Ok(())
+    }
+
+    /// Decodes the waiting events, and sends the rejected ones to the dead letters.
+    fn decode(&mut self) -> Result<(), WorkerError> {
+        let pending = &mut self.pending;
+        let rejected = pending.rows.decode();
+        pending.counts.written += (pending.waiting.len() - rejected.len()) as u64;
+        for (i, payload, why) in rejected {
+            let (partition, offset) = self.pending.waiting[i];
+            self.dead_letter(partition, offset, &payload, &why)?;
+        }
+        self.pending.waiting.clear();
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, partition: i32, offset: i64, payload: &[u8], why: &Rejection) -> Result<(), WorkerError> {
+        let pending = &mut self.pending;
+        pending.counts.rejected += 1;
+        *pending.rejected.entry(why.kind).or_default() += 1;
+        self.cfg.metrics.dead_letter();
+        let part = partition.to_string();
+        let off = offset.to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "msma.reason",
+                value: Some(why.kind.as_str()),
+            })
+            .insert(Header {
+                key: "msma.detail",
+                value: Some(why.detail.as_str()),
+            })
+            .insert(Header {
+                key: "msma.source.topic",
+                value: Some(self.cfg.topic.as_str()),
+            })
+            .insert(Header {
+                key: "msma.source.partition",
+                value: Some(part.as_str()),
+            })
+            .insert(Header {
+                key: "msma.source.offset",
+                value: Some(off.as_str()),
+            });
+        self.dead.send(
+            BaseRecord::to(&self.cfg.dead_letter_topic)
+                .payload(payload)
+                .headers(headers),
+        )?;
         Ok(())
     }
 
@@ -347,6 +367,9 @@ impl Worker<'_> {
             return Ok(true);
         }
         let started = Instant::now();
+        if self.pending.rows.waiting() > 0 {
+            self.decode()?;
+        }
         if self.pending.counts.rejected > 0 {
             let failed = self.dead.failed();
             if self.dead.flush(Duration::from_secs(10)).is_err() {
@@ -357,8 +380,7 @@ impl Worker<'_> {
                 return Err(WorkerError::DeadLetters);
             }
         }
-        let pending = std::mem::replace(&mut self.pending, Pending::new((self.new_transform)()));
-        let mut transform = pending.transform;
+        let mut pending = std::mem::replace(&mut self.pending, Pending::new(self.transform, self.cfg.threads));
         let topic = &self.cfg.topic;
         let ranges: Vec<OffsetRange> = pending
             .ranges
@@ -376,14 +398,17 @@ impl Worker<'_> {
             ranges: ranges.clone(),
         };
         let mut committing = Instant::now();
-        let committed = zone.begin().and_then(|mut txn| match transform.flush(&mut txn) {
-            Ok(()) => {
-                committing = Instant::now();
-                txn.commit(&stem, source, pending.counts)
-            }
-            Err(e) => {
-                let _ = txn.abort();
-                Err(e)
+        let committed = zone.begin().and_then(|mut txn| {
+            txn.set_threads(self.cfg.threads);
+            match txn.write_all(pending.rows.take()) {
+                Ok(()) => {
+                    committing = Instant::now();
+                    txn.commit(&stem, source, pending.counts)
+                }
+                Err(e) => {
+                    let _ = txn.abort();
+                    Err(e)
+                }
             }
         });
         match committed {

@@ -70,10 +70,17 @@ fn worker(s: &Setup, group: &str, zone_dir: &Path) -> WorkerReport {
 }
 
 fn run(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64) -> WorkerReport {
-    run_study(bootstrap, group, zone_dir, idle_ms, "k")
+    run_study(bootstrap, group, zone_dir, idle_ms, "k", 2_000)
 }
 
-fn run_study(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64, study: &str) -> WorkerReport {
+fn run_study(
+    bootstrap: &str,
+    group: &str,
+    zone_dir: &Path,
+    idle_ms: u64,
+    study: &str,
+    flush_rows: usize,
+) -> WorkerReport {
     let key = MasterKey::from_bytes([5; 32]);
     let policy = Policy::default();
     let identity = Identity {
@@ -84,11 +91,10 @@ fn run_study(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64, study:
     let zone = Zone::open(zone_dir, identity).unwrap();
     let pseudo = Pseudonymiser::new(&key.study_key(&StudyId::new(study).unwrap()));
     let mut cfg = WorkerConfig::new(bootstrap, TOPIC, group);
-    cfg.flush_rows = 2_000;
+    cfg.flush_rows = flush_rows;
     cfg.stop_when_idle = Some(Duration::from_millis(idle_ms));
     cfg.session_timeout = Duration::from_secs(6);
-    let new_transform = || Transform::new(pseudo.clone(), policy.clone());
-    let report = run_worker(&cfg, zone, &new_transform, &AtomicBool::new(false)).unwrap();
+    let report = run_worker(&cfg, zone, &Transform::new(pseudo, policy), &AtomicBool::new(false)).unwrap();
     check_metrics(&cfg.metrics.render(TOPIC), &report);
     report
 }
@@ -181,9 +187,10 @@ fn two_workers_share_the_partitions_through_a_rebalance() {
     let zone = s.dir.path().join("zone");
     let bootstrap = s.broker.bootstrap();
     let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| run(&bootstrap, "g", &zone, 2_500));
+        // Small commits keep the first worker busy until the second has joined.
+        let a = scope.spawn(|| run_study(&bootstrap, "g", &zone, 2_500, "k", 200));
         std::thread::sleep(Duration::from_millis(3_200));
-        let b = scope.spawn(|| run(&bootstrap, "g", &zone, 2_500));
+        let b = scope.spawn(|| run_study(&bootstrap, "g", &zone, 2_500, "k", 200));
         (a.join().unwrap(), b.join().unwrap())
     });
     assert!(
@@ -259,8 +266,8 @@ fn two_groups_two_studies_two_zones_unlinkable() {
     let s = setup(3_000, 2);
     let bootstrap = s.broker.bootstrap();
     let (a, b) = (s.dir.path().join("a"), s.dir.path().join("b"));
-    run_study(&bootstrap, "study-a", &a, 2_500, "study-a");
-    run_study(&bootstrap, "study-b", &b, 2_500, "study-b");
+    run_study(&bootstrap, "study-a", &a, 2_500, "study-a", 2_000);
+    run_study(&bootstrap, "study-b", &b, 2_500, "study-b", 2_000);
     assert_eq!(check_log(&a), check_log(&b));
     let (pa, pb) = (pseudonyms(&a), pseudonyms(&b));
     assert!(!pa.is_empty() && pa.len() == pb.len());

@@ -41,15 +41,18 @@ enum Col {
 }
 
 impl Col {
+    /// Empty builders, growing as rows come: arrow's default capacity (1,024 rows)
+    /// would stay with the batches of partitions that get a few rows a block.
     fn new(ty: ColumnType) -> Self {
+        let text = || StringBuilder::with_capacity(0, 0);
         match ty {
-            ColumnType::Code(_) | ColumnType::Text => Col::Str(StringBuilder::new()),
-            ColumnType::CodeList(_) => Col::List(ListBuilder::new(StringBuilder::new())),
-            ColumnType::Bool => Col::Bool(BooleanBuilder::new()),
-            ColumnType::Int16 => Col::I16(Int16Builder::new()),
-            ColumnType::Int32 => Col::I32(Int32Builder::new()),
-            ColumnType::Int64 => Col::I64(Int64Builder::new()),
-            ColumnType::Date => Col::Date(Date32Builder::new()),
+            ColumnType::Code(_) | ColumnType::Text => Col::Str(text()),
+            ColumnType::CodeList(_) => Col::List(ListBuilder::with_capacity(text(), 0)),
+            ColumnType::Bool => Col::Bool(BooleanBuilder::with_capacity(0)),
+            ColumnType::Int16 => Col::I16(Int16Builder::with_capacity(0)),
+            ColumnType::Int32 => Col::I32(Int32Builder::with_capacity(0)),
+            ColumnType::Int64 => Col::I64(Int64Builder::with_capacity(0)),
+            ColumnType::Date => Col::Date(Date32Builder::with_capacity(0)),
         }
     }
 

@@ -523,7 +523,11 @@ mod tests {
             )
             .unwrap();
         assert_eq!(record.files.iter().map(|f| f.rows).sum::<u64>(), rows);
-        let first: Vec<_> = record.files.iter().filter(|f| f.path.starts_with("ds/year=0/")).collect();
+        let first: Vec<_> = record
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with("ds/year=0/"))
+            .collect();
         // The last 40 partitions closed the 40 least recent files, year=0 among them (the
         // oldest, the first in order), so its last rows went to a second file.
         assert_eq!(first.iter().map(|f| f.rows).collect::<Vec<_>>(), [3, 4]);
