@@ -14,8 +14,10 @@ child. msma also does work the scripts skip: it fsyncs its files and writes a co
 record (exactly-once bookkeeping) and dead letters to a file. The events (in the page
 cache after the first run, for every tool alike) and the key are cached in --work.
 
---kafka adds the Kafka path: `msma dev-broker`, `msma push`, then one worker, and two
-workers in one consumer group, draining the topic (see drain() for how it is timed).
+--kafka adds the Kafka path: `msma dev-broker`, `msma push`, then one worker and two
+workers in one consumer group with one thread each (one core per worker, as the targets
+count), and one worker with a thread per core, draining the topic (see drain() for how it
+is timed).
 """
 
 import argparse
@@ -196,8 +198,9 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drain(a, bootstrap, key, workers, acked, base, broker_pid):
-    """One timed drain of the topic by `workers` workers of a fresh group into a fresh zone.
+def drain(a, bootstrap, key, workers, threads, acked, base, broker_pid):
+    """One timed drain of the topic by `workers` workers (`threads` threads each) of a fresh
+    group into a fresh zone.
 
     The clock starts when the workers are spawned (process start and consumer group join
     included) and stops when the zone's commit records cover every offset pushed. A worker
@@ -208,7 +211,8 @@ def drain(a, bootstrap, key, workers, acked, base, broker_pid):
     rebalances), then sends SIGTERM, on which a worker commits what it holds at once and
     leaves the group; the clock stops when the commit log is complete (polled every
     20 ms too). Returns (seconds, seconds from the first partition assignment, peak RSS
-    MiB of the largest worker, CPU cores used by all workers, CPU cores used by the broker)."""
+    MiB of the largest worker, CPU cores used by all workers from the first assignment, CPU
+    cores used by the broker)."""
     zone = os.path.join(base, "zone")
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(base)
@@ -216,7 +220,7 @@ def drain(a, bootstrap, key, workers, acked, base, broker_pid):
     ports = [free_port() for _ in range(workers)]
     logs = [os.path.join(base, f"worker{i}.log") for i in range(workers)]
     argv = [a.msma, "ingest", "--brokers", bootstrap, "--topic", "events", "--group", group,
-            "--out", zone, "--keys", key, "--study", STUDY]
+            "--out", zone, "--keys", key, "--study", STUDY, "--threads", str(threads)]
     broker_cpu = cpu_seconds(broker_pid)
     t0 = time.time()
     procs = []
@@ -253,9 +257,10 @@ def drain(a, bootstrap, key, workers, acked, base, broker_pid):
         if r[0][0] != 0 or any(b[0] != x[1] + 1 for x, b in zip(r, r[1:])):
             sys.exit(f"partition {p}: offsets not covered once from 0: {r} (the dev broker keeps ~5 MiB "
                      "per partition: lower --kafka-events or raise --kafka-partitions)")
-    cpu = sum(u.ru_utime + u.ru_stime for u in usage) / (done - t0)
+    assigned = first_assignment(logs)
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage) / (done - assigned)
     rss = max(u.ru_maxrss for u in usage) / 1024
-    return done - t0, done - first_assignment(logs), rss, cpu, broker_cpu / (done - t0)
+    return done - t0, done - assigned, rss, cpu, broker_cpu / (done - assigned)
 
 
 def kafka_section(a, events_path, key, n_events):
@@ -275,15 +280,18 @@ def kafka_section(a, events_path, key, n_events):
         acked = int(pushed.split(", ")[1].split()[0])  # "N lines: S sent, A acknowledged, ..."
         base = os.path.join(a.work, "kafka")
         rows = []
-        for workers in (1, 2):
+        # One core per worker, as the targets count; then one worker on every core.
+        nproc = os.cpu_count() or 1
+        for workers, threads in ((1, 1), (2, 1), (1, nproc)):
             results = []
             for run in range(a.runs):
-                run_base = os.path.join(base, f"{workers}w-run{run}")
-                results.append(drain(a, bootstrap, key, workers, acked, run_base, broker.pid))
-                print(f"  kafka run {run + 1}/{a.runs} {workers} worker(s) {results[-1][0]:7.2f} s", file=sys.stderr)
+                run_base = os.path.join(base, f"{workers}w{threads}t-run{run}")
+                results.append(drain(a, bootstrap, key, workers, threads, acked, run_base, broker.pid))
+                print(f"  kafka run {run + 1}/{a.runs} {workers} worker(s) x {threads} thread(s) "
+                      f"{results[-1][0]:7.2f} s", file=sys.stderr)
             if a.check:
                 # The drained zone against a file ingest of the same events.
-                file_zone = os.path.join(base, f"{workers}w-file-zone")
+                file_zone = os.path.join(base, f"{workers}w{threads}t-file-zone")
                 subprocess.run([a.msma, "-q", "ingest", "--input", events_path, "--out", file_zone, "--keys", key,
                                 "--study", STUDY, "--dead-letter", file_zone + "-dead.ndjson"],
                                check=True, stdout=subprocess.DEVNULL)
@@ -292,7 +300,7 @@ def kafka_section(a, events_path, key, n_events):
                 print(f"  {workers} worker(s) vs file ingest: {check.stdout.strip()}", file=sys.stderr)
                 if check.returncode:
                     sys.exit("the Kafka zone differs from a file ingest of the same events")
-            rows.append((workers, results))
+            rows.append((workers, threads, results))
     finally:
         broker.terminate()
         broker.wait()
@@ -302,13 +310,14 @@ def kafka_section(a, events_path, key, n_events):
     print(f"`msma push`: {push_secs:.2f} s ({acked / push_secs:,.0f} events/s, producer and in-memory broker "
           "on the same machine). Drain: from the workers' start to the commit log covering every offset "
           "(consumer group join included); the next column starts at the first partition assignment.\n")
-    print("| workers | drain (s) | events/s | events/s from first assignment | CPU used (cores, all workers) "
-          "| CPU used by the broker (cores) | peak RSS per worker (MiB) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for workers, r in rows:
+    print("| workers | threads per worker | drain (s) | events/s | events/s from first assignment "
+          "| CPU used from first assignment (cores, all workers) | CPU used by the broker (cores) "
+          "| peak RSS per worker (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for workers, threads, r in rows:
         secs = statistics.median(x[0] for x in r)
         assigned = statistics.median(x[1] for x in r)
-        print(f"| {workers} | {secs:.2f} | {acked / secs:,.0f} | {acked / assigned:,.0f} | "
+        print(f"| {workers} | {threads} | {secs:.2f} | {acked / secs:,.0f} | {acked / assigned:,.0f} | "
               f"{statistics.median(x[3] for x in r):.2f} | {statistics.median(x[4] for x in r):.2f} | "
               f"{max(x[2] for x in r):.0f} |")
 

@@ -4,7 +4,7 @@
 //! lives, so recovery can tell a dead writer's leftovers from a live one's work.
 
 use crate::log::{self, CommitRecord, FileEntry, Stored};
-use crate::zone::{LOG_DIR, META_DIR};
+use crate::zone::{LOG_DIR, META_DIR, staged_file};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -78,11 +78,14 @@ impl Local {
         Ok(linked)
     }
 
-    /// Renames staged files (mirroring their final paths under `staged`) into place.
-    pub fn publish(&self, staged: &Path, files: &[FileEntry]) -> Result<()> {
+    /// Renames staged files (see [`staged_file`]) into place, then syncs their folders.
+    pub fn publish(&self, staged: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
         let mut parents = BTreeSet::new();
         for f in files {
-            let from = staged.join(&f.path);
+            let mut from = staged_file(staged, &f.path);
+            if !from.exists() {
+                from = staged.join(&f.path); // staged by an earlier version
+            }
             let to = self.root.join(&f.path);
             if !from.exists() {
                 if to.exists() {
@@ -95,10 +98,7 @@ impl Local {
             fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
             parents.insert(parent);
         }
-        for dir in parents {
-            sync_dir(&dir)?;
-        }
-        Ok(())
+        crate::parallel::run(threads, parents.into_iter().collect(), |dir| sync_dir(&dir))
     }
 
     /// Completes or removes the transactions of writers that died: their staging folder
@@ -141,7 +141,7 @@ impl Local {
                     dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
                 );
                 if let Some(record) = committed.get(id.as_str()) {
-                    self.publish(&dir, &record.files)?;
+                    self.publish(&dir, &record.files, 1)?;
                     tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
                 } else {
                     tracing::info!(txn = %id, "removed the files of an uncommitted transaction");

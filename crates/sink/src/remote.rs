@@ -9,7 +9,7 @@
 //! being made, which takes seconds.
 
 use crate::log::{self, CommitRecord, FileEntry, Stored};
-use crate::zone::{LOG_DIR, META_DIR};
+use crate::zone::{LOG_DIR, META_DIR, staged_file};
 use crate::{Error, Result};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use object_store::path::{Path as ObjectPath, PathPart};
@@ -105,7 +105,7 @@ impl Remote {
         }
     }
 
-    /// Uploads a transaction's files (mirroring their final paths under `dir`) to its
+    /// Uploads a transaction's files (staged in `dir`, see [`staged_file`]) to its
     /// staging prefix.
     pub fn stage(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
         let (small, large): (Vec<&FileEntry>, Vec<&FileEntry>) =
@@ -113,7 +113,7 @@ impl Remote {
         self.runtime.block_on(async {
             for (batch, at_once) in [(small, SMALL_UPLOADS), (large, 1)] {
                 stream::iter(batch)
-                    .map(|f| self.upload(dir.join(&f.path), self.staged_key(txn, &f.path)))
+                    .map(|f| self.upload(staged_file(dir, &f.path), self.staged_key(txn, &f.path)))
                     .buffer_unordered(at_once)
                     .try_collect::<()>()
                     .await?;

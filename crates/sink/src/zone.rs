@@ -137,9 +137,9 @@ impl Zone {
     }
 
     /// Moves a committed transaction's files to their final place.
-    fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
+    fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
         match &self.storage {
-            Storage::Local(l) => l.publish(dir, files),
+            Storage::Local(l) => l.publish(dir, files, threads),
             Storage::Remote(r) => r.publish(txn, files),
         }
     }
@@ -162,6 +162,14 @@ fn mismatch(location: &Location, held: &Identity, wanted: &Identity) -> String {
         format!("generalisation policy {}, not {}", held.policy, wanted.policy)
     };
     format!("{location} holds data of {what}; a zone holds one study under one key and policy: choose another --out")
+}
+
+/// Where a transaction keeps its file bound for `rel` until it is published: flat in
+/// the transaction's folder, `/` written `%2F`. (A tree mirroring the datasets' cost a
+/// folder per partition made and deleted at every commit, and ext4 slows down creating
+/// files among many recently deleted ones.)
+pub(crate) fn staged_file(dir: &Path, rel: &str) -> PathBuf {
+    dir.join(rel.replace('/', "%2F"))
 }
 
 /// One dataset file of a transaction: dataset, schema version, partition path.
@@ -319,6 +327,7 @@ impl Txn<'_> {
             id,
             dir,
             mut closed,
+            threads,
             ..
         } = self;
         closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -326,10 +335,8 @@ impl Txn<'_> {
         let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();
         for ((dataset, version, partition), index, written) in closed {
             let rel = format!("{dataset}/{partition}/part-v{version}-{stem}-{index}.parquet");
-            let staged = dir.join(&rel);
-            let parent = staged.parent().expect("has a parent");
-            let moved = fs::create_dir_all(parent).and_then(|()| fs::rename(&written.path, &staged));
-            if let Err(e) = moved {
+            let staged = staged_file(&dir, &rel);
+            if let Err(e) = fs::rename(&written.path, &staged) {
                 let _ = fs::remove_dir_all(&dir);
                 return Err(Error::io(&staged, e));
             }
@@ -382,7 +389,7 @@ impl Txn<'_> {
             }
             // Another writer took this number: read its record and check again.
         };
-        zone.publish(&id, &dir, &record.files)?;
+        zone.publish(&id, &dir, &record.files, threads)?;
         fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         zone.refresh()?;
         Ok(record)
@@ -542,11 +549,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
         let record = commit(&mut zone, 1);
-        // A crash after the record but before the renames: put a file back in staging.
+        // A crash after the record but before the renames: put the files back in staging,
+        // one where this version stages files, one where earlier versions did (in a tree
+        // mirroring the datasets).
         let staged = dir.path().join(META_DIR).join(STAGING_DIR).join(&record.txn);
-        let moved = &record.files[1].path;
-        std::fs::create_dir_all(staged.join(moved).parent().unwrap()).unwrap();
-        std::fs::rename(dir.path().join(moved), staged.join(moved)).unwrap();
+        let [flat, mirrored] = [&record.files[0].path, &record.files[1].path];
+        std::fs::create_dir_all(&staged).unwrap();
+        std::fs::rename(dir.path().join(flat), staged_file(&staged, flat)).unwrap();
+        std::fs::create_dir_all(staged.join(mirrored).parent().unwrap()).unwrap();
+        std::fs::rename(dir.path().join(mirrored), staged.join(mirrored)).unwrap();
         // A crash before the record: a transaction with files and no commit.
         let mut txn = zone.begin().unwrap();
         txn.write("ds", 1, "year=2024", &[batch(3)]).unwrap();
@@ -554,7 +565,9 @@ mod tests {
         drop(zone);
 
         let zone = Zone::open(dir.path(), identity("a")).unwrap();
-        assert!(dir.path().join(moved).is_file(), "the interrupted commit was completed");
+        for moved in [flat, mirrored] {
+            assert!(dir.path().join(moved).is_file(), "the interrupted commit was completed");
+        }
         let staging = dir.path().join(META_DIR).join(STAGING_DIR);
         assert_eq!(
             std::fs::read_dir(staging).unwrap().count(),
