@@ -359,8 +359,8 @@ def main():
 def scratch(a):
     """The runs' outputs, deleted only once every run is over: on ext4 without a journal,
     creating files soon after deleting thousands makes the kernel search for inodes that
-    were not deleted in the last seconds (`recently_deleted`), which took a third of a
-    Kafka drain's time when each run deleted the previous one's zone."""
+    were not deleted in the last seconds (`recently_deleted`): a Kafka drain took 5.1 s
+    instead of 3.9 s when each run deleted the previous one's zone."""
     dirs = [os.path.join(a.work, d) for d in ("runs", "kafka")]
     for d in dirs:
         shutil.rmtree(d, ignore_errors=True)
