@@ -19,6 +19,10 @@ pub const META_DIR: &str = "_msma";
 /// The commit log, inside [`META_DIR`].
 pub const LOG_DIR: &str = "log";
 
+/// Files finished (footer, fsync) at once, whatever the thread count: they mostly wait
+/// for the disk, not for a core.
+pub(crate) const SYNC_THREADS: usize = 8;
+
 /// Files a transaction keeps open at once (an open file with no row group in progress
 /// costs little); past this, the least recently written is finished, and a later row of
 /// its partition opens a second file.
@@ -305,7 +309,7 @@ impl Txn<'_> {
             })
             .collect();
         let closed = Mutex::new(Vec::with_capacity(jobs.len()));
-        parallel::run(self.threads, jobs, |(key, index, writer)| {
+        parallel::run(self.threads.max(SYNC_THREADS), jobs, |(key, index, writer)| {
             let written = writer.finish()?;
             closed.lock().expect("no job panics").push((key, index, written));
             Ok(())
@@ -389,7 +393,7 @@ impl Txn<'_> {
             }
             // Another writer took this number: read its record and check again.
         };
-        zone.publish(&id, &dir, &record.files, threads)?;
+        zone.publish(&id, &dir, &record.files, threads.max(SYNC_THREADS))?;
         fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         zone.refresh()?;
         Ok(record)
