@@ -18,6 +18,9 @@ pub enum KeyError {
     /// No file at the path.
     #[error("key file {0} does not exist; create one with `msma keys init --out {0}`")]
     Missing(PathBuf),
+    /// The path is a folder (such as the one `keys init` wrote the key into).
+    #[error("{0} is a folder, not a key file; give the key file in it")]
+    Folder(PathBuf),
     /// The file is readable or writable by group or others.
     #[error("key file {path} is accessible to group or others (mode {mode:04o}); run `chmod 600 {path}`")]
     TooOpen { path: PathBuf, mode: u32 },
@@ -71,6 +74,9 @@ impl MasterKey {
             std::io::ErrorKind::NotFound => KeyError::Missing(path.to_owned()),
             _ => io(e),
         })?;
+        if meta.is_dir() {
+            return Err(KeyError::Folder(path.to_owned()));
+        }
         check_mode(path, &meta)?;
         let malformed = |why| KeyError::Malformed {
             path: path.to_owned(),
@@ -265,6 +271,8 @@ mod tests {
             assert!(err.contains("malformed"), "{err}");
             assert!(!err.contains(&bad[..8]), "error quotes the key: {err}");
         }
+        let folder = MasterKey::load(dir.path()).unwrap_err().to_string();
+        assert!(folder.contains("is a folder, not a key file"), "{folder}");
         let missing = MasterKey::load(&dir.path().join("nope")).unwrap_err().to_string();
         assert!(missing.contains("msma keys init"), "{missing}");
     }
