@@ -176,11 +176,6 @@ impl Transform {
         let groups = self.take().into_iter().map(|(key, batch)| key.row_group(vec![batch]));
         txn.write_all(groups.collect())
     }
-
-    /// Forgets buffered rows (their transaction is abandoned).
-    pub fn discard(&mut self) {
-        self.builders.clear();
-    }
 }
 
 fn days(date: chrono::NaiveDate) -> i32 {
