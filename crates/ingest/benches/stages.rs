@@ -15,17 +15,9 @@ const EVENTS: u64 = 20_000;
 fn lines() -> Vec<Vec<u8>> {
     let spec = msma_synth::Spec {
         events: EVENTS,
-        seed: 1,
-        networks: Vec::new(),
-        start: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
-        invalid_per_million: 0,
+        ..msma_synth::Spec::default()
     };
-    let mut out = Vec::new();
-    msma_synth::generate(&spec, &mut out).unwrap();
-    out.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+    msma_synth::lines(&spec).unwrap()
 }
 
 fn pseudonymiser() -> Pseudonymiser {

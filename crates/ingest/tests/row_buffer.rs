@@ -11,16 +11,10 @@ fn lines(events: u64) -> Vec<Vec<u8>> {
     let spec = msma_synth::Spec {
         events,
         seed: 3,
-        networks: Vec::new(),
-        start: chrono::NaiveDate::from_ymd_opt(2022, 1, 1).unwrap(),
         invalid_per_million: 20_000,
+        ..msma_synth::Spec::default()
     };
-    let mut out = Vec::new();
-    msma_synth::generate(&spec, &mut out).unwrap();
-    out.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+    msma_synth::lines(&spec).unwrap()
 }
 
 fn transform() -> Transform {

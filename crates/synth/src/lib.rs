@@ -75,6 +75,18 @@ impl Default for Spec {
     }
 }
 
+/// The lines [`generate`] would write, each without its newline (for benchmarks and
+/// tests that feed events one by one).
+pub fn lines(spec: &Spec) -> io::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    generate(spec, &mut out)?;
+    Ok(out
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
 /// What was generated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
