@@ -98,7 +98,8 @@ impl Local {
             fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
             parents.insert(parent);
         }
-        crate::parallel::run(threads, parents.into_iter().collect(), |dir| sync_dir(&dir))
+        crate::parallel::run(threads, parents.into_iter().collect(), |dir| sync_dir(&dir))?;
+        Ok(())
     }
 
     /// Completes or removes the transactions of writers that died: their staging folder

@@ -4,13 +4,20 @@
 use std::sync::Mutex;
 
 /// Runs `work` on every job, on up to `threads` threads (in the calling thread when one
-/// is enough). Stops taking jobs at the first error, which it returns.
-pub fn run<T: Send, E: Send>(threads: usize, jobs: Vec<T>, work: impl Fn(T) -> Result<(), E> + Sync) -> Result<(), E> {
+/// is enough), and returns the results in the jobs' order. Stops taking jobs at the
+/// first error, which it returns.
+pub fn run<T: Send, R: Send, E: Send>(
+    threads: usize,
+    jobs: Vec<T>,
+    work: impl Fn(T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
     let threads = threads.min(jobs.len());
     if threads <= 1 {
-        return jobs.into_iter().try_for_each(work);
+        return jobs.into_iter().map(work).collect();
     }
-    let queue = Mutex::new(jobs.into_iter());
+    let n = jobs.len();
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let done = Mutex::new(Vec::with_capacity(n));
     let failed = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -19,18 +26,26 @@ pub fn run<T: Send, E: Send>(threads: usize, jobs: Vec<T>, work: impl Fn(T) -> R
                     if failed.lock().expect("no job panics").is_some() {
                         return;
                     }
-                    let Some(job) = queue.lock().expect("no job panics").next() else {
+                    let Some((i, job)) = queue.lock().expect("no job panics").next() else {
                         return;
                     };
-                    if let Err(e) = work(job) {
-                        failed.lock().expect("no job panics").get_or_insert(e);
-                        return;
+                    match work(job) {
+                        Ok(r) => done.lock().expect("no job panics").push((i, r)),
+                        Err(e) => {
+                            failed.lock().expect("no job panics").get_or_insert(e);
+                            return;
+                        }
                     }
                 }
             });
         }
     });
-    failed.into_inner().expect("no job panics").map_or(Ok(()), Err)
+    if let Some(e) = failed.into_inner().expect("no job panics") {
+        return Err(e);
+    }
+    let mut done = done.into_inner().expect("no job panics");
+    done.sort_unstable_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, r)| r).collect())
 }
 
 #[cfg(test)]
@@ -41,12 +56,13 @@ mod tests {
     fn every_job_runs_once_on_any_number_of_threads() {
         for threads in [0, 1, 2, 7] {
             let sum = AtomicUsize::new(0);
-            super::run(threads, (1..=100).collect(), |n: usize| {
+            let doubled = super::run(threads, (1..=100).collect(), |n: usize| {
                 sum.fetch_add(n, Ordering::Relaxed);
-                Ok::<_, ()>(())
+                Ok::<_, ()>(2 * n)
             })
             .unwrap();
             assert_eq!(sum.into_inner(), 5050, "{threads} threads");
+            assert_eq!(doubled, (1..=100).map(|n| 2 * n).collect::<Vec<_>>(), "in order");
         }
     }
 

@@ -12,7 +12,6 @@ use arrow_array::RecordBatch;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Folder of msma's own files inside a zone.
 pub const META_DIR: &str = "_msma";
@@ -200,12 +199,12 @@ pub struct Txn<'z> {
     closed: Vec<(PartKey, usize, Written)>,
     files_per_part: BTreeMap<PartKey, usize>,
     tick: u64,
-    /// Files encoded and synced at once.
+    /// Files encoded at once (they are synced on up to [`SYNC_THREADS`]).
     threads: usize,
 }
 
 impl Txn<'_> {
-    /// Encodes and syncs up to `threads` files at once (default: one per core).
+    /// Encodes up to `threads` files at once (default: one per core).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
     }
@@ -274,13 +273,16 @@ impl Txn<'_> {
         parallel::run(self.threads, jobs, |(writer, batches)| {
             batches.iter().try_for_each(|b| writer.write(b))?;
             writer.flush()
-        })
+        })?;
+        Ok(())
     }
 
     fn create(&mut self, key: &PartKey, batches: &[RecordBatch]) -> Result<PartWriter> {
         let (dataset, schema_version, _) = key;
-        let n = self.files_per_part.values().sum::<usize>();
-        let path = self.dir.join(format!("{n}.parquet"));
+        // Every file so far is open or closed: the next number is their count.
+        let path = self
+            .dir
+            .join(format!("{}.parquet", self.open.len() + self.closed.len()));
         let identity = &self.zone.identity;
         let metadata = [
             ("msma.dataset", dataset.clone()),
@@ -308,13 +310,10 @@ impl Txn<'_> {
                 (key, index, writer)
             })
             .collect();
-        let closed = Mutex::new(Vec::with_capacity(jobs.len()));
-        parallel::run(self.threads.max(SYNC_THREADS), jobs, |(key, index, writer)| {
-            let written = writer.finish()?;
-            closed.lock().expect("no job panics").push((key, index, written));
-            Ok(())
+        let closed = parallel::run(self.threads.max(SYNC_THREADS), jobs, |(key, index, writer)| {
+            writer.finish().map(|written| (key, index, written))
         })?;
-        self.closed.extend(closed.into_inner().expect("no job panics"));
+        self.closed.extend(closed);
         Ok(())
     }
 
