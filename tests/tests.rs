@@ -11,6 +11,7 @@ mod faults;
 mod hostile;
 mod interop;
 mod kafka;
+mod linkage;
 mod outage;
 mod regression;
 mod research;

@@ -153,7 +153,9 @@ pub fn open_study(a: &Args) -> Result<Study> {
         key_id: key.id().to_string(),
         policy: serde_json::to_value(&policy)?,
     };
-    let zone = Zone::open(a.out.clone(), identity)?;
+    let mut zone = Zone::open(a.out.clone(), identity)?;
+    let granularity = policy.date_granularity;
+    zone.set_commit_dates(move |d| granularity.truncate(d));
     let pseudo = Pseudonymiser::new(&key.study_key(&study));
     Ok(Study { zone, pseudo, policy })
 }

@@ -88,6 +88,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         policy: serde_json::to_value(&policy)?,
     };
     let mut zone = Zone::open(&a.out, identity)?;
+    let granularity = policy.date_granularity;
+    zone.set_commit_dates(move |d| granularity.truncate(d));
     ensure!(
         zone.records().is_empty(),
         "{} is not empty: rotate into a new folder",
@@ -167,7 +169,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         crosswalk_sha256: hex::encode(Sha256::digest(text.as_bytes())),
         crosswalk_entries: crosswalk.len() as u64,
     };
-    let record = zone.begin()?.commit("rotation", source, RowCounts::default())?;
+    let record = zone.begin()?.commit(source, RowCounts::default())?;
     println!(
         "rotated study {study}: key id {} -> {}, {} rows in {} datasets rewritten into {}",
         old_key.id(),

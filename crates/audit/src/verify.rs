@@ -100,7 +100,7 @@ fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result
         s.first_commit.get_or_insert_with(|| r.committed_at.clone());
         s.last_commit = Some(r.committed_at.clone());
         let kind = match &r.source {
-            Source::File { .. } => "file",
+            Source::File { .. } | Source::Segment { .. } => "file",
             Source::Kafka { .. } => "kafka",
             Source::Rotation { .. } => "rotation",
         };

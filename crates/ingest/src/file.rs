@@ -1,7 +1,7 @@
 //! Ingest from an NDJSON file or stream, exactly once.
 //!
 //! The input is cut into segments of lines; each segment is one commit whose record
-//! names its line range and the SHA-256 of its bytes. A segment that matches a committed
+//! names its line range and a digest of its bytes keyed under the study key. A segment that matches a committed
 //! one (same first line, same last line, same bytes) is skipped, so running the same
 //! input again writes nothing, and a run killed at any point resumes where its last
 //! commit ended. Boundaries follow earlier commits when there are any, so a different
@@ -15,7 +15,6 @@ use crate::pipeline::{self, Bounds};
 use crate::transform::Transform;
 use msma_model::RejectKind;
 use msma_sink::{Source, Zone};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 /// Settings of a file ingest.
@@ -66,12 +65,18 @@ pub enum IngestError {
     Input(std::io::Error),
     #[error("writing dead letters: {0}")]
     DeadLetters(std::io::Error),
+    #[error(
+        "the zone holds file segments recorded by msma 0.1 (with the input's name and an unkeyed digest), \
+         which this version cannot recognise: its data stays readable; ingest files into a new zone, \
+         or rewrite this one with `msma keys rotate`"
+    )]
+    LegacySegments,
     #[error(transparent)]
     Sink(#[from] msma_sink::Error),
 }
 
-/// Ingests every line of `input` into `zone`. `name` identifies the input in commit
-/// records and dead letters.
+/// Ingests every line of `input` into `zone`. `name` identifies the input in dead
+/// letters (the identified zone), never in the research zone.
 pub fn ingest(
     input: Input,
     name: &str,
@@ -80,6 +85,13 @@ pub fn ingest(
     dead: &mut DeadLetters,
     opts: &Options,
 ) -> Result<Report, IngestError> {
+    if zone
+        .records()
+        .iter()
+        .any(|s| matches!(s.record.source, Source::File { .. }))
+    {
+        return Err(IngestError::LegacySegments);
+    }
     let committed = committed_segments(zone);
     let mut reader = LineReader::new(input, opts.max_line_bytes);
     let mut report = Report::default();
@@ -89,7 +101,7 @@ pub fn ingest(
         let mut candidates = committed.get(&first).map(Vec::as_slice).unwrap_or_default();
         if !candidates.is_empty() && reader.can_seek() {
             let start = reader.offset();
-            if let Some(last) = skip_committed(&mut reader, first, candidates)? {
+            if let Some(last) = skip_committed(&mut reader, first, candidates, transform)? {
                 report.read += last + 1 - first;
                 report.already_committed += last + 1 - first;
                 line_no = last;
@@ -134,15 +146,12 @@ pub fn ingest(
         }
         // Dead letters first: a crash between the two repeats them, never loses them.
         dead.keep_segment().map_err(IngestError::DeadLetters)?;
-        let digest = hex::encode(seg.sha.finalize());
-        let stem = format!("{}-L{first}-{line_no}", &digest[..12]);
-        let source = Source::File {
-            name: name.to_owned(),
+        let source = Source::Segment {
             first_line: first,
             last_line: line_no,
-            sha256: digest,
+            hmac_sha256: seg.digest.hex(),
         };
-        let record = match txn.commit(&stem, source, counts) {
+        let record = match txn.commit(source, counts) {
             Err(msma_sink::Error::Conflict(seq)) => {
                 // Another process committed this very segment meanwhile (its dead
                 // letters may now be in the file twice: at least once, as documented).
@@ -187,20 +196,21 @@ fn skip_committed(
     reader: &mut LineReader,
     first: u64,
     candidates: &[(u64, String)],
+    transform: &Transform,
 ) -> Result<Option<u64>, IngestError> {
     let end = candidates.iter().map(|(last, _)| *last).max().unwrap_or(first);
-    let mut sha = Sha256::new();
+    let mut digest = transform.segment_digest();
     let mut line_no = first - 1;
     while line_no < end
         && reader
-            .next(&mut |b| sha.update(b))
+            .next(&mut |b| digest.update(b))
             .map_err(IngestError::Input)?
             .is_some()
     {
         line_no += 1;
         if candidates
             .iter()
-            .any(|(last, h)| *last == line_no && *h == hex::encode(sha.clone().finalize()))
+            .any(|(last, h)| *last == line_no && *h == digest.hex())
         {
             return Ok(Some(line_no));
         }
@@ -208,18 +218,19 @@ fn skip_committed(
     Ok(None)
 }
 
-/// Committed file segments by first line: (last line, SHA-256).
+/// Committed file segments by first line: (last line, keyed digest).
 fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
     let mut map: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
     for stored in zone.records() {
-        if let Source::File {
+        if let Source::Segment {
             first_line,
             last_line,
-            sha256,
-            ..
+            hmac_sha256,
         } = &stored.record.source
         {
-            map.entry(*first_line).or_default().push((*last_line, sha256.clone()));
+            map.entry(*first_line)
+                .or_default()
+                .push((*last_line, hmac_sha256.clone()));
         }
     }
     map

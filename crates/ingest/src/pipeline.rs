@@ -10,8 +10,8 @@ use crate::file::{IngestError, Options};
 use crate::lines::LineReader;
 use crate::transform::Transform;
 use msma_model::{EventType, RejectKind};
+use msma_pseudo::SegmentDigest;
 use msma_sink::{RowCounts, Txn};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -34,8 +34,8 @@ pub struct Bounds<'a> {
 pub struct Segment {
     /// The last line read.
     pub last_line: u64,
-    /// SHA-256 of the segment's bytes.
-    pub sha: Sha256,
+    /// Keyed digest of the segment's bytes.
+    pub digest: SegmentDigest,
     /// The segment matched a committed one: its rows are to be dropped.
     pub matched: bool,
     pub counts: RowCounts,
@@ -59,7 +59,7 @@ pub fn run(
     let read = if threads <= 1 {
         let mut transform = transform.fresh();
         let mut failed = None;
-        let read = read_blocks(reader, bounds, |block| {
+        let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
             let decoded = decode_block(&block, &mut transform, max_line_bytes);
             writer.accept(decoded).map_err(|e| failed = Some(e)).is_ok()
         });
@@ -78,7 +78,9 @@ pub fn run(
             }
             drop(done_tx);
             let writing = s.spawn(|| writer.accept_in_order(done_rx));
-            let read = read_blocks(reader, bounds, |block| work_tx.send(block).is_ok());
+            let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
+                work_tx.send(block).is_ok()
+            });
             drop(work_tx);
             // The writer stops at its first error; the reader then stops too (its
             // channel closes), so the writer's error is the cause and comes first.
@@ -86,13 +88,13 @@ pub fn run(
             Ok::<_, IngestError>(read)
         })?
     };
-    let (end, sha, matched) = read?;
+    let (end, digest, matched) = read?;
     let (mut counts, by_dataset, rejected) = writer.finish()?;
     // Lines of a matched segment's last block are not decoded, but were read.
     counts.read = end - bounds.after;
     Ok(Segment {
         last_line: end,
-        sha,
+        digest,
         matched,
         counts,
         by_dataset,
@@ -101,28 +103,28 @@ pub fn run(
 }
 
 /// Reads and hashes lines into blocks, handing each to `send` until it returns false;
-/// returns the last line read, the hash, and whether the segment matched a committed
+/// returns the last line read, the digest, and whether the segment matched a committed
 /// one.
 fn read_blocks(
     reader: &mut LineReader,
     bounds: &Bounds,
+    mut digest: SegmentDigest,
     mut send: impl FnMut(Block) -> bool,
-) -> Result<(u64, Sha256, bool), IngestError> {
+) -> Result<(u64, SegmentDigest, bool), IngestError> {
     let mut line_no = bounds.after;
-    let mut sha = Sha256::new();
     let mut seq = 0;
     let new_block = |seq, first_line| Block::new(seq, first_line, BLOCK_LINES, 2 << 20);
     let mut block = new_block(seq, line_no + 1);
     let mut matched = false;
-    while let Some(line) = reader.next(&mut |b| sha.update(b)).map_err(IngestError::Input)? {
+    while let Some(line) = reader.next(&mut |b| digest.update(b)).map_err(IngestError::Input)? {
         line_no += 1;
         block.push(line.bytes, line.oversized);
         if bounds.candidates.iter().any(|(last, _)| *last == line_no) {
-            let digest = hex::encode(sha.clone().finalize());
+            let so_far = digest.hex();
             if bounds
                 .candidates
                 .iter()
-                .any(|(last, h)| *last == line_no && *h == digest)
+                .any(|(last, h)| *last == line_no && *h == so_far)
             {
                 matched = true;
                 break;
@@ -136,14 +138,14 @@ fn read_blocks(
             let full = std::mem::replace(&mut block, new_block(seq, line_no + 1));
             if !send(full) {
                 // The writer failed; its error is reported.
-                return Ok((line_no, sha, matched));
+                return Ok((line_no, digest, matched));
             }
         }
     }
     if !block.lines.is_empty() && !matched {
         send(block);
     }
-    Ok((line_no, sha, matched))
+    Ok((line_no, digest, matched))
 }
 
 fn decoder(work: &Mutex<Receiver<Block>>, done: &SyncSender<Decoded>, mut transform: Transform, max_line_bytes: usize) {

@@ -117,6 +117,11 @@ impl Transform {
         }
     }
 
+    /// A digest of input lines for the commit log, keyed under the study key.
+    pub fn segment_digest(&self) -> msma_pseudo::SegmentDigest {
+        self.pseudo.segment_digest()
+    }
+
     /// Adds one event's row to the buffers.
     pub fn push(&mut self, ev: &Event) {
         let local_date = ev.occurred_at.date_naive();

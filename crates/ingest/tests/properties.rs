@@ -118,9 +118,9 @@ proptest! {
         }
         let mut txn = zone.begin().unwrap();
         transform.flush(&mut txn).unwrap();
-        let source = Source::File { name: "p".into(), first_line: 1, last_line: lines.len() as u64, sha256: "0".into() };
+        let source = Source::Segment { first_line: 1, last_line: lines.len() as u64, hmac_sha256: "0".into() };
         let n = lines.len() as u64;
-        txn.commit("p", source, RowCounts { read: n, written: n, rejected: 0 }).unwrap();
+        txn.commit(source, RowCounts { read: n, written: n, rejected: 0 }).unwrap();
 
         let cells = cells(&zone);
         prop_assert!(cells.len() >= lines.len());

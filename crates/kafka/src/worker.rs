@@ -391,7 +391,6 @@ impl Worker<'_> {
                 last_offset: *last,
             })
             .collect();
-        let stem = file_stem(topic, &ranges);
         let mut zone = self.zone.lock().expect("not poisoned");
         let source = Source::Kafka {
             topic: topic.clone(),
@@ -403,7 +402,7 @@ impl Worker<'_> {
             match txn.write_all(pending.rows.take()) {
                 Ok(()) => {
                     committing = Instant::now();
-                    txn.commit(&stem, source, pending.counts)
+                    txn.commit(source, pending.counts)
                 }
                 Err(e) => {
                     let _ = txn.abort();
@@ -479,33 +478,5 @@ impl Worker<'_> {
         self.last_failure = None;
         self.cfg.metrics.commit_succeeded();
         Ok(true)
-    }
-}
-
-/// Deterministic file names: `<topic>+<partition>+<first>-<last>` for one partition,
-/// `<topic>+<n>p+<digest of the ranges>` for several (the record lists them).
-fn file_stem(topic: &str, ranges: &[OffsetRange]) -> String {
-    match ranges {
-        [r] => format!("{topic}+{}+{:020}-{:020}", r.partition, r.first_offset, r.last_offset),
-        _ => {
-            use std::hash::{Hash, Hasher};
-            // FNV-1a: stable across builds and platforms, unlike std's default hasher.
-            struct Fnv(u64);
-            impl Hasher for Fnv {
-                fn finish(&self) -> u64 {
-                    self.0
-                }
-                fn write(&mut self, bytes: &[u8]) {
-                    for b in bytes {
-                        self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100000001b3);
-                    }
-                }
-            }
-            let mut h = Fnv(0xcbf29ce484222325);
-            for r in ranges {
-                (r.partition, r.first_offset, r.last_offset).hash(&mut h);
-            }
-            format!("{topic}+{}p+{:016x}", ranges.len(), h.finish())
-        }
     }
 }

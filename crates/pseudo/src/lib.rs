@@ -11,4 +11,4 @@ mod pseudonym;
 
 pub use generalise::{Granularity, Policy, PolicyError, departement, region_of};
 pub use key::{KeyError, KeyId, MasterKey, StudyId, StudyKey};
-pub use pseudonym::{Domain, Pseudonym, Pseudonymiser};
+pub use pseudonym::{Domain, Pseudonym, Pseudonymiser, SegmentDigest};

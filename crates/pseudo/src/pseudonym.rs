@@ -81,6 +81,13 @@ impl Pseudonymiser {
         self.mac(&[domain.as_str(), ":", network_id, ":", value])
     }
 
+    /// A digest of input lines, keyed as pseudonyms are.
+    pub fn segment_digest(&self) -> SegmentDigest {
+        let mut mac = self.keyed.clone();
+        mac.update(b"segment:");
+        SegmentDigest(mac)
+    }
+
     fn mac(&self, parts: &[&str]) -> Pseudonym {
         let mut mac = self.keyed.clone();
         for p in parts {
@@ -97,6 +104,29 @@ impl Pseudonymiser {
     }
 }
 
+/// A keyed digest of a segment of input lines, which the commit log keeps to know the
+/// segment again: `HMAC(study key, "segment:" lines)`. An unkeyed digest of the same
+/// input would be the same in every study's log and link the studies.
+#[derive(Clone)]
+pub struct SegmentDigest(Hmac<Sha256>);
+
+impl SegmentDigest {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest of the bytes so far, in lowercase hex.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0.clone().finalize().into_bytes())
+    }
+}
+
+impl fmt::Debug for SegmentDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SegmentDigest { .. }")
+    }
+}
+
 /// The trimming of the contract: spaces and tabs around a local id.
 fn trim(local_id: &str) -> &str {
     local_id.trim_matches([' ', '\t'])
@@ -110,6 +140,19 @@ mod tests {
     fn pseudo(master: [u8; 32], study: &str) -> Pseudonymiser {
         let key = MasterKey::from_bytes(master);
         Pseudonymiser::new(&key.study_key(&StudyId::new(study).unwrap()))
+    }
+
+    #[test]
+    fn segment_digests_are_keyed_per_study() {
+        let digest = |p: &Pseudonymiser| {
+            let mut d = p.segment_digest();
+            d.update(b"{\"line\":1}\n");
+            d.hex()
+        };
+        let (a, b) = (pseudo([1; 32], "s1"), pseudo([1; 32], "s2"));
+        assert_eq!(digest(&a), digest(&a));
+        assert_ne!(digest(&a), digest(&b));
+        assert_eq!(digest(&a).len(), 64);
     }
 
     #[test]

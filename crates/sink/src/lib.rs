@@ -12,6 +12,7 @@ mod batch;
 mod local;
 mod location;
 mod log;
+mod order;
 mod parallel;
 mod part;
 mod remote;

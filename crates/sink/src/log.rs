@@ -15,7 +15,17 @@ pub const RECORD_FORMAT: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
-    /// A range of lines of an NDJSON input, named by the SHA-256 of those lines' bytes.
+    /// A range of lines of an NDJSON input, known by a digest of their bytes keyed
+    /// under the study key (`msma_pseudo::SegmentDigest`). Nothing names the input: its
+    /// name belongs to the identified zone.
+    Segment {
+        first_line: u64,
+        last_line: u64,
+        hmac_sha256: String,
+    },
+    /// A range of lines as msma recorded it before segments were keyed: the input's
+    /// name and an unkeyed SHA-256. Read, never written; a file ingest refuses a zone
+    /// that holds one (`msma keys rotate` rewrites the zone without them).
     File {
         name: String,
         first_line: u64,

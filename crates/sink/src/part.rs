@@ -103,7 +103,15 @@ impl PartWriter {
         })
     }
 
-    pub fn write(&mut self, batch: &RecordBatch) -> crate::Result<()> {
+    /// Writes `batches` (a row group, more past its row limit) in canonical order
+    /// ([`crate::order`]).
+    pub fn write_group(&mut self, batches: &[RecordBatch]) -> crate::Result<()> {
+        let rows = crate::order::canonical(batches).map_err(|e| crate::Error::parquet(&self.path, e.into()))?;
+        self.write(&rows)?;
+        self.flush()
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> crate::Result<()> {
         self.rows += batch.num_rows() as u64;
         self.writer
             .write(batch)
@@ -111,7 +119,7 @@ impl PartWriter {
     }
 
     /// Writes the row group in progress out, freeing its memory.
-    pub fn flush(&mut self) -> crate::Result<()> {
+    fn flush(&mut self) -> crate::Result<()> {
         self.writer.flush().map_err(|e| crate::Error::parquet(&self.path, e))
     }
 

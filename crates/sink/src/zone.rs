@@ -9,6 +9,8 @@ use crate::part::{PartWriter, Written};
 use crate::remote::Remote;
 use crate::{Error, Location, Result};
 use arrow_array::RecordBatch;
+use chrono::{Datelike, NaiveDate};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ pub struct Zone {
     records: Vec<Stored>,
     next_txn: u64,
     writer: String,
+    /// The period a commit's date is truncated to: see [`Zone::set_commit_dates`].
+    commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
 }
 
 impl Zone {
@@ -51,11 +55,11 @@ impl Zone {
     /// Repairs what crashed writers left behind.
     pub fn open(location: impl Into<Location>, identity: Identity) -> Result<Self> {
         let location = location.into();
-        let writer = format!(
-            "{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.9f"),
-            std::process::id()
-        );
+        // Random: a time or a process id would date the commits (records and staging
+        // folders carry the writer's name).
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| Error::Ledger(format!("no randomness for the writer's name: {e}")))?;
+        let writer = hex::encode(id);
         let storage = match &location {
             Location::Local(root) => Storage::Local(Local::open(root, &writer)?),
             Location::Remote(url) => Storage::Remote(Remote::open(url, &writer)?),
@@ -67,6 +71,7 @@ impl Zone {
             records: Vec::new(),
             next_txn: 0,
             writer,
+            commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
         };
         zone.refresh()?;
         match &zone.storage {
@@ -74,6 +79,13 @@ impl Zone {
             Storage::Remote(r) => r.recover(&zone.records)?,
         }
         Ok(zone)
+    }
+
+    /// Records commit dates as the first day of the period `truncate` gives (by
+    /// default the month): no finer than the study publishes event dates, or a commit's
+    /// time would date the events it holds (a trickle commits an event or two at once).
+    pub fn set_commit_dates(&mut self, truncate: impl Fn(NaiveDate) -> NaiveDate + Send + Sync + 'static) {
+        self.commit_period = Box::new(truncate);
     }
 
     pub fn location(&self) -> &Location {
@@ -270,10 +282,7 @@ impl Txn<'_> {
             .collect();
         // The largest first, so that the threads finish together.
         jobs.sort_by_key(|(_, batches)| std::cmp::Reverse(batches.iter().map(RecordBatch::num_rows).sum::<usize>()));
-        parallel::run(self.threads, jobs, |(writer, batches)| {
-            batches.iter().try_for_each(|b| writer.write(b))?;
-            writer.flush()
-        })?;
+        parallel::run(self.threads, jobs, |(writer, batches)| writer.write_group(&batches))?;
         Ok(())
     }
 
@@ -290,7 +299,6 @@ impl Txn<'_> {
             ("msma.study_id", identity.study_id.clone()),
             ("msma.key_id", identity.key_id.clone()),
             ("msma.policy", identity.policy.to_string()),
-            ("msma.txn", self.id.clone()),
         ]
         .map(|(k, v)| (k.to_owned(), v));
         let rows = batches.iter().map(RecordBatch::num_rows).sum();
@@ -318,9 +326,8 @@ impl Txn<'_> {
     }
 
     /// Publishes every file of the transaction with one commit record. Files are named
-    /// `part-v<schema version>-<stem>-<n>.parquet` in their partition folder, n counting
-    /// the transaction's files of that partition from 0.
-    pub fn commit(mut self, stem: &str, source: Source, rows: RowCounts) -> Result<CommitRecord> {
+    /// by [`file_name`] in their partition folder.
+    pub fn commit(mut self, source: Source, rows: RowCounts) -> Result<CommitRecord> {
         if let Err(e) = self.close_least_recent(self.open.len()) {
             let _ = fs::remove_dir_all(&self.dir);
             return Err(e);
@@ -337,7 +344,10 @@ impl Txn<'_> {
         let mut files = Vec::with_capacity(closed.len());
         let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();
         for ((dataset, version, partition), index, written) in closed {
-            let rel = format!("{dataset}/{partition}/part-v{version}-{stem}-{index}.parquet");
+            let rel = format!(
+                "{dataset}/{partition}/{}",
+                file_name(&source, version, index, &written.sha256)
+            );
             let staged = staged_file(&dir, &rel);
             if let Err(e) = fs::rename(&written.path, &staged) {
                 let _ = fs::remove_dir_all(&dir);
@@ -375,7 +385,7 @@ impl Txn<'_> {
                 format: log::RECORD_FORMAT,
                 seq: prev.map_or(1, |p| p.record.seq + 1),
                 prev_sha256: prev.map(|p| p.sha256.clone()),
-                committed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                committed_at: format!("{}T00:00:00Z", (zone.commit_period)(chrono::Utc::now().date_naive())),
                 msma_version: env!("CARGO_PKG_VERSION").to_owned(),
                 txn: id.clone(),
                 identity: zone.identity.clone(),
@@ -405,23 +415,33 @@ impl Txn<'_> {
     }
 }
 
+/// `part-v<schema version>-<digest>.parquet`, the digest taken over the file's SHA-256,
+/// its commit's source range and its number among the commit's files of its partition.
+/// Names are unique (a source range commits once) yet say nothing of the range, the
+/// input or the source partition, and differ between studies as the files' bytes do.
+fn file_name(source: &Source, version: u16, index: usize, sha256: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(source).expect("a source serialises"));
+    h.update(index.to_le_bytes());
+    h.update(sha256.as_bytes());
+    format!("part-v{version}-{}.parquet", &hex::encode(h.finalize())[..32])
+}
+
 /// Whether a committed source range already holds some of `new`: then committing `new`
 /// would duplicate rows. A file segment is held when the same lines with the same bytes
 /// were committed; a Kafka range when its partition was committed up to or past its start.
 fn overlaps(held: &Source, new: &Source) -> bool {
     match (held, new) {
         (
-            Source::File {
+            Source::Segment {
                 first_line: a,
                 last_line: b,
-                sha256: h,
-                ..
+                hmac_sha256: h,
             },
-            Source::File {
+            Source::Segment {
                 first_line: c,
                 last_line: d,
-                sha256: k,
-                ..
+                hmac_sha256: k,
             },
         ) => (a, b, h) == (c, d, k),
         (Source::Kafka { topic: t, ranges: held }, Source::Kafka { topic: u, ranges: new }) => {
@@ -461,11 +481,10 @@ mod tests {
     }
 
     fn source(first: u64) -> Source {
-        Source::File {
-            name: "in".into(),
+        Source::Segment {
             first_line: first,
             last_line: first,
-            sha256: "00".into(),
+            hmac_sha256: "00".into(),
         }
     }
 
@@ -474,7 +493,6 @@ mod tests {
         txn.write("ds", 1, "year=2024", &[batch(10)]).unwrap();
         txn.write("ds", 1, "year=2025", &[batch(5)]).unwrap();
         txn.commit(
-            &format!("s{first}"),
             source(first),
             RowCounts {
                 read: 15,
@@ -496,7 +514,13 @@ mod tests {
         for f in r1.files.iter().chain(&r2.files) {
             assert!(dir.path().join(&f.path).is_file(), "{}", f.path);
         }
-        assert_eq!(r1.files[0].path, "ds/year=2024/part-v1-s1-0.parquet");
+        let name = r1.files[0].path.strip_prefix("ds/year=2024/part-v1-").unwrap();
+        assert_eq!(name.len(), "0123456789abcdef0123456789abcdef.parquet".len());
+        assert_ne!(
+            r1.files[0].path, r2.files[0].path,
+            "the same rows from another source range"
+        );
+        assert!(r1.committed_at.ends_with("-01T00:00:00Z"), "{}", r1.committed_at);
         drop(zone);
         let zone = Zone::open(dir.path(), identity("a")).unwrap();
         assert_eq!(zone.records().len(), 2);
@@ -523,7 +547,6 @@ mod tests {
         let rows = (parts * 2 + 5) as u64;
         let record = txn
             .commit(
-                "w",
                 source(1),
                 RowCounts {
                     read: rows,
@@ -589,7 +612,7 @@ mod tests {
         assert_eq!(commit(&mut b, 2).seq, 2, "b reads a's record before claiming a number");
         let mut txn = b.begin().unwrap();
         txn.write("ds", 1, "year=2024", &[batch(1)]).unwrap();
-        let again = txn.commit("dup", source(1), RowCounts::default());
+        let again = txn.commit(source(1), RowCounts::default());
         assert!(matches!(again, Err(Error::Conflict(1))), "{again:?}");
         let kafka = |first_offset, last_offset| Source::Kafka {
             topic: "t".into(),
@@ -600,14 +623,14 @@ mod tests {
             }],
         };
         let txn = a.begin().unwrap();
-        txn.commit("k0", kafka(0, 99), RowCounts::default()).unwrap();
+        txn.commit(kafka(0, 99), RowCounts::default()).unwrap();
         let txn = b.begin().unwrap();
         assert!(matches!(
-            txn.commit("k1", kafka(50, 149), RowCounts::default()),
+            txn.commit(kafka(50, 149), RowCounts::default()),
             Err(Error::Conflict(3))
         ));
         let txn = b.begin().unwrap();
-        assert_eq!(txn.commit("k2", kafka(100, 149), RowCounts::default()).unwrap().seq, 4);
+        assert_eq!(txn.commit(kafka(100, 149), RowCounts::default()).unwrap().seq, 4);
         drop((a, b));
         assert!(matches!(
             Zone::open(dir.path(), identity("b")),
