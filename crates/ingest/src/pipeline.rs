@@ -2,7 +2,7 @@
 //! lines and cuts them into blocks; decoders turn blocks into Arrow batches in
 //! parallel; one writer takes their results in input order, writes the dead letters and
 //! gathers each partition's rows into large row groups. The output does not depend on
-//! the number of threads: in each file, rows keep the input order.
+//! the number of threads (the sink sorts each row group).
 
 use crate::block::{Block, Decoded, Gathered, decode_block};
 use crate::deadletter::DeadLetters;
