@@ -13,6 +13,8 @@ mod interop;
 mod kafka;
 mod outage;
 mod regression;
+mod register;
 mod research;
 mod schemas;
 mod store;
+mod zones;
