@@ -12,15 +12,28 @@ use std::process::{Output, Stdio};
 fn with_requests(site: &Site, n: usize) -> (String, String) {
     let key = site.key();
     for i in 0..n {
-        ok(&pseudonymise(&key, &format!("P-{i:06}"), &format!("requisition n° 2026/{i:04}"), None));
+        ok(&pseudonymise(
+            &key,
+            &format!("P-{i:06}"),
+            &format!("requisition n° 2026/{i:04}"),
+            None,
+        ));
     }
     (key.clone(), format!("{key}.requests.ndjson"))
 }
 
 fn pseudonymise(key: &str, local_id: &str, reason: &str, register: Option<&str>) -> Vec<String> {
-    let mut args = ["pseudonymise", "--keys", key, "--study", "s1", "--network", "RMS-ALSACE"]
-        .map(String::from)
-        .to_vec();
+    let mut args = [
+        "pseudonymise",
+        "--keys",
+        key,
+        "--study",
+        "s1",
+        "--network",
+        "RMS-ALSACE",
+    ]
+    .map(String::from)
+    .to_vec();
     args.extend(["--local-id", local_id, "--reason", reason].map(String::from));
     if let Some(r) = register {
         args.extend(["--register".to_owned(), r.to_owned()]);
@@ -95,9 +108,16 @@ fn the_head_anchors_the_last_line() {
     let all = std::fs::read_to_string(&register).unwrap();
     let lines: Vec<&str> = all.lines().collect();
     // The last line edited: its code no longer matches.
-    let edited = format!("{}\n{}\n", lines[..2].join("\n"), lines[2].replace("2026/0002", "2026/7777"));
+    let edited = format!(
+        "{}\n{}\n",
+        lines[..2].join("\n"),
+        lines[2].replace("2026/0002", "2026/7777")
+    );
     std::fs::write(&register, edited).unwrap();
-    assert!(!audit(&key, &register, &[]).status.success(), "an edited last line passed");
+    assert!(
+        !audit(&key, &register, &[]).status.success(),
+        "an edited last line passed"
+    );
     // The last line removed: the chain holds, the head does not.
     std::fs::write(&register, format!("{}\n", lines[..2].join("\n"))).unwrap();
     let out = audit(&key, &register, &["--expect-head", &head]);
@@ -112,7 +132,10 @@ fn a_missing_or_open_register_is_refused() {
     std::fs::set_permissions(&register, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = audit(&key, &register, &[]);
     assert!(!out.status.success(), "a 0644 register passed: {}", stdout(&out));
-    let out = msma().args(pseudonymise(&key, "P-1", "requisition n° 2026/0042", None)).output().unwrap();
+    let out = msma()
+        .args(pseudonymise(&key, "P-1", "requisition n° 2026/0042", None))
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "a pseudonym was given with a 0644 register");
     assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
     std::fs::remove_file(&register).unwrap();
@@ -125,7 +148,12 @@ fn a_register_override_is_recorded_in_the_real_one() {
     let site = Site::new();
     let key = site.key();
     let other = site.s("custodian/other.ndjson");
-    let out = ok(&pseudonymise(&key, "P-000123", "requisition n° 2026/0001", Some(&other)));
+    let out = ok(&pseudonymise(
+        &key,
+        "P-000123",
+        "requisition n° 2026/0001",
+        Some(&other),
+    ));
     assert_eq!(stdout(&out).trim().len(), 64);
     let real = format!("{key}.requests.ndjson");
     let text = std::fs::read_to_string(&real).unwrap_or_default();
@@ -145,7 +173,15 @@ fn the_local_id_can_come_from_standard_input() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let key = key.to_str().unwrap();
     let mut child = msma()
-        .args(["pseudonymise", "--keys", key, "--study", "cnrms-femmes-2021", "--network", "RMS-ALSACE"])
+        .args([
+            "pseudonymise",
+            "--keys",
+            key,
+            "--study",
+            "cnrms-femmes-2021",
+            "--network",
+            "RMS-ALSACE",
+        ])
         .args(["--local-id", "-", "--reason", "requisition judiciaire n° 2026/1234"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -86,11 +86,24 @@ fn a_dead_letter_file_linked_into_the_zone_is_refused() {
         set(&mut args, "--dead-letter", &dead);
         // A new input, so that its lines are not already committed.
         let more = site.s("identified/more.ndjson");
-        ok(&["generate", "--events", "500", "--seed", "8", "--invalid-per-million", "50000", "--out", &more]);
+        ok(&[
+            "generate",
+            "--events",
+            "500",
+            "--seed",
+            "8",
+            "--invalid-per-million",
+            "50000",
+            "--out",
+            &more,
+        ]);
         set(&mut args, "--input", &more);
         let out = run(&args);
         let bytes = std::fs::metadata(&planted).unwrap().len();
-        leaked.push(format!("{how}: exit {:?}, {bytes} bytes of dead letters in the zone", out.status.code()));
+        leaked.push(format!(
+            "{how}: exit {:?}, {bytes} bytes of dead letters in the zone",
+            out.status.code()
+        ));
         assert!(!out.status.success() && bytes == 0, "{leaked:?}\n{}", stderr(&out));
         assert!(stderr(&out).contains("dead-letter"), "{}", stderr(&out));
         std::fs::remove_file(&planted).unwrap();
@@ -138,7 +151,10 @@ fn a_symlinked_partition_folder_is_refused_and_fails_verify() {
     let out = run(&site.ingest_args(&input, "research"));
     let escaped = files_under(&outside);
     eprintln!("files written outside the zone through planted links: {escaped}");
-    assert!(!out.status.success() && escaped == 0, "{escaped} files written outside the zone");
+    assert!(
+        !out.status.success() && escaped == 0,
+        "{escaped} files written outside the zone"
+    );
     assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
 
     // A zone whose partition folder is moved out and linked back.
@@ -209,7 +225,12 @@ fn zones_may_not_nest() {
     std::fs::set_permissions(&inner_key, std::fs::Permissions::from_mode(0o600)).unwrap();
     for (what, input, dead, keys) in [
         ("input in the zone", inner_input.as_str(), dead, key.as_str()),
-        ("dead letters in the zone", input.as_str(), "research/dead.ndjson", key.as_str()),
+        (
+            "dead letters in the zone",
+            input.as_str(),
+            "research/dead.ndjson",
+            key.as_str(),
+        ),
         ("key in the zone", input.as_str(), dead, inner_key.as_str()),
     ] {
         if attempt("research", input, dead, keys).status.success() {
@@ -230,8 +251,24 @@ fn zones_may_not_nest() {
     let new_key = site.s("custodian/new.key");
     ok(&["keys", "init", "--out", &new_key]);
     let rotate = msma()
-        .args(["keys", "rotate", "--keys", &key, "--new-keys", &new_key, "--study", "test-study"])
-        .args(["--data", &site.s("good"), "--input", &input, "--out", &site.s("custodian/v2")])
+        .args([
+            "keys",
+            "rotate",
+            "--keys",
+            &key,
+            "--new-keys",
+            &new_key,
+            "--study",
+            "test-study",
+        ])
+        .args([
+            "--data",
+            &site.s("good"),
+            "--input",
+            &input,
+            "--out",
+            &site.s("custodian/v2"),
+        ])
         .args(["--crosswalk", &site.s("custodian/crosswalk.csv")])
         .args(["--dead-letter", &site.s("identified/rotate-dead.ndjson")])
         .output()
