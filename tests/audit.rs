@@ -342,10 +342,10 @@ fn pseudonymise_answers_a_recorded_request_with_the_dataset_pseudonym() {
     assert_eq!(text.lines().count(), 2);
     assert!(!text.contains("P-000123"), "the register never holds the identifier");
     assert!(text.contains("requisition judiciaire") && text.contains("630dcd2966c43366"));
-    assert!(ok(&["audit", "requests", "--register", &register]).status.success());
+    assert!(ok(&["audit", "requests", "--keys", key]).status.success());
     std::fs::write(&register, text.replacen("2026/1234", "2026/9999", 1)).unwrap();
     let out = msma()
-        .args(["audit", "requests", "--register", &register])
+        .args(["audit", "requests", "--keys", key, "--register", &register])
         .output()
         .unwrap();
     assert!(!out.status.success(), "an edited request breaks the chain");

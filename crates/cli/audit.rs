@@ -33,11 +33,23 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Check and list the register of re-identification requests (`msma pseudonymise`).
+    /// Check and list the register of re-identification requests (`msma pseudonymise`):
+    /// its lines are coded under the master key, which verification needs.
     Requests {
-        /// The register, beside the key file (KEY.requests.ndjson).
+        /// The master key file the register is kept with.
         #[arg(long)]
-        register: PathBuf,
+        keys: PathBuf,
+        /// The register [default: beside the key file, KEY.requests.ndjson].
+        #[arg(long)]
+        register: Option<PathBuf>,
+        /// The head printed by an earlier check, kept elsewhere: detects a removed last
+        /// line.
+        #[arg(long)]
+        expect_head: Option<String>,
+        /// Anchor lines written by an earlier msma (unkeyed) with a keyed line, after
+        /// checking them against a copy kept elsewhere.
+        #[arg(long)]
+        seal: bool,
     },
     /// k-anonymity over the quasi-identifiers (in patients), l-diversity of sensitive
     /// attributes, and the generalisations that would reach k.
@@ -71,22 +83,30 @@ pub enum Format {
 
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
-        Command::Requests { register } => match msma_audit::requests::read(&register) {
-            Ok(all) => {
-                for (r, _) in &all {
-                    println!(
-                        "{} {} study {} key {} network {}: {}",
-                        r.seq, r.at, r.study_id, r.key_id, r.network_id, r.reason
-                    );
+        Command::Requests {
+            keys,
+            register,
+            expect_head,
+            seal,
+        } => {
+            let key = msma_pseudo::MasterKey::load(&keys)?;
+            let register = register.unwrap_or_else(|| msma_audit::requests::beside(&keys));
+            if seal {
+                let entry = msma_audit::requests::Entry::new(msma_audit::requests::Kind::Seal);
+                let s = msma_audit::requests::append(&register, &key, entry)?;
+                println!("sealed: line {} anchors the lines before it", s.seq);
+            }
+            match msma_audit::requests::verify(&register, &key, expect_head.as_deref()) {
+                Ok(lines) => {
+                    print_requests(&lines);
+                    Ok(ExitCode::SUCCESS)
                 }
-                println!("ok: {} requests, chain intact", all.len());
-                Ok(ExitCode::SUCCESS)
+                Err(e) => {
+                    println!("FAILED: {e}");
+                    Ok(ExitCode::from(1))
+                }
             }
-            Err(e) => {
-                println!("FAILED: {e}");
-                Ok(ExitCode::from(1))
-            }
-        },
+        }
         Command::Risk {
             data,
             dataset,
@@ -174,6 +194,41 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             })
         }
     }
+}
+
+fn print_requests(lines: &[msma_audit::requests::Line]) {
+    use msma_audit::requests::Kind;
+    for l in lines {
+        let e = &l.entry;
+        let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let what = match e.kind {
+            Kind::Request => "request",
+            Kind::Override => "request recorded elsewhere",
+            Kind::Seal => "seal",
+        };
+        print!("{} {} {what} key {}", e.seq, e.at, e.key_id);
+        if e.kind != Kind::Seal {
+            print!(
+                " study {} network {}: {}",
+                field(&e.study_id),
+                field(&e.network_id),
+                field(&e.reason)
+            );
+        }
+        if let Some(other) = &e.register {
+            print!(" (in {other})");
+        }
+        println!("{}", if l.keyed { "" } else { " [earlier msma, unkeyed]" });
+    }
+    let requests = lines.iter().filter(|l| l.entry.kind != Kind::Seal).count();
+    println!(
+        "ok: {} lines, {requests} requests, chain intact and coded under the key",
+        lines.len()
+    );
+    println!(
+        "head: {} (keep it elsewhere; check later with --expect-head)",
+        lines.last().map_or("-", |l| l.link.as_str())
+    );
 }
 
 fn join(set: &std::collections::BTreeSet<String>) -> String {

@@ -143,6 +143,10 @@ pub struct Study {
 /// Opens everything first, so that a bad key, policy or path stops before any work.
 pub fn open_study(a: &Args) -> Result<Study> {
     let study = StudyId::new(&a.study)?;
+    let mut apart = vec![("key file", a.keys.as_path())];
+    apart.extend(a.input.as_deref().map(|p| ("input", p)));
+    apart.extend(a.dead_letter.as_deref().map(|p| ("dead-letter file", p)));
+    msma_sink::keep_apart(&a.out, &apart)?;
     let key = MasterKey::load(&a.keys)?;
     let policy = match &a.policy {
         Some(p) => Policy::load(p)?,

@@ -1,8 +1,9 @@
 //! `msma pseudonymise`: one pseudonym on a request with a recorded legal basis.
 
 use anyhow::{Context, Result};
+use msma_audit::requests::{self, Entry, Kind};
 use msma_pseudo::{MasterKey, Pseudonymiser, StudyId};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -16,13 +17,15 @@ pub struct Args {
     /// The patient's network.
     #[arg(long)]
     network: String,
-    /// The patient's local identifier in that network.
+    /// The patient's local identifier in that network, or - to read it from the first
+    /// line of standard input (an argument shows in the process list).
     #[arg(long)]
     local_id: String,
     /// The legal basis of the request (recorded).
     #[arg(long)]
     reason: String,
-    /// The register of requests [default: the key file's path + ".requests.ndjson"].
+    /// Another register for this request; it is noted in the register beside the key
+    /// all the same [default: the key file's path + ".requests.ndjson"].
     #[arg(long)]
     register: Option<PathBuf>,
 }
@@ -34,22 +37,43 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
     let study = StudyId::new(&a.study)?;
     let key = MasterKey::load(&a.keys)?;
-    let pseudonym = Pseudonymiser::new(&key.study_key(&study)).patient(&a.network, &a.local_id);
-    let register = a.register.clone().unwrap_or_else(|| {
-        let mut p = a.keys.clone().into_os_string();
-        p.push(".requests.ndjson");
-        p.into()
-    });
-    let r = msma_audit::requests::append(
-        &register,
-        study.as_str(),
-        key.id().as_str(),
-        &a.network,
-        a.reason.trim(),
-        pseudonym.as_str(),
-    )
-    .with_context(|| "the request could not be recorded, so no pseudonym is given")?;
+    let local_id = if a.local_id == "-" {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("--local-id -: reading the local id from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        a.local_id.clone()
+    };
+    anyhow::ensure!(!local_id.trim().is_empty(), "--local-id: the local id is empty");
+    let pseudonym = Pseudonymiser::new(&key.study_key(&study)).patient(&a.network, &local_id);
+    let request = |kind| Entry {
+        study_id: Some(study.to_string()),
+        network_id: Some(a.network.clone()),
+        reason: Some(a.reason.trim().to_owned()),
+        pseudonym: Some(pseudonym.to_string()),
+        ..Entry::new(kind)
+    };
+    let real = requests::beside(&a.keys);
+    let register = a.register.clone().unwrap_or_else(|| real.clone());
+    let refused = "the request could not be recorded, so no pseudonym is given";
+    if !same_file(&register, &real) {
+        let note = Entry {
+            register: Some(std::path::absolute(&register)?.display().to_string()),
+            ..request(Kind::Override)
+        };
+        let n = requests::append(&real, &key, note).context(refused)?;
+        eprintln!("noted as line {} in {}", n.seq, real.display());
+    }
+    let r = requests::append(&register, &key, request(Kind::Request)).context(refused)?;
     eprintln!("recorded as request {} in {}", r.seq, register.display());
     println!("{pseudonym}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether two paths name one file: canonical when they exist, absolute otherwise.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let name = |p: &Path| p.canonicalize().or_else(|_| std::path::absolute(p)).ok();
+    name(a) == name(b)
 }

@@ -66,19 +66,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
         old_key.id()
     );
     let policy: Policy = serde_json::from_value(first.record.identity.policy.clone())?;
-    for zone in [&a.data, &a.out] {
-        std::fs::create_dir_all(zone)?;
-        let zone = zone.canonicalize()?;
-        let parent = a
-            .crosswalk
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        ensure!(
-            !parent.canonicalize()?.starts_with(&zone),
-            "the crosswalk links old and new pseudonyms: it may not sit in a research zone"
-        );
-    }
+    let mut apart: Vec<(&str, &Path)> = a.inputs.iter().map(|p| ("input", p.as_path())).collect();
+    apart.extend([
+        ("dead-letter file", a.dead_letter.as_path()),
+        ("key file", a.keys.as_path()),
+        ("new key file", a.new_keys.as_path()),
+        ("crosswalk", a.crosswalk.as_path()),
+    ]);
+    msma_sink::keep_apart(&a.out.as_path().into(), &apart)?;
+    // The crosswalk links old and new pseudonyms: in neither zone.
+    msma_sink::keep_apart(&a.data.as_path().into(), &[("crosswalk", a.crosswalk.as_path())])?;
 
     let old = Pseudonymiser::new(&old_key.study_key(&study));
     let new = Pseudonymiser::new(&new_key.study_key(&study));

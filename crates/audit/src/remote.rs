@@ -1,5 +1,6 @@
 //! A zone in an object store, as `audit verify` reads it: the ledger, a streamed SHA-256
-//! of each file, and the listing of every object outside `_msma/`.
+//! of each file, the listing of every object outside `_msma/`, and every object small
+//! enough to be a master key (an object store has no links).
 
 use crate::verify::{Problem, Zone};
 use futures_util::TryStreamExt;
@@ -63,10 +64,7 @@ impl Zone for RemoteZone {
     }
 
     fn data_files(&self) -> Result<Vec<String>, Problem> {
-        let listed: Vec<object_store::ObjectMeta> = self
-            .runtime
-            .block_on(self.store.list(Some(&self.prefix)).try_collect())
-            .map_err(|e| self.error(e))?;
+        let listed = self.list()?;
         let depth = self.prefix.parts().count();
         let mut files: Vec<String> = listed
             .iter()
@@ -82,5 +80,34 @@ impl Zone for RemoteZone {
             .collect();
         files.sort();
         Ok(files)
+    }
+
+    fn planted(&self) -> Result<(), Problem> {
+        for meta in self.list()?.iter().filter(|m| m.size <= KEY_OBJECT_MAX_BYTES) {
+            let bytes = self
+                .runtime
+                .block_on(async { self.store.get(&meta.location).await?.bytes().await })
+                .map_err(|e| self.error(e))?;
+            if msma_pseudo::MasterKey::looks_like(&bytes) {
+                return Err(Problem::Planted(format!(
+                    "{}: a master key file in the zone, which holds only msma's own files: remove it, and replace \
+                     the key: it may have been read",
+                    meta.location
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Objects of a key's size at most are read to see if they hold one.
+const KEY_OBJECT_MAX_BYTES: u64 = 128;
+
+impl RemoteZone {
+    /// Every object of the zone, `_msma/` included.
+    fn list(&self) -> Result<Vec<object_store::ObjectMeta>, Problem> {
+        self.runtime
+            .block_on(self.store.list(Some(&self.prefix)).try_collect())
+            .map_err(|e| self.error(e))
     }
 }

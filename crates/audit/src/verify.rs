@@ -1,6 +1,8 @@
 //! `audit verify`: re-hash every file and every record of a zone's ledger, offline, and
 //! name the first thing that does not match: a modified, missing or unrecorded file, or
-//! an edited, removed or reordered record. The last record cannot be checked against a
+//! an edited, removed or reordered record; a file no writer of msma makes (a symbolic
+//! link, a master key file) anywhere in the zone; a ledger path out of the zone (refused
+//! as the sink reads the ledger). The last record cannot be checked against a
 //! later one: the summary prints the head hash, to be kept elsewhere and given back with
 //! `expect_head`.
 
@@ -45,6 +47,9 @@ pub enum Problem {
     },
     #[error("file {0} is in the zone but in no record")]
     Unrecorded(String),
+    /// A link, a special file or a master key file, anywhere in the zone.
+    #[error("{0}")]
+    Planted(String),
     #[error("the last record's hash is {found}, not the expected {expected}: records were removed, added or edited")]
     Head { found: String, expected: String },
     #[error("{0}: {1}")]
@@ -59,6 +64,8 @@ pub(crate) trait Zone {
     /// SHA-256 of a data file, `None` when it is missing.
     fn sha256(&self, rel: &str) -> Result<Option<String>, Problem>;
     fn data_files(&self) -> Result<Vec<String>, Problem>;
+    /// Fails on what no writer of msma puts in a zone (see [`Problem::Planted`]).
+    fn planted(&self) -> Result<(), Problem>;
 }
 
 impl Zone for Path {
@@ -77,6 +84,13 @@ impl Zone for Path {
     fn data_files(&self) -> Result<Vec<String>, Problem> {
         data_files(self)
     }
+
+    fn planted(&self) -> Result<(), Problem> {
+        msma_sink::check_tree(self).map_err(|e| match e {
+            msma_sink::Error::Io { path, source } => Problem::Io(path, source),
+            e => Problem::Planted(e.to_string()),
+        })
+    }
 }
 
 pub fn verify(zone: &Location, expect_head: Option<&str>) -> Result<Summary, Problem> {
@@ -87,6 +101,7 @@ pub fn verify(zone: &Location, expect_head: Option<&str>) -> Result<Summary, Pro
 }
 
 fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result<Summary, Problem> {
+    zone.planted()?;
     let stored = zone.records()?;
     let mut s = Summary::default();
     let mut recorded = BTreeSet::new();
@@ -165,7 +180,8 @@ pub fn data_files(zone: &Path) -> Result<Vec<String>, Problem> {
             if path.parent() == Some(zone) && path.file_name().is_some_and(|n| n == META_DIR) {
                 continue;
             }
-            if path.is_dir() {
+            // Not following links: a linked folder's files are not the zone's.
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                 stack.push(path);
             } else {
                 let rel = path.strip_prefix(zone).expect("below the zone");

@@ -30,10 +30,20 @@ struct Record<'a> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeadLetterError {
+    /// The file's folder and the research zone nest ([`msma_sink::keep_apart`]).
+    #[error(transparent)]
+    Zone(#[from] msma_sink::Error),
     #[error(
-        "dead-letter file {0} is inside the research zone {1}; dead letters hold identified data: put them elsewhere"
+        "dead-letter file {0} is inside the research zone {1} under another name; dead letters hold identified \
+         data: put them elsewhere"
     )]
     InsideZone(PathBuf, PathBuf),
+    #[error("dead-letter file {0} is a symbolic link; give the file itself, outside the research zone")]
+    Link(PathBuf),
+    #[error("dead-letter file {0} has {1} names (hard links); give a file of its own, outside the research zone")]
+    HardLinked(PathBuf, u64),
+    #[error("dead-letter file {0} is not a regular file")]
+    NotAFile(PathBuf),
     #[error("dead-letter file {0} is accessible to group or others; run `chmod 600 {0}`")]
     TooOpen(PathBuf),
     #[error("dead-letter file {path}: {source}")]
@@ -48,50 +58,70 @@ pub struct DeadLetters {
     spooled: u64,
 }
 
-fn open_private(path: &Path, append: bool) -> std::io::Result<File> {
+/// Opens `path` (created with mode 0600) for appending, or emptied when `append` is
+/// false, without following a link: refused when it is a link, has another name (a hard
+/// link), is open to group or others, or is in the tree of the zone at `zone_root` under
+/// any name. A file created here is removed again when refused.
+fn open_private(path: &Path, append: bool, zone_root: Option<&Path>) -> Result<File, DeadLetterError> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let io = |source| DeadLetterError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut opts = OpenOptions::new();
-    opts.create(true).read(true);
-    if append {
-        opts.append(true);
-    } else {
-        opts.write(true).truncate(true);
+    opts.read(true).append(append).write(!append);
+    opts.custom_flags(libc::O_NOFOLLOW).mode(0o600);
+    let (file, created) = match opts.open(path) {
+        Ok(f) => (f, false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (opts.create_new(true).open(path).map_err(io)?, true),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(DeadLetterError::Link(path.to_owned())),
+        Err(e) => return Err(io(e)),
+    };
+    let checked = (|| {
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(DeadLetterError::NotAFile(path.to_owned()));
+        }
+        if meta.nlink() > 1 {
+            return Err(DeadLetterError::HardLinked(path.to_owned(), meta.nlink()));
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(DeadLetterError::TooOpen(path.to_owned()));
+        }
+        if let Some(root) = zone_root
+            && msma_sink::holds(root, &meta)?
+        {
+            return Err(DeadLetterError::InsideZone(path.to_owned(), root.to_owned()));
+        }
+        if !append {
+            file.set_len(0).map_err(io)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = checked {
+        if created {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
     }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)
+    Ok(file)
 }
 
 impl DeadLetters {
-    /// Opens `path` for appending (created with mode 0600), refusing a path inside the
-    /// research zone's folder `zone_root` (when the zone is in a folder) or a file open to
-    /// group or others.
+    /// Opens `path` for appending, with its spool beside it (see [`open_private`]), once
+    /// its folder is known to be apart from the research zone's folder `zone_root` (when
+    /// the zone is in a folder).
     pub fn open(path: &Path, zone_root: Option<&Path>) -> Result<Self, DeadLetterError> {
-        let io = |source| DeadLetterError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let parent = parent.canonicalize().map_err(io)?;
-        if let Some(zone_root) = zone_root
-            && parent.starts_with(zone_root.canonicalize().map_err(io)?)
-        {
-            return Err(DeadLetterError::InsideZone(path.to_owned(), zone_root.to_owned()));
+        if let Some(root) = zone_root {
+            msma_sink::keep_apart(&root.into(), &[("dead-letter file", path)])?;
         }
-        let file = open_private(path, true).map_err(io)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if file.metadata().map_err(io)?.permissions().mode() & 0o077 != 0 {
-                return Err(DeadLetterError::TooOpen(path.to_owned()));
-            }
-        }
+        let file = open_private(path, true, zone_root)?;
         let mut spool_name = path.file_name().unwrap_or_default().to_owned();
         spool_name.push(".spool");
-        let spool_path = parent.join(spool_name);
-        let spool = BufWriter::new(open_private(&spool_path, false).map_err(io)?);
+        let spool_path = path.with_file_name(spool_name);
+        // The spool shares the file's folder, found apart from the zone: a second name
+        // is all that could put it inside.
+        let spool = BufWriter::new(open_private(&spool_path, false, None)?);
         Ok(Self {
             path: path.to_owned(),
             file,

@@ -47,7 +47,10 @@ fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let zone = dir.path().join("research");
     std::fs::create_dir_all(&zone).unwrap();
-    let dead = dir.path().join("dead.ndjson");
+    // Dead letters in the identified zone: beside the research zone, not above it.
+    let identified = dir.path().join("identified");
+    std::fs::create_dir_all(&identified).unwrap();
+    let dead = identified.join("dead.ndjson");
     Env { _dir: dir, zone, dead }
 }
 

@@ -106,6 +106,14 @@ impl MasterKey {
         Ok(Self(bytes))
     }
 
+    /// Whether `bytes` look like the contents of a key file: 64 hex characters, either
+    /// case, with white space around at most. A file of a zone that does is refused, as
+    /// a master key copied where researchers read.
+    pub fn looks_like(bytes: &[u8]) -> bool {
+        let hex = bytes.trim_ascii();
+        hex.len() == 64 && hex.iter().all(u8::is_ascii_hexdigit)
+    }
+
     /// Writes a new key file (mode 0600), refusing to overwrite an existing one.
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
         let io = |source| KeyError::Io {
@@ -148,6 +156,38 @@ impl MasterKey {
             study: study.clone(),
             key_id: self.id(),
         }
+    }
+
+    /// The key that chains the register of re-identification requests: HKDF-SHA256 as
+    /// for a study key, with info `msma/v1/register`, which no study id can give (a study
+    /// key's info has `/study/`).
+    pub fn register_key(&self) -> RegisterKey {
+        let hk = Hkdf::<Sha256>::new(None, self.0.as_ref());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hk.expand(b"msma/v1/register", okm.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        RegisterKey(okm)
+    }
+}
+
+/// The key of the register of requests: it codes each line, so that no one without the
+/// master key can rewrite the register and re-chain it.
+pub struct RegisterKey(Zeroizing<[u8; 32]>);
+
+impl RegisterKey {
+    /// HMAC-SHA256 of `bytes`, in lowercase hex.
+    pub fn mac(&self, bytes: &[u8]) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_ref()).expect("HMAC takes keys of any length");
+        mac.update(bytes);
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl fmt::Debug for RegisterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RegisterKey(..)")
     }
 }
 
@@ -284,6 +324,28 @@ mod tests {
         let shown = format!("{key:?} {study:?}");
         assert!(!shown.contains("0707"), "{shown}");
         assert!(shown.contains(key.id().as_str()));
+    }
+
+    #[test]
+    fn key_files_are_recognised_by_their_shape() {
+        let hex = "0a".repeat(32);
+        for text in [format!("{hex}\n"), hex.to_uppercase(), format!(" {hex}\r\n")] {
+            assert!(MasterKey::looks_like(text.as_bytes()), "{text:?}");
+        }
+        for text in ["0a".repeat(31), "0g".repeat(32), format!("{hex}0a")] {
+            assert!(!MasterKey::looks_like(text.as_bytes()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_register_key_codes_its_test_vector() {
+        // docs/PSEUDONYMISATION.md, section 4, computed with Python's hmac.
+        let key = MasterKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let body = r#"{"seq":1,"kind":"seal","at":"2026-01-01T00:00:00.000Z","key_id":"630dcd2966c43366","prev":null}"#;
+        assert_eq!(
+            key.register_key().mac(body.as_bytes()),
+            "c0b7b5b06297a7a6dad222406b30a15ad48c52194b7904eb30b401d87afb3293"
+        );
     }
 
     #[test]

@@ -10,5 +10,5 @@ mod key;
 mod pseudonym;
 
 pub use generalise::{Granularity, Policy, PolicyError, departement, region_of};
-pub use key::{KeyError, KeyId, MasterKey, StudyId, StudyKey};
+pub use key::{KeyError, KeyId, MasterKey, RegisterKey, StudyId, StudyKey};
 pub use pseudonym::{Domain, Pseudonym, Pseudonymiser, SegmentDigest};

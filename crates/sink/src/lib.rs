@@ -8,6 +8,7 @@
 //! place, uncommitted ones deleted). Readers of the dataset folders never see a partial
 //! file. Zones live in a folder or in an object store ([`Location`]).
 
+mod apart;
 mod batch;
 mod local;
 mod location;
@@ -16,8 +17,10 @@ mod order;
 mod parallel;
 mod part;
 mod remote;
+mod tree;
 mod zone;
 
+pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
 pub use location::{BadLocation, Location};
 pub use log::{
@@ -25,6 +28,7 @@ pub use log::{
     verify_after,
 };
 pub use remote::{STALE_UPLOAD, fetch_records, key as object_key};
+pub use tree::{check_tree, holds};
 pub use zone::{LOG_DIR, META_DIR, RowGroup, Txn, Zone};
 
 use std::path::{Path, PathBuf};
@@ -51,6 +55,12 @@ pub enum Error {
     /// Another msma process holds this staging folder.
     #[error("{0} is in use by another msma process")]
     Locked(PathBuf),
+    /// A research zone and a file of the identified or custodian zone nest.
+    #[error("{0}")]
+    Nested(String),
+    /// A zone's tree holds what msma never writes there.
+    #[error("{path}: {what} in the zone, which holds only msma's own files and folders: remove it")]
+    Planted { path: PathBuf, what: &'static str },
     /// The source range was committed by another writer meanwhile (record number).
     #[error("the source range is already committed (record {0})")]
     Conflict(u64),

@@ -22,7 +22,10 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// Opens the zone at `root`, refusing a tree that holds a link, a special file or a
+    /// master key ([`crate::tree`]).
     pub fn open(root: &Path, writer: &str) -> Result<Self> {
+        crate::tree::check_tree(root)?;
         let meta = root.join(META_DIR);
         for dir in [meta.join(LOG_DIR), meta.join(STAGING_DIR)] {
             fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -79,6 +82,7 @@ impl Local {
     }
 
     /// Renames staged files (see [`staged_file`]) into place, then syncs their folders.
+    /// Folders are made one by one, refusing a link planted since the zone was opened.
     pub fn publish(&self, staged: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
         let mut parents = BTreeSet::new();
         for f in files {
@@ -94,7 +98,10 @@ impl Local {
                 return Err(Error::Ledger(format!("committed file {} is missing", f.path)));
             }
             let parent = to.parent().expect("dataset files sit in folders").to_owned();
-            fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+            if !parents.contains(&parent) {
+                let rel = Path::new(&f.path).parent().expect("dataset files sit in folders");
+                crate::tree::create_dirs(&self.root, rel)?;
+            }
             fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
             parents.insert(parent);
         }

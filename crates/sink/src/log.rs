@@ -159,6 +159,7 @@ pub fn verify_after<'a>(
         if record.seq != seq {
             return Err(crate::Error::Ledger(format!("{name}: expected record {seq}")));
         }
+        check_paths(name, &record)?;
         if record.prev_sha256 != prev {
             return Err(crate::Error::Ledger(format!(
                 "{name}: previous-record hash does not match record {}",
@@ -170,6 +171,26 @@ pub fn verify_after<'a>(
         out.push(Stored { record, sha256 });
     }
     Ok(out)
+}
+
+/// Refuses a record listing a file whose path could lead out of the zone's datasets, so
+/// that no reader (recovery, verification, queries) follows it: each path must be
+/// relative, of `/`-separated parts none empty, `.` or `..` nor holding `\\` or NUL,
+/// and not under `_msma/`. The error names the file by its place, never by its path.
+fn check_paths(name: &str, record: &CommitRecord) -> crate::Result<()> {
+    for (i, file) in record.files.iter().enumerate() {
+        let parts: Vec<&str> = file.path.split('/').collect();
+        let normal = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.contains(['\\', '\0']);
+        if !parts.iter().all(normal) || parts[0] == crate::META_DIR {
+            return Err(crate::Error::Ledger(format!(
+                "{name}: the path of file {} of the record is not a relative path inside the zone \
+                 (absolute, or with an empty, `.` or `..` part, or under {}/)",
+                i + 1,
+                crate::META_DIR
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The number of a record file's name, or `None` if the name is not a record's.
