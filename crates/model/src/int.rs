@@ -28,7 +28,7 @@ impl<'de, const MIN: i64, const MAX: i64> de::Deserialize<'de> for Int<MIN, MAX>
                     Ok(Int(v as i64))
                 } else {
                     Err(E::custom(format_args!(
-                        "integer {v} out of range, expected {MIN} to {MAX}"
+                        "integer out of range, expected {MIN} to {MAX}"
                     )))
                 }
             }
