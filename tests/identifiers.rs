@@ -52,7 +52,11 @@ fn identifier_shaped_network_ids_become_no_folder_and_are_dead_lettered_with_the
     let site = Site::new();
     let input = site.s("identified/events.ndjson");
     let mut lines = vec![BASE.to_owned()];
-    lines.extend(PLANTED.iter().map(|v| with(r#""network_id":"RMS-PACA""#, &format!(r#""network_id":"{v}""#))));
+    lines.extend(
+        PLANTED
+            .iter()
+            .map(|v| with(r#""network_id":"RMS-PACA""#, &format!(r#""network_id":"{v}""#))),
+    );
     write_lines(&input, &lines);
     let out = ok(&site.ingest_args(&input, "zone"));
     let zone = site.path("zone");
@@ -78,8 +82,14 @@ fn identifier_shaped_network_ids_become_no_folder_and_are_dead_lettered_with_the
             ["schema_violation", "network_not_declared"].contains(&reason),
             "{value}: {reason}"
         );
-        assert!(detail.contains("network_id"), "{value}: the detail names the field: {detail}");
-        assert!(!detail.contains(value) && !reason.contains(value), "{value} quoted: {detail}");
+        assert!(
+            detail.contains("network_id"),
+            "{value}: the detail names the field: {detail}"
+        );
+        assert!(
+            !detail.contains(value) && !reason.contains(value),
+            "{value} quoted: {detail}"
+        );
     }
     // SANTONI-JEAN is shaped as a network code: only the study's list keeps it out.
     assert_eq!(dead[2]["reason"], "network_not_declared");
@@ -155,22 +165,31 @@ fn audit_scan_reads_folder_names_file_names_and_ledger_records() {
     let clean = scan(&site.s("zone"), None);
     assert_eq!(clean["findings"].as_array().unwrap().len(), 0, "{clean}");
 
-    plant_copy(&zone, "consultation/network_id=176051330326187/year=2021/part-v1-a-0.parquet");
-    plant_copy(&zone, "consultation/network_id=RMS-PACA/year=2021/export_SANTONI_Jean.parquet");
-    plant_copy(&zone, "consultation/network_id=RMS-PACA/year=2021/call-0612345678.parquet");
+    plant_copy(
+        &zone,
+        "consultation/network_id=176051330326187/year=2021/part-v1-a-0.parquet",
+    );
+    plant_copy(
+        &zone,
+        "consultation/network_id=RMS-PACA/year=2021/export_SANTONI_Jean.parquet",
+    );
+    plant_copy(
+        &zone,
+        "consultation/network_id=RMS-PACA/year=2021/call-0612345678.parquet",
+    );
     let log = zone.join("_msma/log");
     let record = std::fs::read_dir(&log).unwrap().next().unwrap().unwrap().path();
     let text = std::fs::read_to_string(&record).unwrap();
-    let planted = text.replacen("\"txn\":\"", "\"txn\":\"jean.santoni@example.fr ", 1);
+    let planted = text.replacen("\"txn\": \"", "\"txn\": \"jean.santoni@example.fr ", 1);
     assert_ne!(planted, text);
     std::fs::write(&record, planted).unwrap();
 
     let found = scan(&site.s("zone"), None);
     let findings = found["findings"].as_array().unwrap();
     let has = |file_ends: &str, column: &str, kind: &str| {
-        findings.iter().any(|f| {
-            f["file"].as_str().unwrap().ends_with(file_ends) && f["column"] == column && f["kind"] == kind
-        })
+        findings
+            .iter()
+            .any(|f| f["file"].as_str().unwrap().ends_with(file_ends) && f["column"] == column && f["kind"] == kind)
     };
     assert!(has("consultation/network_id=…", "folder name", "nir"), "{found}");
     assert!(has("network_id=RMS-PACA/year=2021/…", "file name", "phone"), "{found}");
@@ -305,7 +324,11 @@ fn age_years_is_top_coded_with_the_band() {
     };
     write_lines(
         &input,
-        &[inclusion("P-1", "1920-01-01"), inclusion("P-2", "1930-06-01"), inclusion("P-3", "1980-01-01")],
+        &[
+            inclusion("P-1", "1920-01-01"),
+            inclusion("P-2", "1930-06-01"),
+            inclusion("P-3", "1980-01-01"),
+        ],
     );
     let out = msma().args(["validate", &input]).output().unwrap();
     assert!(out.status.success(), "{}", stdout(&out));
@@ -340,14 +363,20 @@ fn an_input_made_to_explode_the_partitions_stays_bounded() {
     let lines: Vec<String> = (0..EVENTS)
         .map(|i| {
             let network = if i % 2 == 0 { code(i) } else { "RMS-PACA".into() };
-            with(r#""network_id":"RMS-PACA""#, &format!(r#""network_id":"{network}""#))
-                .replacen("2021-03-04", &format!("{}-03-04", 2000 + i % 100), 1)
+            with(r#""network_id":"RMS-PACA""#, &format!(r#""network_id":"{network}""#)).replacen(
+                "2021-03-04",
+                &format!("{}-03-04", 2000 + i % 100),
+                1,
+            )
         })
         .collect();
     write_lines(&input, &lines);
     let out = ok(&site.ingest_args(&input, "zone"));
     let zone = site.path("zone");
-    let n = folders(&zone).iter().filter(|f| !f.starts_with('_') && !f.contains("staging")).count();
+    let n = folders(&zone)
+        .iter()
+        .filter(|f| !f.starts_with('_') && !f.contains("staging"))
+        .count();
     let log = zone.join("_msma/log");
     let biggest = std::fs::read_dir(&log)
         .unwrap()
@@ -376,8 +405,11 @@ fn a_commit_opens_at_most_the_capped_partitions_and_dead_letters_the_rest() {
     let lines: Vec<String> = (0..60)
         .map(|i| {
             let network = ["RMS-PACA", "RMS-IDF", "RMS-HDF"][i % 3];
-            with(r#""network_id":"RMS-PACA""#, &format!(r#""network_id":"{network}""#))
-                .replacen("2021-03-04", &format!("{}-03-04", 2020 + i % 4), 1)
+            with(r#""network_id":"RMS-PACA""#, &format!(r#""network_id":"{network}""#)).replacen(
+                "2021-03-04",
+                &format!("{}-03-04", 2020 + i % 4),
+                1,
+            )
         })
         .collect();
     write_lines(&input, &lines);
@@ -385,7 +417,10 @@ fn a_commit_opens_at_most_the_capped_partitions_and_dead_letters_the_rest() {
     args.extend(["--max-partitions-per-commit".into(), "5".into()]);
     let out = ok(&args);
     let zone = site.path("zone");
-    let files: Vec<_> = msma_files(&zone).into_iter().filter(|f| f.ends_with(".parquet")).collect();
+    let files: Vec<_> = msma_files(&zone)
+        .into_iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .collect();
     assert_eq!(files.len(), 5, "{files:?}\n{}", stdout(&out));
     let dead = dead_letters(&site.s("identified/zone-dead.ndjson"));
     assert!(dead.iter().all(|d| d["reason"] == "partition_cap"), "{dead:?}");

@@ -192,8 +192,11 @@ impl clap::builder::TypedValueParser for LocationArg {
     ) -> Result<Self::Value, clap::Error> {
         let arg = arg.map(|a| a.to_string()).unwrap_or_default();
         let fail = |why: String| {
-            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("invalid value for {arg}: {why}\n"))
-                .with_cmd(cmd)
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {arg}: {why}\n"),
+            )
+            .with_cmd(cmd)
         };
         let text = value.to_str().ok_or_else(|| fail("not UTF-8".into()))?;
         text.parse().map_err(|e: msma_sink::BadLocation| fail(e.to_string()))

@@ -105,7 +105,12 @@ fn scan_names(files: &[String], known: &HashSet<String>, report: &mut ScanReport
                 report.findings.push(Finding {
                     dataset: shown_part(parts[0], known),
                     file: shown_path(&parts[..=i].join("/"), known),
-                    column: if i + 1 == parts.len() { "file name" } else { "folder name" }.to_owned(),
+                    column: if i + 1 == parts.len() {
+                        "file name"
+                    } else {
+                        "folder name"
+                    }
+                    .to_owned(),
                     row: 0,
                     kind,
                 });
@@ -162,7 +167,10 @@ fn each_string(v: &serde_json::Value, field: &mut String, f: &mut dyn FnMut(&str
         Value::Object(map) => {
             for (key, item) in map {
                 let len = field.len();
-                let plain = key.len() <= 40 && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                let plain = key.len() <= 40
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
                 if !field.is_empty() {
                     field.push('.');
                 }
@@ -199,7 +207,10 @@ fn shown_part(name: &str, known: &HashSet<String>) -> String {
 }
 
 fn shown_path(rel: &str, known: &HashSet<String>) -> String {
-    rel.split('/').map(|p| shown_part(p, known)).collect::<Vec<_>>().join("/")
+    rel.split('/')
+        .map(|p| shown_part(p, known))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Calls `f(row, value)` for every value of a column, as text.
@@ -302,7 +313,10 @@ mod tests {
         assert_eq!(classify_name("part-v1-3f9a0b12c4d5-L1-50000-0.parquet", &none), None);
         assert_eq!(classify_name("call-0612345678.parquet", &none), Some("phone"));
         let known: HashSet<String> = ["SANTONI".to_owned()].into();
-        assert_eq!(classify_name("export_SANTONI_Jean.parquet", &known), Some("known_identifier"));
+        assert_eq!(
+            classify_name("export_SANTONI_Jean.parquet", &known),
+            Some("known_identifier")
+        );
         assert_eq!(
             shown_path("consultation/network_id=176051330326187/year=2021/a.parquet", &none),
             "consultation/network_id=…/year=2021/a.parquet"

@@ -288,7 +288,10 @@ mod tests {
         // pasted secret), with the keys expected.
         std::fs::write(&path, "[kafka]\nbrokres = \"x:9092\"\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("`brokers`") && e.contains("c.toml"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("`brokers`") && e.contains("c.toml"),
+            "{e}"
+        );
         assert!(!e.contains("brokres") && !e.contains("x:9092"), "{e}");
         std::fs::write(&path, "[kafak]\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
@@ -303,6 +306,9 @@ mod tests {
         assert!(e.contains("MSMA_KAFKA_FLUSH_ROWS") && !e.contains("many"), "{e}");
         std::fs::write(&path, "[kafka]\nflush_rows = \"ten\"\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
-        assert!(e.contains("flush_rows") && e.contains("line 2") && !e.contains("ten"), "{e}");
+        assert!(
+            e.contains("flush_rows") && e.contains("line 2") && !e.contains("ten"),
+            "{e}"
+        );
     }
 }

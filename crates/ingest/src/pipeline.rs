@@ -55,7 +55,13 @@ pub fn run(
     name: &str,
 ) -> Result<Segment, IngestError> {
     let (threads, max_line_bytes) = (opts.threads, opts.max_line_bytes);
-    let mut writer = Writer::new(txn, dead, name, transform.with_cap(PartitionCap::new(opts.max_partitions)), max_line_bytes);
+    let mut writer = Writer::new(
+        txn,
+        dead,
+        name,
+        transform.with_cap(PartitionCap::new(opts.max_partitions)),
+        max_line_bytes,
+    );
     let read = if threads <= 1 {
         let mut transform = transform.fresh();
         let mut failed = None;

@@ -385,7 +385,10 @@ impl Worker<'_> {
                 return Err(WorkerError::DeadLetters);
             }
         }
-        let mut pending = std::mem::replace(&mut self.pending, Pending::new(self.transform, self.cfg.threads, self.cfg.max_partitions));
+        let mut pending = std::mem::replace(
+            &mut self.pending,
+            Pending::new(self.transform, self.cfg.threads, self.cfg.max_partitions),
+        );
         let topic = &self.cfg.topic;
         let ranges: Vec<OffsetRange> = pending
             .ranges

@@ -180,7 +180,10 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         .ok_or_else(|| {
             Rejection::new(
                 RejectKind::UnknownSchemaVersion,
-                format!("schema_version: {event_type} has no such version, expected one of {:?}", event_type.versions()),
+                format!(
+                    "schema_version: {event_type} has no such version, expected one of {:?}",
+                    event_type.versions()
+                ),
             )
         })?
         .map_err(Rejection::violation)?;
@@ -267,23 +270,33 @@ pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
     let same = T::deserialize(ObjectOnly(serde_path_to_error::Deserializer::new(&mut de, &mut track)))
         .err()
         .is_some_and(|again| again.to_string() == full);
-    let mut path = if same { track.path().to_string() } else { String::new() };
-    // An unknown field's path ends with its name, which came from the input.
-    if message.starts_with("unknown field")
-        && let Some(cut) = path.rfind('.')
-    {
-        path.truncate(cut);
-    } else if message.starts_with("unknown field") {
-        path.clear();
-    }
+    let segments: Vec<String> = if same {
+        track.path().iter().map(ToString::to_string).collect()
+    } else {
+        Vec::new()
+    };
+    // Every key on the path is one of the schema's (an unknown one fails as a key,
+    // before any path goes through it), but an unknown key itself came from the input.
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next());
+    let path: Vec<&str> = segments
+        .iter()
+        .map(String::as_str)
+        .filter(|s| Some(*s) != unknown && *s != "?")
+        .collect();
+    let path = path.join(".").replace(".[", "[");
     let field = match (prefix, path.as_str()) {
-        (p, "" | "?") if p.is_empty() => "event".to_owned(),
-        (p, "" | "?") => p.to_owned(),
+        ("", "") => "event".to_owned(),
+        (p, "") => p.to_owned(),
         ("", rest) => rest.to_owned(),
         (p, rest) => format!("{p}.{rest}"),
     };
     let column = offset + e.column();
-    Rejection::new(kind, format!("{field}: {} (column {column})", crate::redact::rule(message)))
+    Rejection::new(
+        kind,
+        format!("{field}: {} (column {column})", crate::redact::rule(message)),
+    )
 }
 
 /// `serde_json::from_str`, but structs only from JSON objects: serde's derive also takes

@@ -124,7 +124,8 @@ impl<'a> Payload<'a> {
     ) -> Option<Result<Self, String>> {
         use EventType as T;
         fn de<'a, P: Deserialize<'a>>(json: &'a str, offset: usize) -> Result<P, String> {
-            crate::event::from_object(json).map_err(|e| crate::event::json_rejection::<P>(json, offset, "payload", e).detail)
+            crate::event::from_object(json)
+                .map_err(|e| crate::event::json_rejection::<P>(json, offset, "payload", e).detail)
         }
         if version != 1 {
             return None;

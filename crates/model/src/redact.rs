@@ -48,7 +48,12 @@ pub fn rule(message: &str) -> String {
     if known.iter().any(|k| message.starts_with(k)) || !message.contains(['`', '"', '\'']) {
         message.to_owned()
     } else {
-        message.split(['`', '"', '\'']).next().unwrap_or_default().trim_end().to_owned()
+        message
+            .split(['`', '"', '\''])
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned()
     }
 }
 
@@ -91,7 +96,10 @@ mod tests {
             rule("invalid type: string \"a, expected b\", expected usize"),
             "invalid type, expected usize"
         );
-        assert_eq!(rule("unknown field `JEAN`, expected `a` or `b`"), "unknown field, expected `a` or `b`");
+        assert_eq!(
+            rule("unknown field `JEAN`, expected `a` or `b`"),
+            "unknown field, expected `a` or `b`"
+        );
         assert_eq!(rule("missing field `no_show`"), "missing field `no_show`");
         assert_eq!(rule("expected `,` or `}`"), "expected `,` or `}`");
         assert_eq!(rule("something `secret` happened"), "something");
@@ -105,8 +113,14 @@ mod tests {
             Some(start..start + 4)
         };
         let m = "invalid type: string \"3f9a\", expected usize";
-        assert_eq!(super::at(text, at_value("\"3f9a\"\nflush"), m, &["flush"]), "line 2, column 14: invalid type, expected usize");
+        assert_eq!(
+            super::at(text, at_value("\"3f9a\"\nflush"), m, &["flush"]),
+            "line 2, column 14: invalid type, expected usize"
+        );
         let last = text.rfind("\"3f9a").unwrap();
-        assert_eq!(super::at(text, Some(last..last + 6), m, &["flush"]), "line 3, column 9: flush: invalid type, expected usize");
+        assert_eq!(
+            super::at(text, Some(last..last + 6), m, &["flush"]),
+            "line 3, column 9: flush: invalid type, expected usize"
+        );
     }
 }

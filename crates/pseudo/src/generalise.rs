@@ -384,7 +384,10 @@ mod tests {
         for (text, error) in [
             ("networks = []", "networks: at least one"),
             ("networks = [\"RMS-A\", \"0612345678\"]", "networks[1]: expected"),
-            ("networks = [\"RMS-06-12-34-56-78\"]", "networks[0]: shaped like an identifier (phone)"),
+            (
+                "networks = [\"RMS-06-12-34-56-78\"]",
+                "networks[0]: shaped like an identifier (phone)",
+            ),
             ("networks = [\"RMS-A\", \"RMS-A\"]", "networks[1]: declared twice"),
             ("years_back = 100", "years_back must be"),
         ] {
@@ -404,7 +407,10 @@ mod tests {
     #[test]
     fn errors_quote_no_value() {
         let e = Policy::parse("age_band_years = 5\nage_top_code = \"3f9a0b12c4d5\"\n").unwrap_err();
-        assert!(e.contains("line 2") && e.contains("age_top_code") && !e.contains("3f9a"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("age_top_code") && !e.contains("3f9a"),
+            "{e}"
+        );
     }
 
     #[test]

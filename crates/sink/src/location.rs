@@ -163,9 +163,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!leak.contains("topsecret") && leak.contains("environment"), "{leak}");
-        for bad in ["s3://AKIA:top/secret@bu cket/x", "s3://AKIA:topsecret@b:99999/x", "file://AKIA:topsecret@h/x"] {
+        for bad in [
+            "s3://AKIA:top/secret@bu cket/x",
+            "s3://AKIA:topsecret@b:99999/x",
+            "file://AKIA:topsecret@h/x",
+        ] {
             let e = bad.parse::<Location>().unwrap_err().to_string();
-            assert!(!e.contains("topsecret") && !e.contains("AKIA") && !e.contains("secret"), "{e}");
+            assert!(
+                !e.contains("topsecret") && !e.contains("AKIA") && !e.contains("secret"),
+                "{e}"
+            );
         }
         assert!("ftp://host/x".parse::<Location>().is_err());
         assert!("s3://b/p?x=1".parse::<Location>().is_err());
