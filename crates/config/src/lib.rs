@@ -284,18 +284,17 @@ mod tests {
         assert_eq!(cfg.kafka.topic.as_deref(), Some("b"));
         assert_eq!(cfg.kafka.flush_rows, Some(7));
 
-        // Unknown keys and sections are named by their line (the key itself could be a
-        // pasted secret), with the keys expected.
+        // Unknown keys and sections are named with their line, never their value.
         std::fs::write(&path, "[kafka]\nbrokres = \"x:9092\"\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
         assert!(
-            e.contains("line 2") && e.contains("`brokers`") && e.contains("c.toml"),
+            e.contains("line 2") && e.contains("brokres") && e.contains("c.toml"),
             "{e}"
         );
-        assert!(!e.contains("brokres") && !e.contains("x:9092"), "{e}");
+        assert!(!e.contains("x:9092"), "{e}");
         std::fs::write(&path, "[kafak]\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
-        assert!(e.contains("line 1") && e.contains("unknown field"), "{e}");
+        assert!(e.contains("line 1") && e.contains("kafak"), "{e}");
         let e = Config::from_sources(None, &vars(&[("MSMA_KAFKA_BROKRES", "x")]))
             .unwrap_err()
             .to_string();

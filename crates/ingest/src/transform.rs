@@ -43,7 +43,7 @@ const DEMOGRAPHICS: &[Column] = &[
         "age_years",
         ColumnType::Int16,
         true,
-        "Age at the event, in whole years, top-coded with the band: the policy's age_top_code (75) means that age or more",
+        "Age at the event, in whole years, top-coded with the band: the policy's age_top_code (default 75) stands for that age or more",
     ),
     column(
         "age_band",

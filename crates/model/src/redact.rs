@@ -57,9 +57,10 @@ pub fn rule(message: &str) -> String {
     }
 }
 
-/// A parse error of a text file (TOML...) as "line L, column C: [key: ]rule": the key
-/// is named when the line sets one of `keys` (a key of the schema, never one of the
-/// input's own, which could be a pasted secret), and the value never is.
+/// A parse error of a configuration file (TOML) as "line L, column C: [key: ]rule": the
+/// key is named when the line sets one of `keys`, the value never is. An unknown key is
+/// named when it is shaped as msma's keys are (lower-case letters and `_`, a typo):
+/// anything else, such as a pasted secret, shows only by its line.
 pub fn at(text: &str, span: Option<std::ops::Range<usize>>, message: &str, keys: &[&str]) -> String {
     let Some(span) = span.filter(|s| s.start <= text.len() && text.is_char_boundary(s.start)) else {
         return rule(message);
@@ -75,7 +76,13 @@ pub fn at(text: &str, span: Option<std::ops::Range<usize>>, message: &str, keys:
         .filter(|k| keys.contains(k))
         .map(|k| format!("{k}: "))
         .unwrap_or_default();
-    format!("line {line}, column {column}: {key}{}", rule(message))
+    let typo = message
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next())
+        .filter(|k| (1..=32).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .map(|k| format!("`{k}` "))
+        .unwrap_or_default();
+    format!("line {line}, column {column}: {key}{typo}{}", rule(message))
 }
 
 #[cfg(test)]

@@ -385,7 +385,7 @@ mod tests {
             ("networks = []", "networks: at least one"),
             ("networks = [\"RMS-A\", \"0612345678\"]", "networks[1]: expected"),
             (
-                "networks = [\"RMS-06-12-34-56-78\"]",
+                "networks = [\"R-06-12-34-56-78\"]",
                 "networks[0]: shaped like an identifier (phone)",
             ),
             ("networks = [\"RMS-A\", \"RMS-A\"]", "networks[1]: declared twice"),
@@ -433,7 +433,8 @@ mod tests {
         std::fs::write(&p, "date_granularity = \"week\"\n").unwrap();
         assert_eq!(Policy::load(&p).unwrap().date_granularity, Granularity::Week);
         std::fs::write(&p, "date_granularty = \"week\"\n").unwrap();
-        assert!(Policy::load(&p).unwrap_err().to_string().contains("date_granularty"));
+        let e = Policy::load(&p).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("date_granularty"), "{e}");
         std::fs::write(&p, "age_band_years = 0\n").unwrap();
         assert!(Policy::load(&p).is_err());
     }
