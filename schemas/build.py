@@ -199,7 +199,7 @@ CODE_LISTS = {
 CLASSES = ("direct_identifier", "pseudonymised", "quasi_identifier", "attribute")
 
 UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-NETWORK_ID = "^[A-Z0-9][A-Z0-9-]{1,15}$"
+NETWORK_ID = "^[A-Z][A-Z-]*([0-9]{1,4}[A-Z-]+)*[0-9]{0,4}$"
 TOKEN = "^[!-~]{1,64}$"
 OCCURRED_AT = (
     "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?"
@@ -291,8 +291,12 @@ ENVELOPE = {
     "schema_version": None,
     "network_id": string(
         "Code of the regional network (RMS) that sends the event: 2 to 16 characters, "
-        "uppercase letters, digits and hyphens, not starting with a hyphen.",
-        "attribute", True, pattern=NETWORK_ID, doc_type="string, 2-16 of A-Z 0-9 -"),
+        "uppercase letters, digits and hyphens, a letter first and never five digits in a "
+        "row, so that no number identifying a person fits (it becomes a folder name). msma "
+        "also refuses a date or a phone number written with hyphens (`RMS-06-12-34-56-78`), "
+        "and ingest takes only the networks its study's policy declares.",
+        "attribute", True, pattern=NETWORK_ID, min_len=2, max_len=16,
+        doc_type="string, 2-16 of A-Z 0-9 -, a letter first"),
     "microstructure_id": string(
         "Identifier of the microstructure (GP practice) in the network: 1 to 64 printable "
         "ASCII characters without spaces. Replaced by a keyed pseudonym.",

@@ -28,15 +28,15 @@ fn the_fuzz_corpus_is_accepted_or_refused_never_a_panic() {
     let key = msma_pseudo::MasterKey::from_bytes([7; 32]).study_key(&msma_pseudo::StudyId::new("fuzz").unwrap());
     let (mut accepted, mut refused) = (0, 0);
     for (name, line) in corpus("event") {
-        let outcome = std::panic::catch_unwind(|| match msma_model::decode(&line) {
-            Ok(event) => {
-                let pseudo = msma_pseudo::Pseudonymiser::new(&key);
-                msma_ingest::Transform::new(pseudo, msma_pseudo::Policy::default()).push(&event);
-                true
-            }
-            Err(rejection) => {
-                assert!(!rejection.detail.is_empty(), "event {name}: a refusal without a reason");
-                false
+        let outcome = std::panic::catch_unwind(|| {
+            let pseudo = msma_pseudo::Pseudonymiser::new(&key);
+            let mut transform = msma_ingest::Transform::new(pseudo, msma_pseudo::Policy::default());
+            match msma_model::decode(&line).and_then(|event| transform.push(&event)) {
+                Ok(()) => true,
+                Err(rejection) => {
+                    assert!(!rejection.detail.is_empty(), "event {name}: a refusal without a reason");
+                    false
+                }
             }
         });
         match outcome.unwrap_or_else(|_| panic!("event {name} panicked")) {

@@ -9,6 +9,7 @@ mod compare;
 mod crash;
 mod faults;
 mod hostile;
+mod identifiers;
 mod interop;
 mod kafka;
 mod linkage;

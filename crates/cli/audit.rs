@@ -13,7 +13,7 @@ pub enum Command {
     Verify {
         /// The research zone: a folder, or s3://bucket/prefix (credentials from AWS_*
         /// variables).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::LocationArg)]
         data: msma_sink::Location,
         /// The head hash printed by an earlier verify, kept outside the zone: detects
         /// a removed or edited last record.
@@ -22,7 +22,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Read every value of every column and report what looks like a direct identifier.
+    /// Read every value of every column, every folder and file name and every ledger
+    /// record, and report what looks like a direct identifier.
     Scan {
         /// The research zone.
         #[arg(long)]
@@ -181,9 +182,11 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
                     println!("{}: {} {} column {} row {}", f.kind, f.dataset, f.file, f.column, f.row);
                 }
                 println!(
-                    "{} files, {} values read: {} findings",
+                    "{} files, {} values, {} names, {} ledger records read: {} findings",
                     r.files,
                     r.values,
+                    r.names,
+                    r.records,
                     r.findings.len()
                 );
             }

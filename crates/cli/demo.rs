@@ -76,6 +76,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         commit_lines: defaults.commit_lines,
         max_line_bytes: defaults.max_line_bytes,
         threads: defaults.threads,
+        max_partitions: defaults.max_partitions,
         kafka: Default::default(),
     };
     let (report, elapsed) = ingest::execute(&args)?;

@@ -22,7 +22,7 @@ pub struct Flags {
     pub input: Option<PathBuf>,
     /// The research zone: a folder, or an object store prefix such as
     /// s3://bucket/prefix (credentials from AWS_* variables) [output.zone].
-    #[arg(long)]
+    #[arg(long, value_parser = crate::LocationArg)]
     pub out: Option<Location>,
     /// The master key file, see `msma keys init` [study.key_file].
     #[arg(long)]
@@ -48,6 +48,11 @@ pub struct Flags {
     /// and a writer) or a Kafka worker [file.threads; default: the CPUs available].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Partitions (dataset, network, year) one commit may open; events of others are
+    /// dead-lettered (partition_cap), and a Kafka worker commits when it reaches them
+    /// [output.max_partitions_per_commit; default 1024].
+    #[arg(long)]
+    pub max_partitions_per_commit: Option<usize>,
     #[command(flatten)]
     pub kafka: crate::worker::KafkaFlags,
 }
@@ -63,6 +68,7 @@ pub struct Args {
     pub commit_lines: u64,
     pub max_line_bytes: usize,
     pub threads: usize,
+    pub max_partitions: usize,
     pub kafka: crate::worker::KafkaArgs,
 }
 
@@ -102,6 +108,11 @@ impl Args {
                 .or(cfg.file.max_line_bytes)
                 .unwrap_or(defaults.max_line_bytes),
             threads: f.threads.or(cfg.file.threads).unwrap_or(defaults.threads).max(1),
+            max_partitions: f
+                .max_partitions_per_commit
+                .or(cfg.output.max_partitions_per_commit)
+                .unwrap_or(defaults.max_partitions)
+                .max(1),
             kafka: crate::worker::KafkaArgs::resolve(f.kafka, cfg.kafka, cfg.metrics.listen),
         };
         match (&args.input, &args.kafka.brokers) {
@@ -194,6 +205,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         max_line_bytes: a.max_line_bytes,
         commit_lines: a.commit_lines,
         threads: a.threads,
+        max_partitions: a.max_partitions,
     };
     tracing::info!(study = %a.study, out = %a.out, "ingest started");
     let started = Instant::now();

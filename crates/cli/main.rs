@@ -176,6 +176,33 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
+/// Parses `--out`, `--data`: clap's own parsers quote the argument in their errors,
+/// and an object store URL may carry a password.
+#[derive(Clone)]
+pub(crate) struct LocationArg;
+
+impl clap::builder::TypedValueParser for LocationArg {
+    type Value = msma_sink::Location;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let arg = arg.map(|a| a.to_string()).unwrap_or_default();
+        let fail = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {arg}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| fail("not UTF-8".into()))?;
+        text.parse().map_err(|e: msma_sink::BadLocation| fail(e.to_string()))
+    }
+}
+
 /// An error and its causes on one line, each cause once: many errors already end with
 /// the message of their source.
 pub(crate) fn describe(e: &anyhow::Error) -> String {

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// The research zone (the --out of `msma ingest`): a folder, or s3://bucket/prefix
     /// with credentials from AWS_* variables.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::LocationArg)]
     data: msma_sink::Location,
     /// One SQL statement. Each dataset is a table named after its event type
     /// (`SHOW TABLES`, `DESCRIBE consultation`), with the columns network_id and year.

@@ -31,7 +31,7 @@ pub enum Command {
 pub struct Common {
     /// The research zone (the --out of `msma ingest`): a folder, or s3://bucket/prefix
     /// with credentials from AWS_* variables.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::LocationArg)]
     data: msma_sink::Location,
     /// Only this network (network_id).
     #[arg(long)]

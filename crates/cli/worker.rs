@@ -110,6 +110,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
     cfg.session_timeout = Duration::from_millis(k.session_timeout_ms);
     cfg.threads = a.threads;
+    cfg.max_partitions = a.max_partitions;
     if let Some(path) = &k.kafka_properties {
         cfg.properties = msma_kafka::ClientProperties::load(path).map_err(anyhow::Error::msg)?;
     }

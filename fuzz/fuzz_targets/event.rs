@@ -9,6 +9,6 @@ fuzz_target!(|line: &[u8]| {
     if let Ok(event) = msma_model::decode(line) {
         let key = MasterKey::from_bytes([7; 32]).study_key(&StudyId::new("fuzz").expect("a valid study id"));
         let mut transform = msma_ingest::Transform::new(Pseudonymiser::new(&key), Policy::default());
-        transform.push(&event);
+        let _refused_or_not = transform.push(&event);
     }
 });

@@ -8,5 +8,5 @@ mod scan;
 mod verify;
 
 pub use risk::{Class, DEFAULT_QUASI, Generalisation, RiskError, RiskReport, risk};
-pub use scan::{Finding, ScanError, ScanReport, classify, is_nir, scan};
+pub use scan::{Finding, ScanError, ScanReport, classify, scan};
 pub use verify::{Problem, Summary, data_files, verify};

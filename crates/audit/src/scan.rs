@@ -1,13 +1,18 @@
-//! `audit scan`: reads every value of every column of every dataset file and reports
-//! what looks like a direct identifier: a NIR/INS with a valid key (2A/2B handled), a
-//! French phone number, an email address, an RPPS number with a valid Luhn key, or any
-//! raw identifier from a `--known` list. Findings name the place, never the value.
+//! `audit scan`: reads every value of every column of every dataset file, every folder
+//! and file name of the zone (partition values among them), and every ledger record,
+//! and reports what looks like a direct identifier: a NIR/INS with a valid key (2A/2B
+//! handled), a French phone number, an email address, an RPPS number with a valid Luhn
+//! key, in a partition value also a date, a postcode or an ADELI/FINESS number
+//! (msma_model::shapes, the detectors ingest checks codes with), or any raw identifier
+//! from a `--known` list. Findings name the place, never the value: a name that holds
+//! one shows as `…` in every place reported.
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
+use msma_model::shapes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 /// One value that looks like an identifier.
@@ -15,8 +20,10 @@ use std::path::Path;
 pub struct Finding {
     pub dataset: String,
     pub file: String,
+    /// The column; for a name, `folder name` or `file name`; in a ledger record, the
+    /// field.
     pub column: String,
-    /// Row within the file, from 0.
+    /// Row within the file, from 0 (0 for names and records).
     pub row: u64,
     pub kind: &'static str,
 }
@@ -26,6 +33,10 @@ pub struct Finding {
 pub struct ScanReport {
     pub files: u64,
     pub values: u64,
+    /// Folder and file names read.
+    pub names: u64,
+    /// Ledger records read.
+    pub records: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -40,30 +51,31 @@ pub enum ScanError {
     Files(#[from] crate::verify::Problem),
 }
 
-/// Scans every `.parquet` file of the zone. `known` holds raw identifiers of the source
-/// system, found when a value or a word of it equals one.
+/// Scans the names, the ledger and every `.parquet` file of the zone. `known` holds raw
+/// identifiers of the source system, found when a value or a word of it equals one.
 pub fn scan(zone: &Path, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
     let mut report = ScanReport::default();
-    for rel in crate::verify::data_files(zone)?
-        .into_iter()
-        .filter(|f| f.ends_with(".parquet"))
-    {
-        let path = zone.join(&rel);
-        let file = std::fs::File::open(&path).map_err(|e| ScanError::Io(rel.clone(), e))?;
+    let files = crate::verify::data_files(zone)?;
+    scan_names(&files, known, &mut report);
+    scan_ledger(zone, known, &mut report)?;
+    for rel in files.iter().filter(|f| f.ends_with(".parquet")) {
+        let shown = shown_path(rel, known);
+        let path = zone.join(rel);
+        let file = std::fs::File::open(&path).map_err(|e| ScanError::Io(shown.clone(), e))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .and_then(|b| b.build())
-            .map_err(|e| ScanError::Parquet(rel.clone(), e))?;
-        let dataset = rel.split('/').next().unwrap_or_default().to_owned();
+            .map_err(|e| ScanError::Parquet(shown.clone(), e))?;
+        let dataset = shown.split('/').next().unwrap_or_default().to_owned();
         let mut base_row = 0u64;
         for batch in reader {
-            let batch = batch.map_err(|e| ScanError::Parquet(rel.clone(), e.into()))?;
+            let batch = batch.map_err(|e| ScanError::Parquet(shown.clone(), e.into()))?;
             for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
                 let mut check = |row: usize, value: &str| {
                     report.values += 1;
                     if let Some(kind) = classify(value, known) {
                         report.findings.push(Finding {
                             dataset: dataset.clone(),
-                            file: rel.clone(),
+                            file: shown.clone(),
                             column: field.name().clone(),
                             row: base_row + row as u64,
                             kind,
@@ -77,6 +89,128 @@ pub fn scan(zone: &Path, known: &HashSet<String>) -> Result<ScanReport, ScanErro
         report.files += 1;
     }
     Ok(report)
+}
+
+/// Every folder and file name on the way to the zone's files, each once.
+fn scan_names(files: &[String], known: &HashSet<String>, report: &mut ScanReport) {
+    let mut seen = BTreeSet::new();
+    for rel in files {
+        let parts: Vec<&str> = rel.split('/').collect();
+        for i in 0..parts.len() {
+            if !seen.insert(parts[..=i].join("/")) {
+                continue;
+            }
+            report.names += 1;
+            if let Some(kind) = classify_name(parts[i], known) {
+                report.findings.push(Finding {
+                    dataset: shown_part(parts[0], known),
+                    file: shown_path(&parts[..=i].join("/"), known),
+                    column: if i + 1 == parts.len() {
+                        "file name"
+                    } else {
+                        "folder name"
+                    }
+                    .to_owned(),
+                    row: 0,
+                    kind,
+                });
+            }
+        }
+    }
+}
+
+/// Every string of every ledger record (and every name in a path it holds). A record
+/// that is not JSON is read as one string: it is scanned, not verified (`audit verify`).
+fn scan_ledger(zone: &Path, known: &HashSet<String>, report: &mut ScanReport) -> Result<(), ScanError> {
+    let dir = zone.join(msma_sink::META_DIR).join(msma_sink::LOG_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(()); // no ledger: `audit verify` says so
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    for name in names {
+        let file = shown_path(&format!("{}/{}/{name}", msma_sink::META_DIR, msma_sink::LOG_DIR), known);
+        let text = std::fs::read_to_string(dir.join(&name)).map_err(|e| ScanError::Io(file.clone(), e))?;
+        report.records += 1;
+        let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        let mut found = Vec::new();
+        each_string(&value, &mut String::new(), &mut |field, s| {
+            report.values += 1;
+            let kind = classify(s, known).or_else(|| s.split('/').find_map(|part| classify_name(part, known)));
+            if let Some(kind) = kind {
+                found.push((field.to_owned(), kind));
+            }
+        });
+        for (column, kind) in found {
+            report.findings.push(Finding {
+                dataset: msma_sink::META_DIR.to_owned(),
+                file: file.clone(),
+                column,
+                row: 0,
+                kind,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f(field, s)` for every string (and number, as text) in `v`; `field` is the
+/// path of keys, those that are not msma's own shape (snake_case) shown as `…`.
+fn each_string(v: &serde_json::Value, field: &mut String, f: &mut dyn FnMut(&str, &str)) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => f(field, s),
+        Value::Number(n) => f(field, &n.to_string()),
+        Value::Array(items) => items.iter().for_each(|item| each_string(item, field, f)),
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = field.len();
+                let plain = key.len() <= 40
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(if plain { key } else { "…" });
+                f(field, key); // keys are scanned too: a record may be forged
+                each_string(item, field, f);
+                field.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What kind of identifier a folder or file name holds, if any: a partition value
+/// (`key=value`) is a code, and holds no date, postcode or ADELI/FINESS number either.
+fn classify_name(name: &str, known: &HashSet<String>) -> Option<&'static str> {
+    if !known.is_empty() && shapes::words(name).any(|w| known.contains(w)) {
+        return Some("known_identifier");
+    }
+    match name.split_once('=') {
+        Some((_, value)) => classify(value, known).or_else(|| shapes::in_code(value)),
+        None => classify(name, known),
+    }
+}
+
+/// A name as findings show it: `…` in place of one that holds an identifier (the key
+/// of a partition kept).
+fn shown_part(name: &str, known: &HashSet<String>) -> String {
+    match (classify_name(name, known), name.split_once('=')) {
+        (None, _) => name.to_owned(),
+        (Some(_), Some((key, _))) if key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => format!("{key}=…"),
+        (Some(_), _) => "…".to_owned(),
+    }
+}
+
+fn shown_path(rel: &str, known: &HashSet<String>) -> String {
+    rel.split('/')
+        .map(|p| shown_part(p, known))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Calls `f(row, value)` for every value of a column, as text.
@@ -144,20 +278,7 @@ pub fn classify(value: &str, known: &HashSet<String>) -> Option<&'static str> {
     if !known.is_empty() && (known.contains(value) || phrases(value).any(|w| known.contains(w))) {
         return Some("known_identifier");
     }
-    if value.contains('@') && has_email(value) {
-        return Some("email");
-    }
-    let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
-    if words(value).any(is_nir) || (compact.len() == 15 && is_nir(&compact)) {
-        return Some("nir");
-    }
-    if has_phone(value) {
-        return Some("phone");
-    }
-    if words(value).any(is_rpps) {
-        return Some("rpps");
-    }
-    None
+    shapes::in_text(value)
 }
 
 /// Parts of a value between white space and punctuation, keeping `- _ . @ +` inside
@@ -167,106 +288,15 @@ fn phrases(s: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-fn words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !c.is_ascii_alphanumeric() && c != '+')
-        .filter(|w| !w.is_empty())
-}
-
-/// 15 characters: sex digit, year, month, département (2A/2B or digits), commune,
-/// order, and a key equal to 97 - (the 13-digit number mod 97), 2A as 19 and 2B as 18.
-pub fn is_nir(w: &str) -> bool {
-    let b = w.as_bytes();
-    if b.len() != 15 || !matches!(b[0], b'1' | b'2' | b'3' | b'4' | b'7' | b'8') {
-        return false;
-    }
-    let dept = &w[5..7];
-    let digits13 = match dept {
-        "2A" | "2a" => format!("{}19{}", &w[..5], &w[7..13]),
-        "2B" | "2b" => format!("{}18{}", &w[..5], &w[7..13]),
-        _ => w[..13].to_owned(),
-    };
-    let (Ok(n), Ok(key)) = (digits13.parse::<u64>(), w[13..].parse::<u64>()) else {
-        return false;
-    };
-    digits13.bytes().all(|c| c.is_ascii_digit()) && w[13..].bytes().all(|c| c.is_ascii_digit()) && key == 97 - n % 97
-}
-
-/// `(+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}` standing as a word of its own (no letter or
-/// digit right before or after it, so hex pseudonyms do not count).
-fn has_phone(s: &str) -> bool {
-    let b = s.as_bytes();
-    (0..b.len()).any(|start| {
-        (start == 0 || !b[start - 1].is_ascii_alphanumeric())
-            && s.is_char_boundary(start)
-            && msma_model::phone_tails(&s[start..])
-                .any(|rest| rest.bytes().next().is_none_or(|c| !c.is_ascii_alphanumeric()))
-    })
-}
-
-fn has_email(s: &str) -> bool {
-    s.match_indices('@').any(|(i, _)| {
-        let local = s[..i]
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || "._%+-".contains(*c))
-            .count();
-        let domain: String = s[i + 1..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || ".-".contains(*c))
-            .collect();
-        local > 0
-            && domain
-                .trim_end_matches('.')
-                .rsplit_once('.')
-                .is_some_and(|(h, tld)| !h.is_empty() && tld.len() >= 2)
-    })
-}
-
-/// 11 digits starting with 10 and a valid Luhn key, as RPPS numbers are.
-fn is_rpps(w: &str) -> bool {
-    w.len() == 11 && w.starts_with("10") && w.bytes().all(|c| c.is_ascii_digit()) && luhn(w)
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| {
-            let d = u32::from(c - b'0');
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn detectors() {
+    fn values_and_known_identifiers() {
         let none = HashSet::new();
         assert_eq!(classify("185057800608491", &none), Some("nir"));
-        assert_eq!(classify("1 85 05 78 006 084 91", &none), Some("nir"));
-        assert_eq!(classify("185052A00608406", &none).is_some(), is_nir("185052A00608406"));
-        assert_eq!(classify("185057800608490", &none), None, "wrong key");
-        assert_eq!(classify("appelez le 06 12 34 56 78", &none), Some("phone"));
-        assert_eq!(classify("+33612345678", &none), Some("phone"));
-        assert_eq!(classify("a.b@example.fr", &none), Some("email"));
-        assert_eq!(classify("10001234567", &none).is_some(), luhn("10001234567"));
-        assert_eq!(classify("alcohol", &none), None);
         assert_eq!(classify("40-44", &none), None);
-        let pseudo = "165414417fbfe331f58f39980f7d697c2c6db513d89465f1463de2796e73ad34";
-        assert_eq!(classify(pseudo, &none), None);
-        assert_eq!(classify("a0612345678b", &none), None, "inside a hex word");
-        assert_eq!(classify("é 06 12 34 56 78 é", &none), Some("phone"), "non-ASCII around");
-        assert_eq!(classify("éàü", &none), None);
         let known: HashSet<String> = ["P-000123".to_owned()].into();
         assert_eq!(classify("P-000123", &known), Some("known_identifier"));
         assert_eq!(classify("patient P-000123 seen", &known), Some("known_identifier"));
@@ -274,12 +304,22 @@ mod tests {
     }
 
     #[test]
-    fn nir_keys_with_corsica() {
-        // 2A is computed as 19: key = 97 - (1850519006084 mod 97).
-        let n: u64 = 1850519006084;
-        let nir = format!("185052A006084{:02}", 97 - n % 97);
-        assert!(is_nir(&nir));
-        let n: u64 = 1850518006084;
-        assert!(is_nir(&format!("185052B006084{:02}", 97 - n % 97)));
+    fn names() {
+        let none = HashSet::new();
+        assert_eq!(classify_name("network_id=75011", &none), Some("postcode"));
+        assert_eq!(classify_name("network_id=1985-03-14", &none), Some("date"));
+        assert_eq!(classify_name("network_id=RMS-PACA", &none), None);
+        assert_eq!(classify_name("year=2024", &none), None);
+        assert_eq!(classify_name("part-v1-3f9a0b12c4d5-L1-50000-0.parquet", &none), None);
+        assert_eq!(classify_name("call-0612345678.parquet", &none), Some("phone"));
+        let known: HashSet<String> = ["SANTONI".to_owned()].into();
+        assert_eq!(
+            classify_name("export_SANTONI_Jean.parquet", &known),
+            Some("known_identifier")
+        );
+        assert_eq!(
+            shown_path("consultation/network_id=176051330326187/year=2021/a.parquet", &none),
+            "consultation/network_id=…/year=2021/a.parquet"
+        );
     }
 }

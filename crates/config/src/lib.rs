@@ -44,6 +44,7 @@ pub struct Study {
 pub struct Output {
     /// A folder or an object store URL, parsed by the CLI (msma_sink::Location).
     pub zone: Option<String>,
+    pub max_partitions_per_commit: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -99,6 +100,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("study", "key_file", Kind::Text),
     ("study", "policy_file", Kind::Text),
     ("output", "zone", Kind::Text),
+    ("output", "max_partitions_per_commit", Kind::Integer),
     ("file", "input", Kind::Text),
     ("file", "dead_letter_file", Kind::Text),
     ("file", "commit_lines", Kind::Integer),
@@ -149,9 +151,12 @@ impl Config {
         let shown = file.map_or_else(|| "the environment".into(), |(name, _)| name.to_owned());
         let mut table = match file {
             Some((name, text)) => {
-                // The file alone first, for errors with its own lines and columns.
-                toml::from_str::<Config>(text).map_err(|e| anyhow::anyhow!("{name}: {}", e.to_string().trim_end()))?;
-                text.parse::<toml::Table>()?
+                // The file alone first, for errors with its own lines and columns. toml's
+                // own message shows the line, value and all: only its position and rule
+                // are kept.
+                let at = |e: toml::de::Error| anyhow::anyhow!("{name}: {}", redacted(text, &e));
+                toml::from_str::<Config>(text).map_err(at)?;
+                text.parse::<toml::Table>().map_err(at)?
             }
             None => toml::Table::new(),
         };
@@ -181,7 +186,7 @@ impl Config {
                     value
                         .trim()
                         .parse()
-                        .map_err(|_| anyhow::anyhow!("{name}={value}: expected a whole number"))?,
+                        .map_err(|_| anyhow::anyhow!("{name}: expected a whole number"))?,
                 ),
             };
             let entry = table
@@ -194,10 +199,20 @@ impl Config {
                 _ => bail!("{shown}: `{section}` must be a section ([{section}])"),
             }
         }
-        toml::Value::Table(table)
-            .try_into()
-            .map_err(|e| anyhow::anyhow!("{shown}: {}", e.to_string().trim_end()))
+        // The variables' values were put in the table: an error here names the key.
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let key = KEYS.iter().find(|(_, k, _)| e.message().contains(&format!("`{k}`")));
+            let key = key.map(|(s, k, _)| format!("{s}.{k}: ")).unwrap_or_default();
+            anyhow::anyhow!("{shown}: {key}{}", msma_model::redact::rule(e.message()))
+        })
     }
+}
+
+/// A parse error of the configuration text: line, column, the key when it is one of
+/// msma's, and the rule; never the text of the line.
+fn redacted(text: &str, e: &toml::de::Error) -> String {
+    let keys: Vec<&str> = KEYS.iter().map(|(_, k, _)| *k).collect();
+    msma_model::redact::at(text, e.span(), e.message(), &keys)
 }
 
 #[cfg(test)]
@@ -269,12 +284,17 @@ mod tests {
         assert_eq!(cfg.kafka.topic.as_deref(), Some("b"));
         assert_eq!(cfg.kafka.flush_rows, Some(7));
 
+        // Unknown keys and sections are named with their line, never their value.
         std::fs::write(&path, "[kafka]\nbrokres = \"x:9092\"\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
-        assert!(e.contains("brokres") && e.contains("c.toml"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("brokres") && e.contains("c.toml"),
+            "{e}"
+        );
+        assert!(!e.contains("x:9092"), "{e}");
         std::fs::write(&path, "[kafak]\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
-        assert!(e.contains("kafak"), "{e}");
+        assert!(e.contains("line 1") && e.contains("kafak"), "{e}");
         let e = Config::from_sources(None, &vars(&[("MSMA_KAFKA_BROKRES", "x")]))
             .unwrap_err()
             .to_string();
@@ -282,9 +302,12 @@ mod tests {
         let e = Config::from_sources(None, &vars(&[("MSMA_KAFKA_FLUSH_ROWS", "many")]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("MSMA_KAFKA_FLUSH_ROWS=many"), "{e}");
+        assert!(e.contains("MSMA_KAFKA_FLUSH_ROWS") && !e.contains("many"), "{e}");
         std::fs::write(&path, "[kafka]\nflush_rows = \"ten\"\n").unwrap();
         let e = Config::from_sources(Some(&path), &[]).unwrap_err().to_string();
-        assert!(e.contains("flush_rows"), "{e}");
+        assert!(
+            e.contains("flush_rows") && e.contains("line 2") && !e.contains("ten"),
+            "{e}"
+        );
     }
 }

@@ -61,7 +61,7 @@ fn stages(c: &mut Criterion) {
             || Transform::new(pseudo.clone(), Policy::default()),
             |mut t| {
                 for ev in &events {
-                    t.push(ev);
+                    t.push(ev).expect("a network and year the policy takes");
                 }
                 black_box(t.take())
             },
@@ -69,7 +69,9 @@ fn stages(c: &mut Criterion) {
         )
     });
     let mut t = Transform::new(pseudo.clone(), Policy::default());
-    events.iter().for_each(|ev| t.push(ev));
+    events
+        .iter()
+        .for_each(|ev| t.push(ev).expect("a network and year the policy takes"));
     let batches = t.take();
     let dir = tempfile::tempdir().unwrap();
     let identity = Identity {

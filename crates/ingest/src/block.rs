@@ -66,13 +66,10 @@ pub(crate) fn decode_lines(
                 RejectKind::OversizedLine,
                 format!("line of {len} bytes is over the limit of {max_line_bytes} bytes"),
             )),
-            None => decode(bytes),
+            None => decode(bytes).and_then(|ev| transform.push(&ev).map(|()| ev.event_type)),
         };
         match outcome {
-            Ok(ev) => {
-                transform.push(&ev);
-                *out.by_dataset.entry(ev.event_type).or_default() += 1;
-            }
+            Ok(event_type) => *out.by_dataset.entry(event_type).or_default() += 1,
             Err(why) => out
                 .rejects
                 .push((block.first_line + i as u64, bytes.to_vec(), oversized, why)),

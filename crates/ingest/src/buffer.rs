@@ -4,9 +4,10 @@
 //! a commit takes them.
 
 use crate::block::{Block, Gathered, decode_lines};
-use crate::transform::Transform;
+use crate::transform::{PartitionCap, Transform};
 use msma_model::Rejection;
 use msma_sink::RowGroup;
+use std::sync::Arc;
 
 /// Events per block: enough to keep every thread busy for much longer than it takes to
 /// start, few enough that rows are decoded soon after they arrive.
@@ -19,15 +20,26 @@ pub struct RowBuffer {
     block: Block,
     /// The thread of each waiting event.
     lanes: Vec<usize>,
+    /// The partitions the buffered rows open, shared by the threads.
+    cap: Arc<PartitionCap>,
 }
 
 impl RowBuffer {
-    pub fn new(transform: &Transform, threads: usize) -> Self {
+    /// A buffer for one commit of at most `max_partitions` partitions.
+    pub fn new(transform: &Transform, threads: usize, max_partitions: usize) -> Self {
+        let cap = PartitionCap::new(max_partitions);
         Self {
-            transforms: (0..threads.max(1)).map(|_| transform.fresh()).collect(),
+            transforms: (0..threads.max(1)).map(|_| transform.with_cap(cap.clone())).collect(),
             block: Block::new(0, 0, BLOCK_EVENTS, 8 << 20),
             lanes: Vec::with_capacity(BLOCK_EVENTS),
+            cap,
         }
+    }
+
+    /// Whether the rows open as many partitions as a commit may: time to commit, as
+    /// events of a new partition would be dead-lettered.
+    pub fn full(&self) -> bool {
+        self.cap.full()
     }
 
     /// Adds an event of source partition `source`; `true` when the block is full and
@@ -72,6 +84,7 @@ impl RowBuffer {
 
     /// Every decoded row, a row group per partition.
     pub fn take(&mut self) -> Vec<RowGroup> {
+        self.cap.clear();
         let mut gathered = Gathered::default();
         for transform in &mut self.transforms {
             for (part, batch) in transform.take() {

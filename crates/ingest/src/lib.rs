@@ -12,6 +12,6 @@ mod transform;
 
 pub use buffer::RowBuffer;
 pub use deadletter::{DeadLetterError, DeadLetters};
-pub use file::{IngestError, Options, Report, ingest};
+pub use file::{IngestError, MAX_PARTITIONS, Options, Report, ingest};
 pub use lines::{Input, LineReader};
-pub use transform::{Partition, Transform, dataset_columns};
+pub use transform::{Partition, PartitionCap, Transform, dataset_columns};

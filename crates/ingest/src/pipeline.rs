@@ -8,7 +8,7 @@ use crate::block::{Block, Decoded, Gathered, decode_block};
 use crate::deadletter::DeadLetters;
 use crate::file::{IngestError, Options};
 use crate::lines::LineReader;
-use crate::transform::Transform;
+use crate::transform::{PartitionCap, Transform};
 use msma_model::{EventType, RejectKind};
 use msma_pseudo::SegmentDigest;
 use msma_sink::{RowCounts, Txn};
@@ -55,13 +55,19 @@ pub fn run(
     name: &str,
 ) -> Result<Segment, IngestError> {
     let (threads, max_line_bytes) = (opts.threads, opts.max_line_bytes);
-    let mut writer = Writer::new(txn, dead, name);
+    let mut writer = Writer::new(
+        txn,
+        dead,
+        name,
+        transform.with_cap(PartitionCap::new(opts.max_partitions)),
+        max_line_bytes,
+    );
     let read = if threads <= 1 {
         let mut transform = transform.fresh();
         let mut failed = None;
         let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
             let decoded = decode_block(&block, &mut transform, max_line_bytes);
-            writer.accept(decoded).map_err(|e| failed = Some(e)).is_ok()
+            writer.accept(block, decoded).map_err(|e| failed = Some(e)).is_ok()
         });
         if let Some(e) = failed {
             return Err(e);
@@ -70,7 +76,7 @@ pub fn run(
     } else {
         let (work_tx, work_rx) = sync_channel::<Block>(threads);
         let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = sync_channel::<Decoded>(threads);
+        let (done_tx, done_rx) = sync_channel::<(Block, Decoded)>(threads);
         std::thread::scope(|s| {
             for _ in 0..threads {
                 let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
@@ -148,13 +154,18 @@ fn read_blocks(
     Ok((line_no, digest, matched))
 }
 
-fn decoder(work: &Mutex<Receiver<Block>>, done: &SyncSender<Decoded>, mut transform: Transform, max_line_bytes: usize) {
+fn decoder(
+    work: &Mutex<Receiver<Block>>,
+    done: &SyncSender<(Block, Decoded)>,
+    mut transform: Transform,
+    max_line_bytes: usize,
+) {
     loop {
         let Ok(block) = work.lock().expect("no decoder panics").recv() else {
             return;
         };
         let decoded = decode_block(&block, &mut transform, max_line_bytes);
-        if done.send(decoded).is_err() {
+        if done.send((block, decoded)).is_err() {
             return;
         }
     }
@@ -171,10 +182,20 @@ struct Writer<'a, 't> {
     by_dataset: BTreeMap<EventType, u64>,
     rejected: BTreeMap<RejectKind, u64>,
     gathered: Gathered,
+    /// Decodes again, in input order, a block whose rows would open partitions past the
+    /// commit's cap: which lines are dead-lettered does not depend on the threads.
+    capped: Transform,
+    max_line_bytes: usize,
 }
 
 impl<'a, 't> Writer<'a, 't> {
-    fn new(txn: &'a mut Txn<'t>, dead: &'a mut DeadLetters, name: &'a str) -> Self {
+    fn new(
+        txn: &'a mut Txn<'t>,
+        dead: &'a mut DeadLetters,
+        name: &'a str,
+        capped: Transform,
+        max_line_bytes: usize,
+    ) -> Self {
         Self {
             txn,
             dead,
@@ -183,24 +204,33 @@ impl<'a, 't> Writer<'a, 't> {
             by_dataset: BTreeMap::new(),
             rejected: BTreeMap::new(),
             gathered: Gathered::default(),
+            capped,
+            max_line_bytes,
         }
     }
 
     /// Takes blocks from decoders, which finish them out of order.
-    fn accept_in_order(&mut self, done: Receiver<Decoded>) -> Result<(), IngestError> {
-        let mut waiting: BTreeMap<usize, Decoded> = BTreeMap::new();
+    fn accept_in_order(&mut self, done: Receiver<(Block, Decoded)>) -> Result<(), IngestError> {
+        let mut waiting: BTreeMap<usize, (Block, Decoded)> = BTreeMap::new();
         let mut next = 0;
-        for decoded in done {
-            waiting.insert(decoded.seq, decoded);
-            while let Some(d) = waiting.remove(&next) {
+        for (block, decoded) in done {
+            waiting.insert(decoded.seq, (block, decoded));
+            while let Some((block, d)) = waiting.remove(&next) {
                 next += 1;
-                self.accept(d)?;
+                self.accept(block, d)?;
             }
         }
         Ok(())
     }
 
-    fn accept(&mut self, d: Decoded) -> Result<(), IngestError> {
+    fn accept(&mut self, block: Block, d: Decoded) -> Result<(), IngestError> {
+        let cap = self.capped.cap().expect("the writer's transform has a cap");
+        let d = if cap.admit_all(d.batches.iter().map(|(p, _)| p)) {
+            d
+        } else {
+            decode_block(&block, &mut self.capped, self.max_line_bytes)
+        };
+        drop(block);
         for (line, bytes, oversized, why) in &d.rejects {
             self.dead
                 .reject(self.name, *line, bytes, *oversized, why)

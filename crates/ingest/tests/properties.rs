@@ -114,7 +114,9 @@ proptest! {
             Transform::new(Pseudonymiser::new(&key.study_key(&StudyId::new("prop").unwrap())), policy);
         let lines: Vec<String> = patients.iter().enumerate().map(|(i, p)| inclusion(i, p)).collect();
         for line in &lines {
-            transform.push(&msma_model::decode(line.as_bytes()).expect("a valid event"));
+            transform
+                .push(&msma_model::decode(line.as_bytes()).expect("a valid event"))
+                .expect("a network and year the policy takes");
         }
         let mut txn = zone.begin().unwrap();
         transform.flush(&mut txn).unwrap();

@@ -49,7 +49,7 @@ fn threads_give_one_threads_rows_with_each_source_partitions_order() {
     let lines = lines(40_000); // more than two blocks
     let sources = 5u32;
     let threads = 3;
-    let mut buffer = RowBuffer::new(&transform(), threads);
+    let mut buffer = RowBuffer::new(&transform(), threads, msma_ingest::MAX_PARTITIONS);
     let mut rejected = Vec::new();
     let mut waiting_from = 0;
     for (i, line) in lines.iter().enumerate() {
@@ -84,7 +84,7 @@ fn threads_give_one_threads_rows_with_each_source_partitions_order() {
                 continue;
             }
             match msma_model::decode(line) {
-                Ok(ev) => serial.push(&ev),
+                Ok(ev) => serial.push(&ev).expect("a network and year the policy takes"),
                 Err(why) => expected_rejected.push((i, why.kind)),
             }
         }

@@ -57,6 +57,9 @@ pub struct WorkerConfig {
     pub properties: crate::ClientProperties,
     /// Threads that decode events and encode files.
     pub threads: usize,
+    /// Partitions one commit may open: the worker commits when its rows reach them, and
+    /// an event of a further partition in the same block is dead-lettered.
+    pub max_partitions: usize,
 }
 
 impl WorkerConfig {
@@ -74,6 +77,7 @@ impl WorkerConfig {
             metrics: Arc::default(),
             properties: crate::ClientProperties::default(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            max_partitions: msma_ingest::MAX_PARTITIONS,
         }
     }
 }
@@ -119,9 +123,9 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(transform: &Transform, threads: usize) -> Self {
+    fn new(transform: &Transform, threads: usize, max_partitions: usize) -> Self {
         Self {
-            rows: RowBuffer::new(transform, threads),
+            rows: RowBuffer::new(transform, threads, max_partitions),
             waiting: Vec::new(),
             ranges: BTreeMap::new(),
             since: None,
@@ -175,7 +179,7 @@ pub fn run(
         cfg,
         zone,
         transform,
-        pending: Pending::new(transform, cfg.threads),
+        pending: Pending::new(transform, cfg.threads, cfg.max_partitions),
         assigned: BTreeSet::new(),
         at_end: BTreeSet::new(),
         dead: AckedProducer::new(&cfg.brokers, &cfg.properties)?,
@@ -275,7 +279,7 @@ impl Worker<'_> {
     fn drop_pending(&mut self) {
         self.report.dropped += self.pending.counts.read;
         self.cfg.metrics.dropped(self.pending.counts.read);
-        self.pending = Pending::new(self.transform, self.cfg.threads);
+        self.pending = Pending::new(self.transform, self.cfg.threads, self.cfg.max_partitions);
     }
 
     fn take(&mut self, partition: i32, offset: i64, payload: &[u8]) -> Result<(), WorkerError> {
@@ -358,6 +362,7 @@ impl Worker<'_> {
         p.counts.read as usize >= self.cfg.flush_rows
             || p.bytes >= self.cfg.flush_bytes
             || p.since.is_some_and(|since| since.elapsed() >= self.cfg.flush_latency)
+            || p.rows.full()
     }
 
     /// Commits the buffered work. `false` when it must wait (dead letters not yet
@@ -380,7 +385,10 @@ impl Worker<'_> {
                 return Err(WorkerError::DeadLetters);
             }
         }
-        let mut pending = std::mem::replace(&mut self.pending, Pending::new(self.transform, self.cfg.threads));
+        let mut pending = std::mem::replace(
+            &mut self.pending,
+            Pending::new(self.transform, self.cfg.threads, self.cfg.max_partitions),
+        );
         let topic = &self.cfg.topic;
         let ranges: Vec<OffsetRange> = pending
             .ranges

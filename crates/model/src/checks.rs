@@ -20,13 +20,17 @@ pub fn uuid(s: &str) -> bool {
         })
 }
 
-/// `^[A-Z0-9][A-Z0-9-]{1,15}$`
+/// `^[A-Z][A-Z-]*([0-9]{1,4}[A-Z-]+)*[0-9]{0,4}$`, 2 to 16 characters: a letter first
+/// and never five digits in a row, so that no number that identifies a person (NIR,
+/// phone, RPPS, ADELI, FINESS, postcode, compact date) fits. The decoder also refuses
+/// the shapes a pattern cannot see ([`crate::shapes::in_code`]).
 pub fn network_id(s: &str) -> bool {
     let b = s.as_bytes();
     (2..=16).contains(&b.len())
-        && b[0] != b'-'
+        && b[0].is_ascii_uppercase()
         && b.iter()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-')
+        && !b.windows(5).any(|w| w.iter().all(u8::is_ascii_digit))
 }
 
 /// `^[!-~]{1,64}$`: printable ASCII without spaces.
@@ -170,6 +174,8 @@ mod tests {
         assert!(uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
         assert!(!uuid("0f8fad5b-d9cb-469f-a165-70867728950"));
         assert!(network_id("RMS-ALSACE") && !network_id("-RMS") && !network_id("rms"));
+        assert!(network_id("RMS-GRAND-EST-01") && network_id("A1234B1234"));
+        assert!(!network_id("75011") && !network_id("1RMS") && !network_id("RMS-12345"));
         assert!(local_id("  P-00012 ") && !local_id("   ") && !local_id("P\u{202e}1"));
         assert_eq!(trim_local_id("\t P 1 \t"), "P 1");
         assert!(ins("185057800608491") && ins("185052A00608491") && !ins("18505780060849"));

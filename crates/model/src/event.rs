@@ -93,16 +93,25 @@ pub enum RejectKind {
     UnknownSchemaVersion,
     /// The event breaks its JSON Schema.
     SchemaViolation,
+    /// A valid event of a network the study's policy does not declare.
+    NetworkNotDeclared,
+    /// A valid event of a year outside the policy's window.
+    YearOutsideWindow,
+    /// A valid event of a partition beyond the cap of partitions in one commit.
+    PartitionCap,
 }
 
 impl RejectKind {
-    pub const ALL: [RejectKind; 6] = [
+    pub const ALL: [RejectKind; 9] = [
         Self::InvalidUtf8,
         Self::MalformedJson,
         Self::OversizedLine,
         Self::UnknownEventType,
         Self::UnknownSchemaVersion,
         Self::SchemaViolation,
+        Self::NetworkNotDeclared,
+        Self::YearOutsideWindow,
+        Self::PartitionCap,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,12 +122,15 @@ impl RejectKind {
             Self::UnknownEventType => "unknown_event_type",
             Self::UnknownSchemaVersion => "unknown_schema_version",
             Self::SchemaViolation => "schema_violation",
+            Self::NetworkNotDeclared => "network_not_declared",
+            Self::YearOutsideWindow => "year_outside_window",
+            Self::PartitionCap => "partition_cap",
         }
     }
 }
 
-/// A rejected event: the kind, and a detail for the dead-letter record. The detail may
-/// quote the input, so it belongs with the input (dead letters), never in logs.
+/// A rejected event: the kind, and a detail that names the field, the rule and the
+/// column, never a value of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub kind: RejectKind,
@@ -153,25 +165,25 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let env: Envelope = from_object(text).map_err(|e| {
-        let kind = match e.classify() {
-            serde_json::error::Category::Data => RejectKind::SchemaViolation,
-            _ => RejectKind::MalformedJson,
-        };
-        Rejection::new(kind, e.to_string())
-    })?;
+    let env: Envelope = from_object(text).map_err(|e| json_rejection::<Envelope>(text, 0, "", e))?;
     let event_type = EventType::from_code(&env.event_type).ok_or_else(|| {
         Rejection::new(
             RejectKind::UnknownEventType,
-            format!("unknown event_type {:?}", env.event_type),
+            format!("event_type: unknown, expected one of {:?}", EventType::CODES),
         )
     })?;
     let version = env.schema_version.get() as u16;
-    let payload = Payload::decode(event_type, version, env.payload.get())
+    let raw = env.payload.get();
+    // Where the payload starts in the line, for the columns of its errors.
+    let offset = raw.as_ptr() as usize - text.as_ptr() as usize;
+    let payload = Payload::decode(event_type, version, raw, offset)
         .ok_or_else(|| {
             Rejection::new(
                 RejectKind::UnknownSchemaVersion,
-                format!("{event_type} has no schema_version {version}"),
+                format!(
+                    "schema_version: {event_type} has no such version, expected one of {:?}",
+                    event_type.versions()
+                ),
             )
         })?
         .map_err(Rejection::violation)?;
@@ -186,8 +198,13 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
     check(checks::uuid(&env.event_id), "event_id: expected a UUID")?;
     check(
         checks::network_id(&env.network_id),
-        "network_id: expected ^[A-Z0-9][A-Z0-9-]{1,15}$",
+        "network_id: expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row",
     )?;
+    if let Some(kind) = crate::shapes::in_code(&env.network_id) {
+        return Err(Rejection::violation(format!(
+            "network_id: shaped like an identifier ({kind}), expected the code of a network"
+        )));
+    }
     check(
         checks::token(&env.microstructure_id),
         "microstructure_id: expected 1 to 64 printable ASCII characters without spaces",
@@ -229,6 +246,57 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         birth_date,
         payload,
     })
+}
+
+/// Why `text` (at `offset` in its line) does not decode as a `T`: the field, found by a
+/// second, tracking pass (on this error path only, so the valid path pays nothing),
+/// serde's rule without the value it quotes, and the column in the line.
+pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
+    text: &'a str,
+    offset: usize,
+    prefix: &str,
+    e: serde_json::Error,
+) -> Rejection {
+    let kind = match e.classify() {
+        serde_json::error::Category::Data => RejectKind::SchemaViolation,
+        _ => RejectKind::MalformedJson,
+    };
+    let full = e.to_string();
+    let message = full
+        .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+        .unwrap_or(&full);
+    let mut track = serde_path_to_error::Track::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let same = T::deserialize(ObjectOnly(serde_path_to_error::Deserializer::new(&mut de, &mut track)))
+        .err()
+        .is_some_and(|again| again.to_string() == full);
+    let segments: Vec<String> = if same {
+        track.path().iter().map(ToString::to_string).collect()
+    } else {
+        Vec::new()
+    };
+    // Every key on the path is one of the schema's (an unknown one fails as a key,
+    // before any path goes through it), but an unknown key itself came from the input.
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next());
+    let path: Vec<&str> = segments
+        .iter()
+        .map(String::as_str)
+        .filter(|s| Some(*s) != unknown && *s != "?")
+        .collect();
+    let path = path.join(".").replace(".[", "[");
+    let field = match (prefix, path.as_str()) {
+        ("", "") => "event".to_owned(),
+        (p, "") => p.to_owned(),
+        ("", rest) => rest.to_owned(),
+        (p, rest) => format!("{p}.{rest}"),
+    };
+    let column = offset + e.column();
+    Rejection::new(
+        kind,
+        format!("{field}: {} (column {column})", crate::redact::rule(message)),
+    )
 }
 
 /// `serde_json::from_str`, but structs only from JSON objects: serde's derive also takes

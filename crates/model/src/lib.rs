@@ -11,8 +11,10 @@ mod columns;
 mod event;
 mod int;
 mod payload;
+pub mod redact;
+pub mod shapes;
 
-pub use checks::{phone_tails, trim_local_id};
+pub use checks::{network_id as is_network_id, phone_tails, trim_local_id};
 pub use codes::*;
 pub use columns::{CellSink, Column, ColumnType, Linkable};
 pub use event::{Event, Patient, RejectKind, Rejection, decode};

@@ -116,22 +116,28 @@ pub enum Payload<'a> {
 impl<'a> Payload<'a> {
     /// Decodes the payload of an event of the given type and version. `None` when that
     /// version of that type does not exist.
-    pub(crate) fn decode(event_type: EventType, version: u16, json: &'a str) -> Option<Result<Self, String>> {
+    pub(crate) fn decode(
+        event_type: EventType,
+        version: u16,
+        json: &'a str,
+        offset: usize,
+    ) -> Option<Result<Self, String>> {
         use EventType as T;
-        fn de<'a, P: Deserialize<'a>>(json: &'a str) -> Result<P, String> {
-            crate::event::from_object(json).map_err(|e| format!("payload: {e}"))
+        fn de<'a, P: Deserialize<'a>>(json: &'a str, offset: usize) -> Result<P, String> {
+            crate::event::from_object(json)
+                .map_err(|e| crate::event::json_rejection::<P>(json, offset, "payload", e).detail)
         }
         if version != 1 {
             return None;
         }
         Some(match event_type {
-            T::PatientInclusion => de(json).map(Self::PatientInclusion),
-            T::SubstanceAssessment => de(json).map(Self::SubstanceAssessment),
-            T::Consultation => de(json).and_then(|p: ConsultationV1| {
+            T::PatientInclusion => de(json, offset).map(Self::PatientInclusion),
+            T::SubstanceAssessment => de(json, offset).map(Self::SubstanceAssessment),
+            T::Consultation => de(json, offset).and_then(|p: ConsultationV1| {
                 check_token("payload.professional_id", &p.professional_id)?;
                 Ok(Self::Consultation(p))
             }),
-            T::SynthesisMeeting => de(json).and_then(|p: SynthesisMeetingV1| {
+            T::SynthesisMeeting => de(json, offset).and_then(|p: SynthesisMeetingV1| {
                 check_token("payload.meeting_id", &p.meeting_id)?;
                 if p.participant_roles.is_empty() {
                     return Err("payload.participant_roles: at least one role expected".into());
@@ -140,10 +146,10 @@ impl<'a> Payload<'a> {
                 unique("payload.decisions", &p.decisions)?;
                 Ok(Self::SynthesisMeeting(p))
             }),
-            T::Screening => de(json).map(Self::Screening),
-            T::Treatment => de(json).map(Self::Treatment),
-            T::FollowUpEnd => de(json).map(Self::FollowUpEnd),
-            T::ForfaitClaim => de(json).map(Self::ForfaitClaim),
+            T::Screening => de(json, offset).map(Self::Screening),
+            T::Treatment => de(json, offset).map(Self::Treatment),
+            T::FollowUpEnd => de(json, offset).map(Self::FollowUpEnd),
+            T::ForfaitClaim => de(json, offset).map(Self::ForfaitClaim),
         })
     }
 }

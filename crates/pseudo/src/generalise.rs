@@ -1,6 +1,7 @@
 //! Generalisation of quasi-identifiers, set per study by a [`Policy`]: event dates
 //! truncated to a period, birth dates turned into an age and an age band, postcodes into
-//! a département and a region.
+//! a département and a region; and what the study takes at all: its networks, and a
+//! window of years.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -53,9 +54,28 @@ pub struct Policy {
     pub age_band_years: u8,
     /// Ages from this one up share a single open band ("75+").
     pub age_top_code: u8,
-    /// Keep the age in years beside its band.
+    /// Keep the age in years beside its band, top-coded with it: from `age_top_code`
+    /// up, `age_years` is `age_top_code` ("75 or more", as the band "75+").
     pub keep_age_years: bool,
+    /// The networks whose events the study takes: a zone holds no other network id (they
+    /// are folder names), and an event of another network is dead-lettered.
+    pub networks: Vec<String>,
+    /// Event years accepted: from the year of the run minus this many to the year of
+    /// the run; an event of another year is dead-lettered.
+    pub years_back: u8,
 }
+
+/// The regional networks the CNRMS counts (reseaux-rms.org, 2023), and msma's generator
+/// simulates: the networks of a policy that declares none.
+pub const CNRMS_NETWORKS: &[&str] = &[
+    "RMS-ALSACE",
+    "RMS-PACA",
+    "RMS-GRAND-EST",
+    "RMS-HDF",
+    "RMS-IDF",
+    "RMS-BFC",
+    "RMS-OCCITANIE",
+];
 
 impl Default for Policy {
     fn default() -> Self {
@@ -64,6 +84,8 @@ impl Default for Policy {
             age_band_years: 5,
             age_top_code: 75,
             keep_age_years: true,
+            networks: CNRMS_NETWORKS.iter().map(|n| n.to_string()).collect(),
+            years_back: 10,
         }
     }
 }
@@ -89,9 +111,11 @@ impl Policy {
         Self::parse(&text).map_err(|message| PolicyError::Invalid { path: shown, message })
     }
 
-    /// Reads the text of a policy file; unknown keys and values out of range are errors.
+    /// Reads the text of a policy file; unknown keys and values out of range are errors,
+    /// which name the key, the rule and the line, never the value.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let policy: Policy = toml::from_str(text).map_err(|e| e.to_string())?;
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| msma_model::redact::at(text, e.span(), e.message(), Self::KEYS))?;
         policy.check()?;
         Ok(policy)
     }
@@ -103,7 +127,51 @@ impl Policy {
         if !(18..=120).contains(&self.age_top_code) {
             return Err("age_top_code must be from 18 to 120".into());
         }
+        if self.networks.is_empty() {
+            return Err("networks: at least one network expected".into());
+        }
+        for (i, n) in self.networks.iter().enumerate() {
+            if !msma_model::is_network_id(n) {
+                return Err(format!(
+                    "networks[{i}]: expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row"
+                ));
+            }
+            if let Some(kind) = msma_model::shapes::in_code(n) {
+                return Err(format!("networks[{i}]: shaped like an identifier ({kind})"));
+            }
+            if self.networks[..i].contains(n) {
+                return Err(format!("networks[{i}]: declared twice"));
+            }
+        }
+        if self.years_back > 99 {
+            return Err("years_back must be from 0 to 99".into());
+        }
         Ok(())
+    }
+
+    /// The keys of a policy file.
+    const KEYS: &[&str] = &[
+        "date_granularity",
+        "age_band_years",
+        "age_top_code",
+        "keep_age_years",
+        "networks",
+        "years_back",
+    ];
+
+    /// Whether the study takes the events of `network`.
+    pub fn declares(&self, network: &str) -> bool {
+        self.networks.iter().any(|n| n == network)
+    }
+
+    /// The event years accepted in a run of year `now`.
+    pub fn accepted_years(&self, now: i32) -> std::ops::RangeInclusive<i32> {
+        now - i32::from(self.years_back)..=now
+    }
+
+    /// `age_years` as the dataset holds it: top-coded with the band.
+    pub fn age_years(&self, age: u8) -> u8 {
+        age.min(self.age_top_code)
     }
 
     /// Age in whole years on `on`, or `None` when the birth date is after it or the
@@ -304,6 +372,45 @@ mod tests {
             ..Policy::default()
         };
         assert_eq!(odd.age_band(72), "70-74");
+        assert_eq!(p.age_years(103), 75);
+        assert_eq!(p.age_years(74), 74);
+    }
+
+    #[test]
+    fn networks_and_years() {
+        let p = Policy::default();
+        assert!(p.declares("RMS-IDF") && !p.declares("SANTONI-JEAN"));
+        assert_eq!(p.accepted_years(2026), 2016..=2026);
+        for (text, error) in [
+            ("networks = []", "networks: at least one"),
+            ("networks = [\"RMS-A\", \"0612345678\"]", "networks[1]: expected"),
+            (
+                "networks = [\"R-06-12-34-56-78\"]",
+                "networks[0]: shaped like an identifier (phone)",
+            ),
+            ("networks = [\"RMS-A\", \"RMS-A\"]", "networks[1]: declared twice"),
+            ("years_back = 100", "years_back must be"),
+        ] {
+            let e = Policy::parse(text).unwrap_err();
+            assert!(e.starts_with(error), "{text}: {e}");
+            assert!(!e.contains("0612345678"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_key_list_is_the_structs() {
+        let e = toml::from_str::<Policy>("zz = 1").unwrap_err().message().to_owned();
+        let listed: Vec<&str> = e.split('`').skip(3).step_by(2).collect();
+        assert_eq!(listed, Policy::KEYS, "{e}");
+    }
+
+    #[test]
+    fn errors_quote_no_value() {
+        let e = Policy::parse("age_band_years = 5\nage_top_code = \"3f9a0b12c4d5\"\n").unwrap_err();
+        assert!(
+            e.contains("line 2") && e.contains("age_top_code") && !e.contains("3f9a"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -326,7 +433,8 @@ mod tests {
         std::fs::write(&p, "date_granularity = \"week\"\n").unwrap();
         assert_eq!(Policy::load(&p).unwrap().date_granularity, Granularity::Week);
         std::fs::write(&p, "date_granularty = \"week\"\n").unwrap();
-        assert!(Policy::load(&p).unwrap_err().to_string().contains("date_granularty"));
+        let e = Policy::load(&p).unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("date_granularty"), "{e}");
         std::fs::write(&p, "age_band_years = 0\n").unwrap();
         assert!(Policy::load(&p).is_err());
     }

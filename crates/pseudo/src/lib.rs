@@ -9,6 +9,6 @@ mod generalise;
 mod key;
 mod pseudonym;
 
-pub use generalise::{Granularity, Policy, PolicyError, departement, region_of};
+pub use generalise::{CNRMS_NETWORKS, Granularity, Policy, PolicyError, departement, region_of};
 pub use key::{KeyError, KeyId, MasterKey, RegisterKey, StudyId, StudyKey};
 pub use pseudonym::{Domain, Pseudonym, Pseudonymiser, SegmentDigest};

@@ -73,13 +73,8 @@ impl FromStr for Location {
         if !s.contains("://") {
             return Ok(Self::Local(PathBuf::from(s)));
         }
-        let url = Url::parse(s).map_err(|e| BadLocation(format!("{s}: not a URL: {e}")))?;
-        if url.scheme() == "file" {
-            return url
-                .to_file_path()
-                .map(Self::Local)
-                .map_err(|()| BadLocation(format!("{s}: not a local path")));
-        }
+        let shown = without_credentials(s);
+        let url = Url::parse(s).map_err(|e| BadLocation(format!("{shown}: not a URL: {e}")))?;
         if !url.username().is_empty() || url.password().is_some() {
             // Never echo the URL: it carries a secret.
             return Err(BadLocation(
@@ -87,6 +82,12 @@ impl FromStr for Location {
                  (AWS_ACCESS_KEY_ID… or a role)"
                     .into(),
             ));
+        }
+        if url.scheme() == "file" {
+            return url
+                .to_file_path()
+                .map(Self::Local)
+                .map_err(|()| BadLocation(format!("{shown}: not a local path")));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(BadLocation(format!(
@@ -98,9 +99,21 @@ impl FromStr for Location {
         match Scheme::parse(&url) {
             Ok((Scheme::AmazonS3 | Scheme::GoogleCloudStorage | Scheme::MicrosoftAzure, _)) => Ok(Self::Remote(url)),
             _ => Err(BadLocation(format!(
-                "{s}: not a store zones can live in (a path, s3://bucket/prefix, gs://… or az://…)"
+                "{shown}: not a store zones can live in (a path, s3://bucket/prefix, gs://… or az://…)"
             ))),
         }
+    }
+}
+
+/// A URL as errors may show it: whatever stands before an `@` (a user, a password) is
+/// left out, even when the URL does not parse.
+fn without_credentials(s: &str) -> String {
+    match s.split_once("://") {
+        Some((scheme, rest)) if rest.contains('@') => {
+            let after = &rest[rest.rfind('@').expect("contains") + 1..];
+            format!("{scheme}://…@{after}")
+        }
+        _ => s.to_owned(),
     }
 }
 
@@ -150,6 +163,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!leak.contains("topsecret") && leak.contains("environment"), "{leak}");
+        for bad in [
+            "s3://AKIA:top/secret@bu cket/x",
+            "s3://AKIA:topsecret@b:99999/x",
+            "file://AKIA:topsecret@h/x",
+        ] {
+            let e = bad.parse::<Location>().unwrap_err().to_string();
+            assert!(
+                !e.contains("topsecret") && !e.contains("AKIA") && !e.contains("secret"),
+                "{e}"
+            );
+        }
         assert!("ftp://host/x".parse::<Location>().is_err());
         assert!("s3://b/p?x=1".parse::<Location>().is_err());
     }

@@ -242,6 +242,9 @@ mod tests {
         assert_eq!(alsace.iter().filter(|id| id.starts_with("MS-67-")).count(), 9);
         assert_eq!(alsace[0], "MS-67-001");
         assert_eq!(network_codes()[0], "RMS-ALSACE");
+        // A default policy takes the generated networks: `msma demo` and the README
+        // commands ingest what `msma generate` makes.
+        assert_eq!(network_codes(), msma_pseudo::CNRMS_NETWORKS);
     }
 
     #[test]
