@@ -157,7 +157,7 @@ def select(event_type):
     if event_type == "patient_inclusion":
         cols += [
             "sex",
-            "CAST(age(birth, day) AS SMALLINT) AS age_years",
+            f"CAST(least(age(birth, day), {contract.AGE_TOP_CODE}) AS SMALLINT) AS age_years",  # top-coded
             "age_band(age(birth, day)) AS age_band",
             "departement",
             "region(departement) AS region",

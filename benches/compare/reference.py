@@ -264,7 +264,7 @@ def main():
                 age = None
                 if birth is not None:
                     age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-                    age = age if 0 <= age <= 120 else None
+                    age = min(age, contract.AGE_TOP_CODE) if 0 <= age <= 120 else None
                 dep = contract.departement(p.get("postcode"))
                 row += [
                     p.get("sex"),
