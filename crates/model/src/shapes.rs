@@ -1,7 +1,6 @@
 //! What a direct identifier looks like: the one set of detectors that `audit scan`
 //! searches zones with and that checks codes (network ids) before they become folder
-//! names. Each says what it found, never the value. The shapes are documented with
-//! their sources in the shared privacy reference (NIR and its key, RPPS, ADELI, FINESS).
+//! names. Each says what it found, never the value; docs/STEWARDS.md lists them.
 
 /// The identifier a free-text value holds, if any: a NIR with a valid key, an email
 /// address, a French phone number, an RPPS number with a valid key. These hold in any
