@@ -102,6 +102,8 @@ pub enum WorkerError {
     Rebalance(String),
     #[error("dead letters not acknowledged by the broker")]
     DeadLetters,
+    #[error("the broker connection failed on TLS or authentication ({0}); stopped")]
+    Refused(String),
 }
 
 /// Buffered, uncommitted work: rows of every partition, and what they cover.
@@ -146,6 +148,7 @@ pub fn run(
         zone: zone.clone(),
         changes: Mutex::new(Changes::default()),
         metrics: cfg.metrics.clone(),
+        voice: crate::client::Voice::new(&cfg.properties),
     };
     let mut client = ClientConfig::new();
     // Tuning, which the deployment's properties may change.
@@ -159,7 +162,7 @@ pub fn run(
         // Consumer lag per partition, for /metrics.
         .set("statistics.interval.ms", "5000");
     cfg.properties.apply(&mut client);
-    let consumer: BaseConsumer<Rebalancer> = client
+    client
         .set("bootstrap.servers", &cfg.brokers)
         .set("group.id", &cfg.group)
         .set("enable.auto.commit", "false")
@@ -168,8 +171,8 @@ pub fn run(
         .set("session.timeout.ms", cfg.session_timeout.as_millis().to_string())
         // End-of-partition events tell a draining worker when it has read everything.
         .set("enable.partition.eof", cfg.stop_when_idle.is_some().to_string())
-        .set("isolation.level", "read_uncommitted")
-        .create_with_context(context)?;
+        .set("isolation.level", "read_uncommitted");
+    let consumer: BaseConsumer<Rebalancer> = crate::client::create(&client, &cfg.properties, context)?;
     consumer.subscribe(&[&cfg.topic])?;
     let mut worker = Worker {
         cfg,
@@ -187,6 +190,10 @@ pub fn run(
     let mut backoff = Duration::from_millis(100);
     while !shutdown.load(Ordering::Relaxed) {
         let polled = consumer.poll(Duration::from_millis(100));
+        // Retrying would not mend these; what is buffered is read again at the next start.
+        if let Some(why) = consumer.context().voice.refused().or_else(|| worker.dead.refused()) {
+            return Err(WorkerError::Refused(why));
+        }
         if worker.apply_changes(&consumer)? {
             last_message = Instant::now();
         }
