@@ -40,34 +40,43 @@ fn slow_and_endless_clients_hold_neither_the_probes_nor_the_memory() {
     ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]);
     let mut args = worker_args(&site, &broker.1, &site.s("kafka"));
     args.extend(["--metrics-listen".into(), "127.0.0.1:0".into()]);
-    let mut worker = msma()
-        .args(&args)
-        .env("MSMA_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut worker = Killed(
+        msma()
+            .args(&args)
+            .env("MSMA_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let worker = &mut worker.0;
     // The bound port is in the start-up log; the rest of the log is drained.
     let (tx, rx) = std::sync::mpsc::channel();
     let log = std::io::BufReader::new(worker.stderr.take().unwrap());
     std::thread::spawn(move || {
         for line in log.lines().map_while(Result::ok) {
-            if let Some(addr) = line.contains("serving /metrics").then(|| line.split("addr=").nth(1)).flatten() {
+            if let Some(addr) = line
+                .contains("serving /metrics")
+                .then(|| line.split("addr=").nth(1))
+                .flatten()
+            {
                 let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_owned());
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("the metrics address is logged");
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the metrics address is logged");
     let deadline = Instant::now() + Duration::from_secs(60);
     while probe(&addr, "/ready", Duration::from_secs(5)).is_none_or(|s| !s.contains("200")) {
         assert!(Instant::now() < deadline, "the worker never got ready");
         std::thread::sleep(Duration::from_millis(300));
     }
 
-    // Slowloris: one byte every 1.5 s, for 12 s.
+    // Slowloris: one byte every 1.5 s, for 24 s.
     let slow_addr = addr.clone();
     let slow = std::thread::spawn(move || {
         let mut stream = TcpStream::connect(&slow_addr).unwrap();
-        for b in b"GET /rea" {
+        for b in b"GET /ready HTTP/1.1" {
             std::thread::sleep(Duration::from_millis(1500));
             if stream.write_all(&[*b]).is_err() {
                 break;
@@ -100,19 +109,30 @@ fn slow_and_endless_clients_hold_neither_the_probes_nor_the_memory() {
     });
     let started = Instant::now();
     let ready = probe(&addr, "/ready", Duration::from_secs(10));
-    eprintln!(
-        "/ready beside an endless request: {ready:?} in {:?}",
-        started.elapsed()
-    );
+    eprintln!("/ready beside an endless request: {ready:?} in {:?}", started.elapsed());
     let sent = endless.join().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let peak = peak_rss_mib(worker.id());
     eprintln!("endless client sent {} MiB; worker peak RSS {peak} MiB", sent >> 20);
     // Asserted once all is measured, so that a failure gives every figure.
-    assert!(ready_beside_slow, "/ready did not answer within 10 s beside a slow client");
-    assert!(ready.is_some_and(|s| s.contains("200")), "/ready beside an endless request");
+    assert!(
+        ready_beside_slow,
+        "/ready did not answer within 10 s beside a slow client"
+    );
+    assert!(
+        ready.is_some_and(|s| s.contains("200")),
+        "/ready beside an endless request"
+    );
     assert!(peak < 200, "the worker's memory grew to {peak} MiB");
     assert!(probe(&addr, "/health", Duration::from_secs(10)).is_some_and(|s| s.contains("200")));
-    let _ = worker.kill();
-    let _ = worker.wait();
+}
+
+/// A child killed when the test ends, failed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -50,7 +50,10 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "req {ec} -subj /CN={TLS_HOST} -keyout server.key -out server.csr"
     ));
     std::fs::write(dir.join("san.ext"), format!("subjectAltName=IP:{TLS_HOST}\n")).unwrap();
-    sh("x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem".into());
+    sh(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem"
+            .into(),
+    );
     (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
 }
 
@@ -96,7 +99,16 @@ fn properties(site: &Site, name: &str, text: &str) -> String {
 
 fn push(bootstrap: &str, props: &str, input: &str) -> Output {
     msma()
-        .args(["push", "--brokers", bootstrap, "--topic", "events", "--kafka-properties", props, input])
+        .args([
+            "push",
+            "--brokers",
+            bootstrap,
+            "--topic",
+            "events",
+            "--kafka-properties",
+            props,
+            input,
+        ])
         .output()
         .unwrap()
 }
@@ -179,10 +191,20 @@ fn operations_example(ca: &Path, password: &str) -> String {
         .nth(1)
         .and_then(|b| b.split("```").next())
         .expect("a properties block");
-    let keys: Vec<_> = block.lines().filter_map(|l| l.split_once('=')).map(|(k, _)| k).collect();
+    let keys: Vec<_> = block
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(
         keys,
-        ["security.protocol", "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location"]
+        [
+            "security.protocol",
+            "sasl.mechanism",
+            "sasl.username",
+            "sasl.password",
+            "ssl.ca.location"
+        ]
     );
     block
         .replace("sasl.password=...", &format!("sasl.password={password}"))
@@ -219,13 +241,30 @@ fn a_properties_file_error_names_the_key_and_line_never_the_value() {
     let site = Site::new();
     let secret = "SuperSecret123";
     for (text, line, key) in [
-        (format!("# broker\nsasl.username=msma\nsasl.pasword={secret}\n"), 3, "sasl.pasword"),
+        (
+            format!("# broker\nsasl.username=msma\nsasl.pasword={secret}\n"),
+            3,
+            "sasl.pasword",
+        ),
         (format!("security.protocol={secret}\n"), 1, "security.protocol"),
-        (format!("linger.ms=5\nssl.ca.location=/nonexistent/{secret}.pem\nsecurity.protocol=SSL\n"), 0, "ssl.ca.location"),
+        (
+            format!("linger.ms=5\nssl.ca.location=/nonexistent/{secret}.pem\nsecurity.protocol=SSL\n"),
+            0,
+            "ssl.ca.location",
+        ),
     ] {
         let props = properties(&site, "typo", &text);
         let push = msma()
-            .args(["push", "--brokers", "127.0.0.1:9", "--topic", "events", "--kafka-properties", &props, "-"])
+            .args([
+                "push",
+                "--brokers",
+                "127.0.0.1:9",
+                "--topic",
+                "events",
+                "--kafka-properties",
+                &props,
+                "-",
+            ])
             .stdin(Stdio::null())
             .output()
             .unwrap();

@@ -49,12 +49,7 @@ pub fn start(addr: &str, metrics: Arc<Metrics>, topic: String) -> Result<Server>
 }
 
 /// Serves `listener` until `shutdown` resolves.
-pub async fn run(
-    listener: TcpListener,
-    metrics: Arc<Metrics>,
-    topic: Arc<str>,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn run(listener: TcpListener, metrics: Arc<Metrics>, topic: Arc<str>, shutdown: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
@@ -153,7 +148,11 @@ mod tests {
         let metrics = get(addr, b"GET /metrics HTTP/1.1\r\n\r\n").await;
         assert!(metrics.contains("content-type: text/plain; version=0.0.4"), "{metrics}");
         assert!(metrics.contains("\nmsma_events_read_total 0\n"), "{metrics}");
-        assert!(get(addr, b"GET /nope HTTP/1.1\r\n\r\n").await.starts_with("HTTP/1.1 404"));
+        assert!(
+            get(addr, b"GET /nope HTTP/1.1\r\n\r\n")
+                .await
+                .starts_with("HTTP/1.1 404")
+        );
         // A head past the bound is refused once the bound is read (431, or a reset when
         // the rest was still unread), and the server goes on.
         let mut endless = b"GET /health HTTP/1.1\r\nX: ".to_vec();

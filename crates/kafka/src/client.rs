@@ -1,7 +1,8 @@
 //! What msma's Kafka clients share: librdkafka's logs and errors told through tracing
-//! with the properties file's values masked, and TLS or authentication failures kept,
-//! so that the caller stops rather than retry what retrying does not mend (a broker
-//! that does not speak TLS, a certificate that does not verify, a refused password).
+//! with the properties file's values masked, and TLS or authentication failures kept.
+//! A client that has never worked stops on one rather than retry what retrying does not
+//! mend (a broker that does not speak TLS, a certificate that does not verify, a
+//! refused password); one that has worked rides it out as an outage.
 
 use crate::ClientProperties;
 use rdkafka::client::ClientContext;
@@ -38,10 +39,13 @@ impl Voice {
     pub fn error(&self, error: &KafkaError, reason: &str) {
         let reason = self.properties.mask(reason);
         tracing::warn!(error = %error, "librdkafka: {reason}");
+        // librdkafka reports a plaintext listener's reset during the handshake as a
+        // transport failure; its reason still says what it is.
         if matches!(
             error.rdkafka_error_code(),
             Some(RDKafkaErrorCode::SSL | RDKafkaErrorCode::Authentication)
-        ) {
+        ) || reason.contains("SSL handshake failed")
+        {
             self.refused.lock().expect("not poisoned").get_or_insert(reason);
         }
     }

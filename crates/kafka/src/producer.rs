@@ -36,7 +36,10 @@ impl ProducerContext for Acks {
         match result {
             Ok(_) => self.acked.fetch_add(1, Ordering::Relaxed),
             Err((e, _)) => {
-                tracing::warn!(error = %e, "a message was not acknowledged");
+                // Purged: msma stopped the producer, and says why once.
+                if e.rdkafka_error_code() != Some(RDKafkaErrorCode::PurgeQueue) {
+                    tracing::warn!(error = %e, "a message was not acknowledged");
+                }
                 self.failed.fetch_add(1, Ordering::Relaxed)
             }
         };

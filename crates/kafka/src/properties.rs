@@ -26,6 +26,17 @@ const RESERVED: &[&str] = &[
     "transactional.id",
 ];
 
+/// Properties whose values are words of librdkafka's, never secrets.
+const VOCABULARY: &[&str] = &[
+    "security.protocol",
+    "sasl.mechanism",
+    "sasl.mechanisms",
+    "ssl.endpoint.identification.algorithm",
+    "compression.type",
+    "compression.codec",
+    "broker.address.family",
+];
+
 /// Why a properties file was refused: the line and the rule, never the value.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -107,10 +118,15 @@ impl ClientProperties {
     }
 
     /// `text` (a librdkafka message) with each of the file's values replaced by its key.
-    /// Values of one or two characters (`0`, `1`) are left: masking them would garble
-    /// the message and hide nothing.
+    /// Left as they are: values of one or two characters (`0`, `1`), and those of
+    /// properties that take one of librdkafka's words (`SSL`, `SCRAM-SHA-512`): masking
+    /// them would garble the message and hide nothing.
     pub(crate) fn mask(&self, text: &str) -> String {
-        let mut values: Vec<_> = self.0.iter().filter(|(_, v)| v.len() > 2).collect();
+        let mut values: Vec<_> = self
+            .0
+            .iter()
+            .filter(|(k, v)| v.len() > 2 && !VOCABULARY.contains(&k.as_str()))
+            .collect();
         // Longest first, so that a value holding another is masked whole.
         values.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
         values
@@ -156,16 +172,22 @@ mod tests {
         assert_eq!(e.0, 2);
         assert!(e.1.contains("sasl.pasword is not a librdkafka property"), "{e:?}");
         let e = ClientProperties::parse("security.protocol=SuperSecret123\n").unwrap_err();
-        assert!(e.1.contains("security.protocol: librdkafka refuses this value"), "{e:?}");
+        assert!(
+            e.1.contains("security.protocol: librdkafka refuses this value"),
+            "{e:?}"
+        );
         assert!(!e.1.contains("SuperSecret123"), "{e:?}");
     }
 
     #[test]
     fn masks_the_files_values_in_librdkafka_messages() {
-        let p = ClientProperties::parse("sasl.username=msma\nsasl.password=msma-secret\nlinger.ms=5\n").unwrap();
+        let p = ClientProperties::parse(
+            "sasl.username=msma\nsasl.password=msma-secret\nlinger.ms=5\nsecurity.protocol=SASL_SSL\n",
+        )
+        .unwrap();
         assert_eq!(
-            p.mask("failed for msma with msma-secret after 5 ms"),
-            "failed for <sasl.username> with <sasl.password> after 5 ms"
+            p.mask("SASL_SSL failed for msma with msma-secret after 5 ms"),
+            "SASL_SSL failed for <sasl.username> with <sasl.password> after 5 ms"
         );
     }
 }

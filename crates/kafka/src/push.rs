@@ -66,9 +66,10 @@ pub fn push(
     Ok(report)
 }
 
-/// Stops the push on a TLS or authentication failure, which retrying does not mend.
+/// Stops the push on a TLS or authentication failure before any acknowledgement: the
+/// configuration or the broker is wrong, and retrying would not mend it.
 fn refused(producer: &AckedProducer) -> Result<(), PushError> {
-    match producer.refused() {
+    match producer.refused().filter(|_| producer.acked() == 0) {
         None => Ok(()),
         Some(why) => Err(PushError::Refused {
             why,

@@ -102,7 +102,7 @@ pub enum WorkerError {
     Rebalance(String),
     #[error("dead letters not acknowledged by the broker")]
     DeadLetters,
-    #[error("the broker connection failed on TLS or authentication ({0}); stopped")]
+    #[error("the broker connection failed on TLS or authentication ({0}); stopped before any partition was assigned")]
     Refused(String),
 }
 
@@ -188,10 +188,13 @@ pub fn run(
     };
     let mut last_message = Instant::now();
     let mut backoff = Duration::from_millis(100);
+    let mut worked = false;
     while !shutdown.load(Ordering::Relaxed) {
         let polled = consumer.poll(Duration::from_millis(100));
-        // Retrying would not mend these; what is buffered is read again at the next start.
-        if let Some(why) = consumer.context().voice.refused().or_else(|| worker.dead.refused()) {
+        // A TLS or authentication failure before any assignment: the configuration or the
+        // broker is wrong, and retrying would not mend it. Later, one is an outage.
+        worked |= !worker.assigned.is_empty();
+        if !worked && let Some(why) = consumer.context().voice.refused().or_else(|| worker.dead.refused()) {
             return Err(WorkerError::Refused(why));
         }
         if worker.apply_changes(&consumer)? {
