@@ -38,6 +38,10 @@ impl Voice {
 
     pub fn error(&self, error: &KafkaError, reason: &str) {
         let reason = self.properties.mask(reason);
+        // The end of a partition comes this way too; it is no error.
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {
+            return tracing::debug!("librdkafka: {reason}");
+        }
         tracing::warn!(error = %error, "librdkafka: {reason}");
         // librdkafka reports a plaintext listener's reset during the handshake as a
         // transport failure; its reason still says what it is.
