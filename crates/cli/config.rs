@@ -37,7 +37,7 @@ fn check(path: &Path) -> Result<String> {
     }
     msma_pseudo::StudyId::new(&args.study)?;
     if let Some(p) = &args.kafka.kafka_properties {
-        msma_kafka::ClientProperties::load(p).map_err(anyhow::Error::msg)?;
+        msma_kafka::ClientProperties::load(p)?;
     }
     let source = match (&args.kafka.brokers, &args.kafka.topic, &args.kafka.group) {
         (Some(b), Some(t), Some(g)) => format!("Kafka topic {t} at {b}, group {g}"),

@@ -28,7 +28,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Box::new(std::io::BufReader::with_capacity(1 << 20, f))
     };
     let properties = match &a.kafka_properties {
-        Some(path) => msma_kafka::ClientProperties::load(path).map_err(anyhow::Error::msg)?,
+        Some(path) => msma_kafka::ClientProperties::load(path)?,
         None => Default::default(),
     };
     let r = msma_kafka::push(&a.brokers, &a.topic, &properties, input, |line, why| {

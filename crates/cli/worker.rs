@@ -112,13 +112,14 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     cfg.threads = a.threads;
     cfg.max_partitions = a.max_partitions;
     if let Some(path) = &k.kafka_properties {
-        cfg.properties = msma_kafka::ClientProperties::load(path).map_err(anyhow::Error::msg)?;
+        cfg.properties = msma_kafka::ClientProperties::load(path)?;
     }
     let Study { zone, pseudo, policy } = open_study(a)?;
     // Served once the key, policy and zone are open: /ready then only waits for partitions.
-    if let Some(addr) = &k.metrics_listen {
-        crate::serve::start(addr, cfg.metrics.clone(), cfg.topic.clone())?;
-    }
+    let _server = match &k.metrics_listen {
+        Some(addr) => Some(crate::serve::start(addr, cfg.metrics.clone(), cfg.topic.clone())?),
+        None => None,
+    };
     let shutdown = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone())?;
     tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out, "worker started");

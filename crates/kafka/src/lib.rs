@@ -4,6 +4,7 @@
 //! [`DevBroker`] hosts librdkafka's in-memory mock cluster for trials and tests.
 
 mod broker;
+mod client;
 pub mod metrics;
 mod producer;
 mod properties;
@@ -13,6 +14,6 @@ pub mod worker;
 
 pub use broker::DevBroker;
 pub use metrics::Metrics;
-pub use properties::ClientProperties;
+pub use properties::{ClientProperties, PropertiesError};
 pub use push::{PushError, PushReport, push};
 pub use worker::{WorkerConfig, WorkerError, WorkerReport, run as run_worker};

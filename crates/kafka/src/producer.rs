@@ -2,8 +2,9 @@
 //! letters of the workers need to know before they report or commit.
 
 use crate::ClientProperties;
+use crate::client::{Voice, create};
 use rdkafka::ClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -15,9 +16,18 @@ use std::time::Duration;
 pub struct Acks {
     pub acked: AtomicU64,
     pub failed: AtomicU64,
+    pub voice: Voice,
 }
 
-impl ClientContext for Acks {}
+impl ClientContext for Acks {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.voice.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.voice.error(&error, reason);
+    }
+}
 
 impl ProducerContext for Acks {
     type DeliveryOpaque = ();
@@ -26,7 +36,10 @@ impl ProducerContext for Acks {
         match result {
             Ok(_) => self.acked.fetch_add(1, Ordering::Relaxed),
             Err((e, _)) => {
-                tracing::warn!(error = %e, "a message was not acknowledged");
+                // Purged: msma stopped the producer, and says why once.
+                if e.rdkafka_error_code() != Some(RDKafkaErrorCode::PurgeQueue) {
+                    tracing::warn!(error = %e, "a message was not acknowledged");
+                }
                 self.failed.fetch_add(1, Ordering::Relaxed)
             }
         };
@@ -42,16 +55,26 @@ impl AckedProducer {
     /// An idempotent producer (acks from all in-sync replicas, no duplicates on retry).
     pub fn new(brokers: &str, properties: &ClientProperties) -> Result<Self, KafkaError> {
         let mut cfg = ClientConfig::new();
-        properties.apply(&mut cfg);
-        let inner = cfg
-            .set("bootstrap.servers", brokers)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("compression.type", "lz4")
+        // Tuning, which the deployment's properties may change.
+        cfg.set("compression.type", "lz4")
             .set("linger.ms", "20")
-            .set("message.timeout.ms", "120000")
-            .create_with_context(Acks::default())?;
+            .set("message.timeout.ms", "120000");
+        properties.apply(&mut cfg);
+        cfg.set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all");
+        let acks = Acks {
+            voice: Voice::new(properties),
+            ..Acks::default()
+        };
+        let inner = create(&cfg, properties, acks)?;
         Ok(Self { inner, sent: 0 })
+    }
+
+    /// The broker's TLS or authentication failure, if the producer met one: retrying
+    /// would not mend it.
+    pub fn refused(&self) -> Option<String> {
+        self.inner.context().voice.refused()
     }
 
     /// Queues one message, waiting while librdkafka's queue is full.

@@ -38,6 +38,9 @@ pub fn push(
             line.pop();
         }
         report.lines += 1;
+        if report.lines % 1024 == 0 {
+            refused(&producer)?;
+        }
         match decode(&line) {
             Ok(ev) => {
                 key.clear();
@@ -52,12 +55,28 @@ pub fn push(
             }
         }
     }
-    // A flush that times out leaves the unacknowledged ones counted as not acknowledged.
-    let _ = producer.flush(Duration::from_secs(120));
+    // Until each message is acknowledged or has failed (message.timeout.ms bounds both).
+    while producer.flush(Duration::from_millis(100)).is_err() {
+        refused(&producer)?;
+    }
+    refused(&producer)?;
     report.sent = producer.sent();
     report.acknowledged = producer.acked();
     report.failed = producer.failed();
     Ok(report)
+}
+
+/// Stops the push on a TLS or authentication failure before any acknowledgement: the
+/// configuration or the broker is wrong, and retrying would not mend it.
+fn refused(producer: &AckedProducer) -> Result<(), PushError> {
+    match producer.refused().filter(|_| producer.acked() == 0) {
+        None => Ok(()),
+        Some(why) => Err(PushError::Refused {
+            why,
+            sent: producer.sent(),
+            acknowledged: producer.acked(),
+        }),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +84,10 @@ pub fn push(
 pub enum PushError {
     #[error("reading the input: {0}")]
     Input(std::io::Error),
+    #[error(
+        "the broker connection failed on TLS or authentication ({why}); stopped with {acknowledged} of {sent} events acknowledged"
+    )]
+    Refused { why: String, sent: u64, acknowledged: u64 },
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
 }

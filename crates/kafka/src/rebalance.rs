@@ -24,6 +24,7 @@ pub struct Rebalancer {
     pub zone: Arc<Mutex<Zone>>,
     pub changes: Mutex<Changes>,
     pub metrics: Arc<crate::Metrics>,
+    pub voice: crate::client::Voice,
 }
 
 /// The offset to resume `partition` of `topic` from: after the last committed one.
@@ -42,6 +43,14 @@ pub fn resume_offset(zone: &Zone, topic: &str, partition: i32) -> Offset {
 }
 
 impl ClientContext for Rebalancer {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        self.voice.log(level, facility, message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.voice.error(&error, reason);
+    }
+
     /// librdkafka's statistics, every `statistics.interval.ms`: keeps the lag of the
     /// partitions this worker fetches.
     fn stats(&self, statistics: rdkafka::Statistics) {

@@ -106,6 +106,8 @@ pub enum WorkerError {
     Rebalance(String),
     #[error("dead letters not acknowledged by the broker")]
     DeadLetters,
+    #[error("the broker connection failed on TLS or authentication ({0}); stopped before any partition was assigned")]
+    Refused(String),
 }
 
 /// Buffered, uncommitted work: rows of every partition, and what they cover.
@@ -150,6 +152,7 @@ pub fn run(
         zone: zone.clone(),
         changes: Mutex::new(Changes::default()),
         metrics: cfg.metrics.clone(),
+        voice: crate::client::Voice::new(&cfg.properties),
     };
     let mut client = ClientConfig::new();
     // Tuning, which the deployment's properties may change.
@@ -163,7 +166,7 @@ pub fn run(
         // Consumer lag per partition, for /metrics.
         .set("statistics.interval.ms", "5000");
     cfg.properties.apply(&mut client);
-    let consumer: BaseConsumer<Rebalancer> = client
+    client
         .set("bootstrap.servers", &cfg.brokers)
         .set("group.id", &cfg.group)
         .set("enable.auto.commit", "false")
@@ -172,8 +175,8 @@ pub fn run(
         .set("session.timeout.ms", cfg.session_timeout.as_millis().to_string())
         // End-of-partition events tell a draining worker when it has read everything.
         .set("enable.partition.eof", cfg.stop_when_idle.is_some().to_string())
-        .set("isolation.level", "read_uncommitted")
-        .create_with_context(context)?;
+        .set("isolation.level", "read_uncommitted");
+    let consumer: BaseConsumer<Rebalancer> = crate::client::create(&client, &cfg.properties, context)?;
     consumer.subscribe(&[&cfg.topic])?;
     let mut worker = Worker {
         cfg,
@@ -189,8 +192,15 @@ pub fn run(
     };
     let mut last_message = Instant::now();
     let mut backoff = Duration::from_millis(100);
+    let mut worked = false;
     while !shutdown.load(Ordering::Relaxed) {
         let polled = consumer.poll(Duration::from_millis(100));
+        // A TLS or authentication failure before any assignment: the configuration or the
+        // broker is wrong, and retrying would not mend it. Later, one is an outage.
+        worked |= !worker.assigned.is_empty();
+        if !worked && let Some(why) = consumer.context().voice.refused().or_else(|| worker.dead.refused()) {
+            return Err(WorkerError::Refused(why));
+        }
         if worker.apply_changes(&consumer)? {
             last_message = Instant::now();
         }
