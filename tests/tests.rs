@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod compare;
 mod crash;
+mod differencing;
 mod faults;
 mod hostile;
 mod identifiers;

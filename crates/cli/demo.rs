@@ -109,15 +109,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
     })?;
     std::fs::write(&report_path, gender.render(msma_report::Format::Html))?;
     println!(
-        "5. report   {} (the CNRMS views on women and men; {} small counts masked, {} more to protect totals)",
+        "5. report   {} (the CNRMS views on women and men; {} small counts masked, {} figures derived from them)",
         report_path.display(),
-        gender.suppressed.primary,
-        gender.suppressed.secondary
+        gender.suppressed.small,
+        gender.suppressed.derived
     );
     if let Some(yearly) = gender.tables.iter().find(|t| t.id == "followed_per_year") {
         println!("  patients followed per year:");
         for row in &yearly.rows {
-            let cell = |c: usize| row.cells[c].display(&gender.masked_label());
+            let cell = |c: usize| row.cells[c].display();
             println!("    {}: women {}, men {}", row.label, cell(0), cell(1));
         }
     }

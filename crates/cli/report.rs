@@ -49,9 +49,10 @@ pub struct Common {
     /// extension, else html].
     #[arg(long, value_enum)]
     format: Option<ReportFormat>,
-    /// Counts below this are masked (and enough others that totals cannot rebuild them).
-    #[arg(long, default_value_t = 11, value_parser = clap::value_parser!(u64).range(1..))]
-    threshold: u64,
+    /// Counts below this, before or after their noise, are masked [default: 11, or the
+    /// study policy's min_cell_count if higher]. The policy's min_cell_count is the floor.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    threshold: Option<u64>,
     /// Compute on the zone as it was at this ledger record (the latest by default).
     #[arg(long)]
     as_of: Option<u64>,
@@ -75,23 +76,32 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     {
         anyhow::bail!("--region {region}: expected a two-digit INSEE region code, e.g. 44 for Grand Est");
     }
-    let settings = Settings {
+    let mut settings = Settings {
         filter: Filter {
             network: common.network.clone(),
             region: common.region.clone(),
         },
         year: common.year,
-        threshold: common.threshold,
+        threshold: 0,
         flat_rate_eur,
     };
     let format = format(common.format, &common.out);
     let report = crate::query::runtime()?.block_on(async {
         let catalog = msma_query::Catalog::open(&common.data, common.as_of, msma_query::DEFAULT_MEMORY_LIMIT).await?;
-        anyhow::Ok(match cmd {
-            Command::Gender { .. } => msma_report::gender::build(&catalog, &settings).await?,
-            Command::Activity { .. } => msma_report::activity::build(&catalog, &settings).await?,
-        })
+        settings.threshold = threshold(common.threshold, &catalog)?;
+        let built = match cmd {
+            Command::Gender { .. } => msma_report::gender::build(&catalog, &settings).await,
+            Command::Activity { .. } => msma_report::activity::build(&catalog, &settings).await,
+        };
+        anyhow::Ok(built)
     })?;
+    let report = match report {
+        Err(e @ msma_report::Error::EmptyScope(_)) => {
+            eprintln!("msma: warning: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        other => other?,
+    };
     let text = report.render(format);
     if common.out == Path::new("-") {
         print!("{text}");
@@ -99,19 +109,37 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         write_atomically(&common.out, text.as_bytes())?;
         let s = &report.suppressed;
         eprintln!(
-            "report {}: {} tables, {} counts below {} masked, {} more to protect totals, {} derived figures hidden; \
-             written to {} in {:.2} s",
+            "report {}: {} tables, counts perturbed by their cell keys, {} below {} masked, {} derived figures \
+             hidden; written to {} in {:.2} s",
             report.kind,
             report.tables.len(),
-            s.primary,
+            s.small,
             settings.threshold,
-            s.secondary,
             s.derived,
             common.out.display(),
             started.elapsed().as_secs_f64()
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The threshold asked for, never below the floor of the study's policy (recorded in
+/// the zone's ledger); by default the CASD rule's 11, or that floor if higher.
+fn threshold(asked: Option<u64>, catalog: &msma_query::Catalog) -> Result<u64> {
+    let policy: msma_pseudo::Policy = match &catalog.snapshot.identity {
+        Some(identity) => serde_json::from_value(identity.policy.clone())
+            .context("the zone's ledger records a study policy this msma cannot read")?,
+        None => msma_pseudo::Policy::default(),
+    };
+    let floor = policy.min_cell_count;
+    match asked {
+        Some(t) if t < floor => anyhow::bail!(
+            "--threshold: below the floor of the study's policy (its min_cell_count, 11 by the CASD rule unless \
+             the policy says otherwise)"
+        ),
+        Some(t) => Ok(t),
+        None => Ok(floor.max(11)),
+    }
 }
 
 fn format(chosen: Option<ReportFormat>, out: &Path) -> Format {

@@ -63,6 +63,9 @@ pub struct Policy {
     /// Event years accepted: from the year of the run minus this many to the year of
     /// the run; an event of another year is dead-lettered.
     pub years_back: u8,
+    /// The lowest `--threshold` a report may use (counts below it are masked): 11, the
+    /// CASD rule, unless the study's data steward decides otherwise.
+    pub min_cell_count: u64,
 }
 
 /// The regional networks the CNRMS counts (reseaux-rms.org, 2023), and msma's generator
@@ -86,6 +89,7 @@ impl Default for Policy {
             keep_age_years: true,
             networks: CNRMS_NETWORKS.iter().map(|n| n.to_string()).collect(),
             years_back: 10,
+            min_cell_count: 11,
         }
     }
 }
@@ -145,6 +149,9 @@ impl Policy {
         }
         if self.years_back > 99 {
             return Err("years_back must be from 0 to 99".into());
+        }
+        if self.min_cell_count == 0 {
+            return Err("min_cell_count must be at least 1".into());
         }
         Ok(())
     }

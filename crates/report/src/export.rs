@@ -1,13 +1,12 @@
-//! The report's tables for scripts. Masked cells carry the masked label and the reason,
-//! never their value.
+//! The report's tables for scripts. Masked cells carry the mark and the reason, never
+//! their value.
 
-use crate::Report;
-use crate::table::{Cell, Value};
+use crate::table::{Cell, Mask};
+use crate::{Report, sdc};
 use serde_json::{Value as Json, json};
 
 /// One line per cell: `table,row,row_label,column,value,masked`.
 pub fn csv(report: &Report) -> String {
-    let masked = report.masked_label();
     let mut out = String::from("table,row,row_label,column,value,masked\n");
     for table in &report.tables {
         for row in &table.rows {
@@ -17,7 +16,7 @@ pub fn csv(report: &Report) -> String {
                     &row.key,
                     &row.label,
                     column,
-                    &cell.display(&masked),
+                    &cell.display(),
                     cell.mask.map_or("", |m| mask_name(m)),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| quote(f)).collect();
@@ -30,7 +29,6 @@ pub fn csv(report: &Report) -> String {
 }
 
 pub fn json(report: &Report) -> String {
-    let masked = report.masked_label();
     let tables: Vec<Json> = report
         .tables
         .iter()
@@ -45,7 +43,7 @@ pub fn json(report: &Report) -> String {
                     "key": r.key,
                     "label": r.label,
                     "total": r.total,
-                    "cells": r.cells.iter().map(|c| cell(c, &masked)).collect::<Vec<_>>(),
+                    "cells": r.cells.iter().map(cell).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             })
         })
@@ -64,6 +62,7 @@ pub fn json(report: &Report) -> String {
             "year": report.year,
         },
         "threshold": report.settings.threshold,
+        "perturbation": sdc::describe(),
         "unknown_sex": report.unknown_sex_display(),
         "suppressed": report.suppressed,
         "tables": tables,
@@ -73,27 +72,22 @@ pub fn json(report: &Report) -> String {
     text
 }
 
-fn cell(c: &Cell, masked: &str) -> Json {
-    if let Some(m) = c.mask {
-        return json!({ "value": null, "display": masked, "masked": mask_name(m) });
-    }
-    let value = match c.value {
-        None => Json::Null,
-        Some(Value::Count(n)) => json!(n),
-        Some(Value::Derived { value, decimals }) => {
-            let scale = 10f64.powi(i32::from(decimals));
-            json!((value * scale).round() / scale)
-        }
-        Some(Value::Euros(v)) => json!(v),
+fn cell(c: &Cell) -> Json {
+    let value = match (c.as_count(), c.rounded()) {
+        (Some(_), Some(n)) => json!(n as u64),
+        (_, v) => json!(v),
     };
-    json!({ "value": value, "display": c.display(masked), "masked": null })
+    json!({
+        "value": value,
+        "display": c.display(),
+        "masked": c.mask.map(mask_name),
+    })
 }
 
-fn mask_name(m: crate::table::Mask) -> &'static str {
+fn mask_name(m: Mask) -> &'static str {
     match m {
-        crate::table::Mask::Primary => "primary",
-        crate::table::Mask::Secondary => "secondary",
-        crate::table::Mask::Derived => "derived",
+        Mask::Small => "small",
+        Mask::Derived => "derived",
     }
 }
 

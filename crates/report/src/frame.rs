@@ -52,6 +52,14 @@ impl Frame {
         }
     }
 
+    /// The count in column `n` and the cell key whose sum of record keys is in `k`.
+    pub fn count(&self, row: &[ScalarValue], n: &str, k: &str) -> crate::table::Count {
+        crate::table::Count {
+            n: self.int(row, n).unwrap_or(0).max(0) as u64,
+            key: crate::sdc::cell_key(self.int(row, k).unwrap_or(0)),
+        }
+    }
+
     pub fn float(&self, row: &[ScalarValue], column: &str) -> Option<f64> {
         match self.cast(row, column, DataType::Float64)? {
             ScalarValue::Float64(v) => v,

@@ -1,9 +1,9 @@
 //! The report as one self-contained HTML page: inline style, inline SVG, no script, no
 //! outside resource, so it can be mailed, archived and opened offline.
 
-use crate::Report;
 use crate::svg::{self, Chart, Point, Series, esc as escape};
 use crate::table::{ChartKind, Table};
+use crate::{Report, sdc};
 use std::fmt::Write;
 
 /// Women and men in the same colours in every chart (Okabe-Ito, readable by colour-blind
@@ -25,7 +25,6 @@ td.masked{color:#777;font-style:italic;background:#f6f6f6}.note{color:#555;font-
 figure svg{max-width:100%;height:auto}";
 
 pub fn render(report: &Report) -> String {
-    let masked = report.masked_label();
     let mut out = String::new();
     let _ = write!(
         out,
@@ -41,15 +40,12 @@ pub fn render(report: &Report) -> String {
     out.push_str("</p>\n<p class=\"sdc\">");
     out.push_str(&escape(&disclosure(report)));
     out.push_str("</p>\n");
-    if report.tables.iter().all(|t| t.rows.is_empty()) {
-        out.push_str("<p><strong>No patient in the datasets for this scope.</strong></p>\n");
-    }
     for table in &report.tables {
         let _ = writeln!(out, "<section id=\"{}\">\n<h2>{}</h2>", table.id, escape(&table.title));
-        if let Some(svg) = chart(table, &masked) {
+        if let Some(svg) = chart(table) {
             let _ = writeln!(out, "<figure>{svg}</figure>");
         }
-        table_html(&mut out, table, &masked);
+        table_html(&mut out, table);
         let _ = writeln!(out, "<p class=\"note\">{}</p>\n</section>", escape(&table.note));
     }
     out.push_str("</body>\n</html>\n");
@@ -87,14 +83,16 @@ fn provenance(report: &Report) -> String {
 
 fn disclosure(report: &Report) -> String {
     let s = &report.suppressed;
-    let masked = report.masked_label();
     let mut text = format!(
-        "Disclosure control: counts below {t} are shown as \u{201c}{masked}\u{201d} ({p} here); {c} more counts are \
-         masked so that no masked count can be rebuilt from a total; {d} means, ratios or amounts computed from \
-         masked or too small groups are not shown.",
+        "Disclosure control (cell-key method): every count carries a small noise, from \u{2212}{max} to +{max} and \
+         most often 0, fixed by the patients or meetings it counts, so the same count reads the same in every \
+         table and report; totals are counted with their own noise and need not add up. {mark} marks a \
+         confidential figure: a count below {t} before or after the noise ({n} here), or a ratio, share, mean \
+         or amount computed from one ({d} here).",
+        max = sdc::MAX_NOISE,
+        mark = sdc::MARK,
         t = report.settings.threshold,
-        p = s.primary,
-        c = s.secondary,
+        n = s.small,
         d = s.derived,
     );
     if let Some(u) = report.unknown_sex_display() {
@@ -106,7 +104,7 @@ fn disclosure(report: &Report) -> String {
     text
 }
 
-fn table_html(out: &mut String, table: &Table, masked: &str) {
+fn table_html(out: &mut String, table: &Table) {
     // Wide tables scroll inside the page instead of overflowing it.
     out.push_str("<div style=\"overflow-x:auto\"><table>\n<thead><tr>");
     let _ = write!(out, "<th scope=\"col\">{}</th>", escape(&table.row_header));
@@ -118,26 +116,19 @@ fn table_html(out: &mut String, table: &Table, masked: &str) {
         let class = if row.total { " class=\"total\"" } else { "" };
         let _ = write!(out, "<tr{class}><th scope=\"row\">{}</th>", escape(&row.label));
         for cell in &row.cells {
-            match cell.mask {
-                Some(m) => {
-                    let _ = write!(
-                        out,
-                        "<td class=\"masked\" title=\"masked ({})\">{}</td>",
-                        format!("{m:?}").to_lowercase(),
-                        escape(masked)
-                    );
-                }
-                None => {
-                    let _ = write!(out, "<td>{}</td>", escape(&cell.display(masked)));
-                }
-            }
+            let class = if cell.mask.is_some() {
+                " class=\"masked\" title=\"confidential\""
+            } else {
+                ""
+            };
+            let _ = write!(out, "<td{class}>{}</td>", escape(&cell.display()));
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table></div>\n");
 }
 
-fn chart(table: &Table, masked: &str) -> Option<String> {
+fn chart(table: &Table) -> Option<String> {
     let spec = table.chart.as_ref()?;
     let rows: Vec<_> = table.rows.iter().filter(|r| !r.total).collect();
     if rows.is_empty() {
@@ -161,9 +152,9 @@ fn chart(table: &Table, masked: &str) -> Option<String> {
                     .iter()
                     .map(|r| {
                         let cell = &r.cells[c];
-                        match (cell.mask, cell.published()) {
+                        match (cell.mask, cell.published) {
                             (Some(_), _) => Point::Masked,
-                            (None, Some(v)) => Point::Value(v, cell.display(masked)),
+                            (None, Some(v)) => Point::Value(v, cell.display()),
                             (None, None) => Point::Missing,
                         }
                     })
@@ -177,7 +168,7 @@ fn chart(table: &Table, masked: &str) -> Option<String> {
         category_axis: table.row_header.clone(),
         value_axis: spec.value_axis.clone(),
         series,
-        masked_label: masked.into(),
+        masked_label: sdc::MARK.into(),
     };
     Some(match spec.kind {
         ChartKind::Bars => svg::bars(&chart),

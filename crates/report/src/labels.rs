@@ -21,9 +21,8 @@ pub fn code(code: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The name of an INSEE region code.
-pub fn region(code: &str) -> String {
-    const REGIONS: &[(&str, &str)] = &[
+/// The INSEE regions, in code order.
+pub const REGIONS: &[(&str, &str)] = &[
         ("01", "Guadeloupe"),
         ("02", "Martinique"),
         ("03", "Guyane"),
@@ -42,7 +41,10 @@ pub fn region(code: &str) -> String {
         ("84", "Auvergne-Rhône-Alpes"),
         ("93", "Provence-Alpes-Côte d'Azur"),
         ("94", "Corse"),
-    ];
+];
+
+/// The name of an INSEE region code.
+pub fn region(code: &str) -> String {
     match REGIONS.iter().find(|(c, _)| *c == code) {
         Some((_, name)) => format!("{name} ({code})"),
         None => format!("Region {code}"),

@@ -20,14 +20,32 @@ pub use scope::Filter;
 
 use msma_query::{Catalog, Head};
 use sdc::Suppressed;
-use table::Table;
+use table::{Count, Table};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Query(#[from] msma_query::Error),
+    /// Nothing to report on: a network, region or year without patients.
+    #[error("empty scope: {0}; no report written")]
+    EmptyScope(&'static str),
+}
+
+impl From<msma_query::datafusion::error::DataFusionError> for Error {
+    fn from(e: msma_query::datafusion::error::DataFusionError) -> Self {
+        Self::Query(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub filter: Filter,
     /// The year of the one-year views; the latest year with data when `None`.
     pub year: Option<i32>,
-    /// Counts below this are masked.
+    /// Counts below this, before or after perturbation, are masked.
     pub threshold: u64,
     /// Yearly flat rate per eligible patient (activity report).
     pub flat_rate_eur: f64,
@@ -56,7 +74,7 @@ pub struct Report {
     pub year: Option<i64>,
     /// Patients of unknown sex (or without an inclusion) in that year, left out of the
     /// tables by sex.
-    pub unknown_sex: Option<u64>,
+    pub unknown_sex: Option<Count>,
     pub tables: Vec<Table>,
     pub suppressed: Suppressed,
 }
@@ -94,29 +112,20 @@ impl Report {
         }
     }
 
-    /// Applies disclosure control to every table, and to the report as a whole: a count
-    /// published in several tables is masked in all of them as soon as one masks it.
+    /// Applies disclosure control to every table. The cell keys make a count that two
+    /// tables or two scopes publish come out the same in both, masked or not.
     fn finish(mut self, settings: &Settings) -> Self {
-        sdc::protect_all(&mut self.tables, settings.threshold);
-        for table in &self.tables {
+        for table in &mut self.tables {
+            sdc::protect(table, settings.threshold);
             self.suppressed.add(table);
         }
         self
     }
 
-    /// How a masked cell reads, e.g. "<11".
-    pub fn masked_label(&self) -> String {
-        format!("<{}", self.settings.threshold)
-    }
-
     /// The unknown-sex count as published.
     pub fn unknown_sex_display(&self) -> Option<String> {
-        self.unknown_sex.map(|n| {
-            if n < self.settings.threshold {
-                self.masked_label()
-            } else {
-                n.to_string()
-            }
+        self.unknown_sex.map(|c| {
+            sdc::publish(c, self.settings.threshold).map_or_else(|| sdc::MARK.to_string(), |n| n.to_string())
         })
     }
 

@@ -1,258 +1,285 @@
-//! Statistical disclosure control of report tables.
+//! Statistical disclosure control of report tables: the cell-key method, as the
+//! Australian Bureau of Statistics' TableBuilder and the 2021 UK census use it, with a
+//! threshold (docs/RESEARCHERS.md, "Disclosure control").
 //!
-//! 1. Primary suppression: every count below the threshold (zero included, as the rule
-//!    reads "below 11") is masked.
-//! 2. Secondary suppression: in every additive line (members adding up to a published
-//!    total), a single masked cell could be rebuilt by subtraction, so the smallest
-//!    unmasked member (or the total) is masked too, until no line has exactly one
-//!    masked cell.
-//! 3. Derived figures (means, ratios, amounts) are masked when a count they depend on is,
-//!    or when they are computed from fewer patients than the threshold.
+//! 1. Every record a report counts (a patient, a meeting) has a key, [`record_key`],
+//!    derived from its pseudonym: an HMAC under the study key, so that a reader of
+//!    reports cannot compute it.
+//! 2. A count's cell key is the sum of the keys of its records modulo 2^32 (of its rows,
+//!    for consultations): the same records have the same cell key in every table and
+//!    every scope.
+//! 3. The count is published plus a noise that the fixed table [`NOISE`] gives for its
+//!    (cell key, count). The same cell gets the same noise wherever it is published, so
+//!    subtracting reports gives noise, never a masked count; totals are noisy counts of
+//!    their own, and do not add up exactly.
+//! 4. A count below the threshold, before or after the noise, is masked ([`MARK`]).
+//! 5. Ratios, shares and amounts are computed from the counts as published, and masked
+//!    when one of them is; a mean is masked with the count of its group.
 
-use crate::table::{Mask, Table};
+use crate::table::{Cell, Count, Mask, Table, Term, Value};
+use msma_query::datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
+use msma_query::datafusion::common::cast::as_string_array;
+use msma_query::datafusion::arrow::compute::cast;
+use msma_query::datafusion::arrow::datatypes::DataType;
+use msma_query::datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use msma_query::datafusion::prelude::SessionContext;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// What a masked cell shows, whatever the reason ("confidential", as the UK statistics
+/// guidance marks it).
+pub const MARK: &str = "[c]";
+
+/// The perturbation table: of the 256 places a cell key and count point to, how many
+/// give each noise. Mean 0, variance 1.1; most counts are published as they are.
+pub const NOISE: [(i64, u32); 7] = [(-3, 2), (-2, 18), (-1, 52), (0, 112), (1, 52), (2, 18), (3, 2)];
+
+/// The largest noise, either way.
+pub const MAX_NOISE: i64 = 3;
+
+/// Separates these keys from any other use of SHA-256 over pseudonyms.
+const DOMAIN: &[u8] = b"msma cell key v1\0";
+
+/// The key of one record: the first 4 bytes of SHA-256 over the domain, the network and
+/// the pseudonym (a patient is pseudonymised per network).
+pub fn record_key(network_id: &str, pseudonym: &str) -> u32 {
+    let digest = Sha256::new()
+        .chain_update(DOMAIN)
+        .chain_update(network_id)
+        .chain_update([0])
+        .chain_update(pseudonym)
+        .finalize();
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// Registers `cell_key(network_id, pseudonym)`, [`record_key`] as an SQL BIGINT, so that
+/// the reports' queries give each count the sum of its records' keys.
+pub fn register(ctx: &SessionContext) {
+    let udf = create_udf(
+        "cell_key",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let text = |a: &ArrayRef| -> msma_query::datafusion::error::Result<StringArray> {
+                Ok(as_string_array(&cast(a, &DataType::Utf8)?)?.clone())
+            };
+            let (networks, pseudonyms) = (text(&arrays[0])?, text(&arrays[1])?);
+            let keys: Int64Array = (0..networks.len())
+                .map(|i| {
+                    (networks.is_valid(i) && pseudonyms.is_valid(i))
+                        .then(|| i64::from(record_key(networks.value(i), pseudonyms.value(i))))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(keys)))
+        }),
+    );
+    ctx.register_udf(udf);
+}
+
+/// The cell key of a sum of record keys as SQL returns it.
+pub fn cell_key(sum: i64) -> u32 {
+    sum.rem_euclid(1 << 32) as u32
+}
+
+/// The noise of a count: the table's entry at the place its cell key and count point to
+/// (mixed, so that two counts of one key get unrelated noises).
+pub fn noise(count: Count) -> i64 {
+    let mut place = (mix((u64::from(count.key) << 32) ^ count.n) >> 56) as u32;
+    for (noise, places) in NOISE {
+        if place < places {
+            return noise;
+        }
+        place -= places;
+    }
+    unreachable!("the table has 256 places")
+}
+
+/// SplitMix64's finaliser: every bit of the input moves the place.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The count as published, or `None` when it is masked: below the threshold before or
+/// after its noise.
+pub fn publish(count: Count, threshold: u64) -> Option<u64> {
+    if count.n < threshold {
+        return None;
+    }
+    let shown = count.n as i64 + noise(count);
+    (shown >= threshold as i64).then_some(shown as u64)
+}
 
 /// What disclosure control did to a report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Suppressed {
-    pub primary: usize,
-    pub secondary: usize,
+    /// Counts below the threshold, before or after perturbation.
+    pub small: usize,
+    /// Ratios, shares, means and amounts computed from them.
     pub derived: usize,
 }
 
 impl Suppressed {
     pub fn add(&mut self, table: &Table) {
-        self.primary += table.masked(Mask::Primary);
-        self.secondary += table.masked(Mask::Secondary);
+        self.small += table.masked(Mask::Small);
         self.derived += table.masked(Mask::Derived);
     }
 }
 
-/// Protects tables that share counts (cells with the same [`Cell::key`]): a count masked
-/// in one table is masked in every other, and their lines are protected again, until
-/// nothing changes.
-///
-/// [`Cell::key`]: crate::table::Cell::key
-pub fn protect_all(tables: &mut [Table], threshold: u64) {
-    loop {
-        for table in tables.iter_mut() {
-            protect(table, threshold);
-        }
-        let masked: std::collections::HashSet<String> = tables
-            .iter()
-            .flat_map(|t| t.rows.iter().flat_map(|r| &r.cells))
-            .filter(|c| c.mask.is_some())
-            .filter_map(|c| c.key.clone())
-            .collect();
-        let mut changed = false;
-        for cell in tables
-            .iter_mut()
-            .flat_map(|t| t.rows.iter_mut().flat_map(|r| &mut r.cells))
-        {
-            if cell.mask.is_none() && cell.key.as_ref().is_some_and(|k| masked.contains(k)) {
-                cell.mask = Some(Mask::Secondary);
-                changed = true;
-            }
-        }
-        if !changed {
-            return;
-        }
-    }
-}
-
-/// Masks the cells of `table` that the rules above say to mask. Masks already set stay,
-/// so it can run again after another table's masks were carried over.
+/// Sets what every cell of `table` shows: counts first, then what is derived from them.
 pub fn protect(table: &mut Table, threshold: u64) {
-    for row in &mut table.rows {
-        for cell in &mut row.cells {
-            if cell.as_count().is_some_and(|n| n < threshold) {
-                cell.mask = Some(Mask::Primary);
-            }
+    for cell in table.rows.iter_mut().flat_map(|r| &mut r.cells) {
+        if let Some(Value::Count(count)) = cell.value {
+            show(cell, publish(count, threshold).map(|n| n as f64), Mask::Small);
         }
     }
-    secondary(table);
     for r in 0..table.rows.len() {
         for c in 0..table.rows[r].cells.len() {
-            let cell = &table.rows[r].cells[c];
-            let hidden = cell.depends_on.iter().any(|&at| table.cell(at).mask.is_some())
-                || cell.group.is_some_and(|n| n < threshold);
-            if hidden && cell.mask.is_none() && cell.value.is_some() {
-                table.rows[r].cells[c].mask = Some(Mask::Derived);
-            }
+            let shown = match &table.rows[r].cells[c].value {
+                Some(Value::Ratio {
+                    numerator,
+                    denominator,
+                    scale,
+                    ..
+                }) => {
+                    let sum = |terms: &[Term]| -> Option<f64> {
+                        terms
+                            .iter()
+                            .map(|t| match *t {
+                                Term::At(at) => table.cell(at).published,
+                                Term::Unshown(count) => publish(count, threshold).map(|n| n as f64),
+                            })
+                            .sum()
+                    };
+                    let den = if denominator.is_empty() { Some(1.0) } else { sum(denominator) };
+                    match (sum(numerator), den) {
+                        (Some(num), Some(den)) if den > 0.0 => Some(scale * num / den),
+                        _ => None,
+                    }
+                }
+                Some(Value::Figure { value, of, .. }) => value.filter(|_| table.cell(*of).mask.is_none()),
+                _ => continue,
+            };
+            show(&mut table.rows[r].cells[c], shown, Mask::Derived);
         }
     }
 }
 
-fn secondary(table: &mut Table) {
-    loop {
-        let mut changed = false;
-        for i in 0..table.lines.len() {
-            let line = &table.lines[i];
-            let masked = line
-                .members
-                .iter()
-                .chain(std::iter::once(&line.total))
-                .filter(|&&at| table.cell(at).mask.is_some())
-                .count();
-            if masked != 1 {
-                continue;
-            }
-            let open = |at: &&(usize, usize)| table.cell(**at).mask.is_none();
-            let pick = line
-                .members
-                .iter()
-                .filter(open)
-                .min_by_key(|&&at| table.cell(at).as_count().unwrap_or(u64::MAX))
-                .or_else(|| Some(&line.total).filter(open))
-                .copied();
-            if let Some(at) = pick {
-                table.cell_mut(at).mask = Some(Mask::Secondary);
-                changed = true;
-            }
-        }
-        if !changed {
-            return;
-        }
-    }
+fn show(cell: &mut Cell, shown: Option<f64>, otherwise: Mask) {
+    cell.published = shown;
+    cell.mask = shown.is_none().then_some(otherwise);
+}
+
+/// The method as reports describe it to scripts.
+pub fn describe() -> serde_json::Value {
+    serde_json::json!({
+        "method": "cell key",
+        "mark": MARK,
+        "max_noise": MAX_NOISE,
+        "noise_in_256": NOISE.iter().map(|(noise, places)| serde_json::json!({"noise": noise, "places": places})).collect::<Vec<_>>(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{Cell, Row};
+    use crate::table::Row;
 
-    fn grid(counts: &[&[u64]]) -> Table {
+    fn count(n: u64, key: u32) -> Count {
+        Count { n, key }
+    }
+
+    fn table(rows: Vec<Vec<Cell>>) -> Table {
         Table {
             id: "t",
             title: "t".into(),
             note: String::new(),
             row_header: "r".into(),
-            columns: (0..counts[0].len()).map(|c| c.to_string()).collect(),
-            rows: counts
-                .iter()
+            columns: (0..rows[0].len()).map(|c| c.to_string()).collect(),
+            rows: rows
+                .into_iter()
                 .enumerate()
-                .map(|(i, r)| Row {
+                .map(|(i, cells)| Row {
                     key: i.to_string(),
                     label: i.to_string(),
-                    cells: r.iter().map(|&n| Cell::count(n)).collect(),
+                    cells,
                     total: false,
                 })
                 .collect(),
-            lines: Vec::new(),
             chart: None,
         }
     }
 
-    /// A table with row totals in the last column and a total row at the bottom.
-    fn with_totals(counts: &[&[u64]]) -> Table {
-        let mut rows: Vec<Vec<u64>> = counts
-            .iter()
-            .map(|r| {
-                let mut r = r.to_vec();
-                r.push(r.iter().sum());
-                r
-            })
-            .collect();
-        let totals = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c]).sum()).collect();
-        rows.push(totals);
-        let refs: Vec<&[u64]> = rows.iter().map(Vec::as_slice).collect();
-        let mut t = grid(&refs);
-        let (nr, nc) = (counts.len(), counts[0].len());
-        t.rows_add_up(0..nc, nc);
-        t.columns_add_up(0..nr, nr, 0..nc + 1);
-        t
-    }
-
-    /// No additive line may have exactly one masked cell.
-    fn rebuildable(t: &Table) -> bool {
-        t.lines.iter().any(|l| {
-            l.members
-                .iter()
-                .chain(std::iter::once(&l.total))
-                .filter(|&&at| t.cell(at).mask.is_some())
-                .count()
-                == 1
-        })
+    #[test]
+    fn the_record_key_is_the_documented_digest() {
+        // Python: int.from_bytes(hashlib.sha256(b"msma cell key v1\0RMS-ALSACE\0abc").digest()[:4], "big")
+        assert_eq!(record_key("RMS-ALSACE", "abc"), 259_741_804);
+        assert_ne!(record_key("RMS-ALSACE", "abc"), record_key("RMS-ALSACEa", "bc"));
     }
 
     #[test]
-    fn small_counts_and_their_complements_are_masked() {
-        let mut t = with_totals(&[&[120, 5], &[98, 140], &[30, 41]]);
-        protect(&mut t, 11);
-        assert_eq!(t.cell((0, 1)).mask, Some(Mask::Primary));
-        // 120 + <11 = 125 would give it away: 120, the only other count of row 0, goes
-        // too; in column 1, the smallest other count (41) does.
-        assert!(!rebuildable(&t));
-        assert_eq!(t.masked(Mask::Primary), 1);
-        assert_eq!(t.cell((0, 0)).mask, Some(Mask::Secondary));
-        assert_eq!(t.cell((2, 1)).mask, Some(Mask::Secondary));
-    }
-
-    #[test]
-    fn nothing_masked_when_every_count_is_large() {
-        let mut t = with_totals(&[&[120, 50], &[98, 140]]);
-        protect(&mut t, 11);
-        assert_eq!(t.masked(Mask::Primary) + t.masked(Mask::Secondary), 0);
-    }
-
-    #[test]
-    fn zero_is_below_the_threshold() {
-        let mut t = with_totals(&[&[0, 50], &[98, 140]]);
-        protect(&mut t, 11);
-        assert_eq!(t.cell((0, 0)).mask, Some(Mask::Primary));
-        assert!(!rebuildable(&t));
-    }
-
-    #[test]
-    fn many_small_cells_hold_in_random_tables() {
-        // A small deterministic generator: 200 tables of 2 to 6 rows and 2 to 4 columns.
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
-        for _ in 0..200 {
-            let (nr, nc) = (2 + next(5) as usize, 2 + next(3) as usize);
-            let rows: Vec<Vec<u64>> = (0..nr).map(|_| (0..nc).map(|_| next(40)).collect()).collect();
-            let refs: Vec<&[u64]> = rows.iter().map(Vec::as_slice).collect();
-            let mut t = with_totals(&refs);
-            protect(&mut t, 11);
-            assert!(!rebuildable(&t));
-            for row in &t.rows {
-                for cell in &row.cells {
-                    if cell.as_count().unwrap() < 11 {
-                        assert!(cell.mask.is_some());
-                    }
-                }
-            }
+    fn the_table_has_256_places_and_no_bias() {
+        assert_eq!(NOISE.iter().map(|(_, p)| p).sum::<u32>(), 256);
+        assert_eq!(NOISE.iter().map(|(n, p)| n * i64::from(*p)).sum::<i64>(), 0);
+        assert_eq!(NOISE.iter().map(|(n, _)| n.abs()).max(), Some(MAX_NOISE));
+        // Over many keys the noises come out in the table's proportions.
+        let mut seen = std::collections::BTreeMap::new();
+        for key in 0..25_600u32 {
+            *seen.entry(noise(count(40, key.wrapping_mul(2_654_435_761)))).or_insert(0u32) += 1;
+        }
+        for (n, places) in NOISE {
+            let expected = places * 100;
+            let got = seen.get(&n).copied().unwrap_or(0);
+            assert!(got.abs_diff(expected) <= expected / 4 + 30, "noise {n}: {got} for {expected}");
         }
     }
 
     #[test]
-    fn a_count_masked_in_one_table_is_masked_in_the_others() {
-        // Table a masks its 12 as a complement of the 5; table b publishes the same 12
-        // (same key) beside a total, so it must mask it and protect its own line again.
-        let mut a = with_totals(&[&[5, 12]]);
-        a.rows[0].cells[1] = Cell::count(12).keyed("x");
-        let mut b = with_totals(&[&[12, 300], &[40, 50]]);
-        b.rows[0].cells[0] = Cell::count(12).keyed("x");
-        let mut tables = [a, b];
-        protect_all(&mut tables, 11);
-        assert_eq!(tables[1].cell((0, 0)).mask, Some(Mask::Secondary));
-        assert!(!rebuildable(&tables[0]) && !rebuildable(&tables[1]));
+    fn the_same_records_get_the_same_noise_and_small_counts_are_masked() {
+        let c = count(57, 123_456_789);
+        assert_eq!(publish(c, 11), publish(c, 11));
+        let shown = publish(c, 11).unwrap() as i64;
+        assert!((shown - 57).abs() <= MAX_NOISE);
+        for n in 0..11 {
+            assert_eq!(publish(count(n, 99), 11), None);
+        }
+        // Just above the threshold, a negative noise masks the count too.
+        let masked = (0..10_000u32).filter(|&k| publish(count(11, k), 11).is_none()).count();
+        assert!((2_500..5_500).contains(&masked), "{masked} of 10,000 masked");
     }
 
     #[test]
-    fn derived_figures_follow_their_group() {
-        let mut t = grid(&[&[5, 0], &[40, 0]]);
-        t.rows[0].cells[1] = Cell::mean(Some(43.5), 5, vec![(0, 0)]);
-        t.rows[1].cells[1] = Cell::mean(Some(42.0), 8, vec![(1, 0)]);
+    fn derived_figures_follow_the_published_counts() {
+        let (w, m) = (count(40, 7), count(5, 8));
+        let mut t = table(vec![
+            vec![
+                Cell::count(w),
+                Cell::count(m),
+                Cell::ratio(vec![Term::At((0, 1))], vec![Term::At((0, 0))], 1.0, 2),
+                Cell::ratio(vec![Term::At((0, 0))], vec![Term::At((0, 0)), Term::At((0, 1))], 100.0, 1),
+                Cell::mean(Some(41.5), (0, 1)),
+            ],
+            vec![
+                Cell::count(count(0, 0)),
+                Cell::count(count(200, 9)),
+                Cell::ratio(vec![Term::At((1, 1))], vec![Term::At((1, 0))], 1.0, 2),
+                Cell::ratio(vec![Term::Unshown(count(300, 3))], vec![Term::At((1, 1))], 1.0, 2),
+                Cell::mean(None, (1, 0)),
+            ],
+        ]);
         protect(&mut t, 11);
-        assert_eq!(t.cell((0, 1)).mask, Some(Mask::Derived));
-        // 40 patients, but the mean is over the 8 of them with a known age.
-        assert_eq!(t.cell((1, 1)).mask, Some(Mask::Derived));
-        assert_eq!(t.cell((1, 0)).mask, None);
-        assert_eq!(t.cell((0, 1)).display("<11"), "<11");
+        assert_eq!(t.cell((0, 1)).mask, Some(Mask::Small));
+        for at in [(0, 2), (0, 3), (0, 4), (1, 2), (1, 4)] {
+            assert_eq!(t.cell(at).mask, Some(Mask::Derived), "{at:?}");
+            assert_eq!(t.cell(at).display(), MARK);
+        }
+        // 300 consultations over 200 patients, both as published.
+        let (c, p) = (publish(count(300, 3), 11).unwrap(), publish(count(200, 9), 11).unwrap());
+        assert_eq!(t.cell((1, 3)).published, Some(c as f64 / p as f64));
+        assert_eq!(t.cell((1, 1)).display(), p.to_string());
+        assert_eq!(t.cell((0, 0)).display(), publish(w, 11).unwrap().to_string());
     }
 }

@@ -1,70 +1,94 @@
-//! A report table: rows of cells, each a count or a figure derived from counts, and the
-//! additive relations between its counts (which cells add up to which total), which
-//! disclosure control needs to know what could be rebuilt by subtraction.
+//! A report table: rows of cells, each a count (with the cell key of what it counts) or
+//! a figure derived from counts. Disclosure control ([`crate::sdc`]) decides what each
+//! cell shows.
+
+use crate::sdc;
+
+/// A number of patients, meetings, consultations..., and the cell key of the records it
+/// counts ([`sdc::record_key`]): the same records give the same key in every table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    pub n: u64,
+    pub key: u32,
+}
+
+impl Count {
+    /// The count of two disjoint sets of records.
+    pub fn plus(self, other: Count) -> Count {
+        Count {
+            n: self.n + other.n,
+            key: self.key.wrapping_add(other.key),
+        }
+    }
+}
+
+/// What a derived figure is computed from: a count of the table, or one it does not show.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Term {
+    At((usize, usize)),
+    Unshown(Count),
+}
 
 /// A published figure, before disclosure control.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// A number of patients, meetings, consultations...
-    Count(u64),
-    /// A figure computed from the people of a group: hidden when that group is masked.
-    Derived { value: f64, decimals: u8 },
-    /// An amount in euros.
-    Euros(f64),
+    Count(Count),
+    /// `scale × Σ numerator / Σ denominator` (1 for no denominator), computed from the
+    /// counts as published, so that it tells nothing they do not.
+    Ratio {
+        numerator: Vec<Term>,
+        denominator: Vec<Term>,
+        scale: f64,
+        decimals: u8,
+    },
+    /// A figure computed from the records of a group (a mean age), shown only when the
+    /// count of that group, the cell `of`, is; `None` when the group is empty.
+    Figure {
+        value: Option<f64>,
+        decimals: u8,
+        of: (usize, usize),
+    },
 }
 
 /// Why a cell is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mask {
-    /// A count below the threshold.
-    Primary,
-    /// A count that would let a masked one be rebuilt from a total.
-    Secondary,
-    /// A figure computed from a masked or too small group.
+    /// A count below the threshold, before or after perturbation.
+    Small,
+    /// A figure computed from a masked count.
     Derived,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
+    /// `None`: no figure belongs here (the same in every report).
     pub value: Option<Value>,
     pub mask: Option<Mask>,
-    /// Cells whose masking hides this one: the group a mean or a ratio is computed from.
-    pub depends_on: Vec<(usize, usize)>,
-    /// How many patients a derived figure is computed from: hidden below the threshold.
-    pub group: Option<u64>,
-    /// What the count counts, when another table of the report publishes the same
-    /// count: masked in one, masked in all (or one table would give away the other).
-    pub key: Option<String>,
+    /// The figure as published, set by disclosure control.
+    pub published: Option<f64>,
 }
 
 impl Cell {
-    pub fn count(n: u64) -> Self {
-        Self::new(Some(Value::Count(n)))
+    pub fn count(count: Count) -> Self {
+        Self::new(Some(Value::Count(count)))
     }
 
-    pub fn derived(value: Option<f64>, decimals: u8, depends_on: Vec<(usize, usize)>) -> Self {
-        Self {
-            depends_on,
-            ..Self::new(value.map(|value| Value::Derived { value, decimals }))
-        }
+    /// `scale × Σ numerator / Σ denominator`, see [`Value::Ratio`].
+    pub fn ratio(numerator: Vec<Term>, denominator: Vec<Term>, scale: f64, decimals: u8) -> Self {
+        Self::new(Some(Value::Ratio {
+            numerator,
+            denominator,
+            scale,
+            decimals,
+        }))
     }
 
-    /// A mean over `group` patients.
-    pub fn mean(value: Option<f64>, group: u64, depends_on: Vec<(usize, usize)>) -> Self {
-        Self {
-            group: Some(group),
-            ..Self::derived(value, 1, depends_on)
-        }
+    /// A mean over the records counted by the cell `of`.
+    pub fn mean(value: Option<f64>, of: (usize, usize)) -> Self {
+        Self::new(Some(Value::Figure { value, decimals: 1, of }))
     }
 
-    pub fn euros(value: f64, depends_on: Vec<(usize, usize)>) -> Self {
-        Self {
-            depends_on,
-            ..Self::new(Some(Value::Euros(value)))
-        }
-    }
-
-    /// No figure: nothing to compute it from.
+    /// No figure belongs here.
     pub fn empty() -> Self {
         Self::new(None)
     }
@@ -73,46 +97,37 @@ impl Cell {
         Self {
             value,
             mask: None,
-            depends_on: Vec::new(),
-            group: None,
-            key: None,
+            published: None,
         }
     }
 
-    /// Names what the count counts (see [`Cell::key`]).
-    pub fn keyed(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
-        self
-    }
-
-    pub fn as_count(&self) -> Option<u64> {
+    pub fn as_count(&self) -> Option<Count> {
         match self.value {
-            Some(Value::Count(n)) => Some(n),
+            Some(Value::Count(c)) => Some(c),
             _ => None,
         }
     }
 
-    /// The published value, `None` when masked or absent.
-    pub fn published(&self) -> Option<f64> {
-        if self.mask.is_some() {
-            return None;
+    fn decimals(&self) -> usize {
+        match self.value {
+            Some(Value::Ratio { decimals, .. } | Value::Figure { decimals, .. }) => usize::from(decimals),
+            _ => 0,
         }
-        self.value.map(|v| match v {
-            Value::Count(n) => n as f64,
-            Value::Derived { value, .. } | Value::Euros(value) => value,
-        })
     }
 
-    /// The cell as shown: the value, or `masked` (e.g. "<11"), or "–" for no value.
-    pub fn display(&self, masked: &str) -> String {
-        if self.mask.is_some() {
-            return masked.to_string();
-        }
-        match self.value {
-            None => "–".into(),
-            Some(Value::Count(n)) => n.to_string(),
-            Some(Value::Derived { value, decimals }) => format!("{value:.*}", usize::from(decimals)),
-            Some(Value::Euros(v)) => format!("{v:.0}"),
+    /// The published figure rounded as shown (what scripts get).
+    pub fn rounded(&self) -> Option<f64> {
+        let scale = 10f64.powi(self.decimals() as i32);
+        self.published.map(|v| (v * scale).round() / scale)
+    }
+
+    /// The cell as shown: the published figure, [`sdc::MARK`] when masked, "–" where no
+    /// figure belongs.
+    pub fn display(&self) -> String {
+        match (self.mask, self.published) {
+            (Some(_), _) => sdc::MARK.into(),
+            (None, Some(v)) => format!("{v:.*}", self.decimals()),
+            (None, None) => "–".into(),
         }
     }
 }
@@ -128,13 +143,6 @@ pub struct Row {
     pub total: bool,
 }
 
-/// Counts that add up to a published total: `members` sum to `total`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Line {
-    pub members: Vec<(usize, usize)>,
-    pub total: (usize, usize),
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     /// Stable identifier for scripts, e.g. "followed_per_year".
@@ -145,7 +153,6 @@ pub struct Table {
     pub row_header: String,
     pub columns: Vec<String>,
     pub rows: Vec<Row>,
-    pub lines: Vec<Line>,
     pub chart: Option<ChartSpec>,
 }
 
@@ -170,27 +177,6 @@ impl Table {
 
     pub fn cell_mut(&mut self, (r, c): (usize, usize)) -> &mut Cell {
         &mut self.rows[r].cells[c]
-    }
-
-    /// Declares that, in every row, the cells of `members` columns add up to column
-    /// `total`.
-    pub fn rows_add_up(&mut self, members: std::ops::Range<usize>, total: usize) {
-        for r in 0..self.rows.len() {
-            self.lines.push(Line {
-                members: members.clone().map(|c| (r, c)).collect(),
-                total: (r, total),
-            });
-        }
-    }
-
-    /// Declares that, in each of `columns`, the rows `members` add up to row `total`.
-    pub fn columns_add_up(&mut self, members: std::ops::Range<usize>, total: usize, columns: std::ops::Range<usize>) {
-        for c in columns {
-            self.lines.push(Line {
-                members: members.clone().map(|r| (r, c)).collect(),
-                total: (total, c),
-            });
-        }
     }
 
     /// Number of masked cells, by kind.
