@@ -31,7 +31,12 @@ fn json(site: &Site, out: &str) -> Value {
 }
 
 fn table<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["tables"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()
+    doc["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
 }
 
 /// What the attack prints after `name` ("recovered 36" → 36).
@@ -126,17 +131,29 @@ fn the_threshold_cannot_go_below_the_policy_floor() {
         assert!(stderr(&out).contains("min_cell_count"), "{}", stderr(&out));
         assert!(!site.path("low.json").exists());
     }
-    assert!(report(&site, "gender", "high.json", &["--threshold", "20"]).status.success());
+    assert!(
+        report(&site, "gender", "high.json", &["--threshold", "20"])
+            .status
+            .success()
+    );
     assert_eq!(json(&site, "high.json")["threshold"], 20);
 
     // A study whose policy allows 5 may use it; one that asks for 15 gets it by default.
     let lenient = zone(3_000, 2, Some("min_cell_count = 5\n"));
-    assert!(report(&lenient, "gender", "five.json", &["--threshold", "5"]).status.success());
+    assert!(
+        report(&lenient, "gender", "five.json", &["--threshold", "5"])
+            .status
+            .success()
+    );
     assert_eq!(json(&lenient, "five.json")["threshold"], 5);
     let strict = zone(3_000, 2, Some("min_cell_count = 15\n"));
     assert!(report(&strict, "gender", "default.json", &[]).status.success());
     assert_eq!(json(&strict, "default.json")["threshold"], 15);
-    assert!(!report(&strict, "gender", "eleven.json", &["--threshold", "11"]).status.success());
+    assert!(
+        !report(&strict, "gender", "eleven.json", &["--threshold", "11"])
+            .status
+            .success()
+    );
 }
 
 #[test]

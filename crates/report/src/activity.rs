@@ -79,7 +79,11 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
         Some(y) => vec![i64::from(y)],
         None => extent.years.clone(),
     };
-    let networks: Vec<Group> = extent.networks(&settings.filter).into_iter().map(Group::Named).collect();
+    let networks: Vec<Group> = extent
+        .networks(&settings.filter)
+        .into_iter()
+        .map(Group::Named)
+        .collect();
     let regions: Vec<Group> = extent
         .regions(&settings.filter)
         .into_iter()
@@ -87,8 +91,17 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
         .collect();
     report.year = settings.year.map(i64::from);
     report.tables.push(active_file(&by_network, &all, &years, &networks));
-    report.tables.push(activity_table(&NETWORKS, &by_network, &all, &years, &networks, settings));
-    report.tables.push(activity_table(&REGIONS, &by_region, &all, &years, &regions, settings));
+    report.tables.push(activity_table(
+        &NETWORKS,
+        &by_network,
+        &all,
+        &years,
+        &networks,
+        settings,
+    ));
+    report
+        .tables
+        .push(activity_table(&REGIONS, &by_region, &all, &years, &regions, settings));
     Ok(report.finish(settings))
 }
 
@@ -180,7 +193,11 @@ async fn figures(catalog: &Catalog, group: Option<&str>, year_filter: &str) -> m
 
 /// The figures of `group` in `year`, none when it has no patient.
 fn get(by_year: &ByYear, year: i64, group: &Group) -> Figures {
-    by_year.get(&year).and_then(|g| g.get(group)).cloned().unwrap_or_default()
+    by_year
+        .get(&year)
+        .and_then(|g| g.get(group))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Patients in the active file: years down, networks across, with the yearly total.
@@ -243,10 +260,24 @@ fn activity_table(
     let mut rows = Vec::new();
     for &year in years {
         for group in groups {
-            rows.push(activity_row(dimension, year, group, &get(by_year, year, group), settings, rows.len()));
+            rows.push(activity_row(
+                dimension,
+                year,
+                group,
+                &get(by_year, year, group),
+                settings,
+                rows.len(),
+            ));
         }
         let figures = get(all, year, &Group::All);
-        rows.push(activity_row(dimension, year, &Group::All, &figures, settings, rows.len()));
+        rows.push(activity_row(
+            dimension,
+            year,
+            &Group::All,
+            &figures,
+            settings,
+            rows.len(),
+        ));
     }
     Table {
         id: dimension.id,
@@ -266,12 +297,22 @@ fn activity_row(dimension: &Dimension, year: i64, group: &Group, f: &Figures, se
     let mut cells = vec![Cell::count(f.patients)];
     for role in ProfessionalRole::CODES {
         let n = f.consultations.get(*role).copied().unwrap_or_default();
-        cells.push(Cell::ratio(vec![Term::Unshown(n)], vec![Term::At((r, PATIENTS))], 1.0, 2));
+        cells.push(Cell::ratio(
+            vec![Term::Unshown(n)],
+            vec![Term::At((r, PATIENTS))],
+            1.0,
+            2,
+        ));
     }
     cells.push(Cell::count(f.meetings));
     cells.push(Cell::count(f.reviewed));
     cells.push(Cell::count(f.eligible));
-    cells.push(Cell::ratio(vec![Term::At((r, ELIGIBLE))], Vec::new(), settings.flat_rate_eur, 0));
+    cells.push(Cell::ratio(
+        vec![Term::At((r, ELIGIBLE))],
+        Vec::new(),
+        settings.flat_rate_eur,
+        0,
+    ));
     let name = match group {
         Group::Named(n) => (dimension.label)(n),
         Group::Unknown => "Unknown".into(),

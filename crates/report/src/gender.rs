@@ -321,7 +321,15 @@ fn age_by_sex(frame: &Frame, year: i64) -> Table {
         rows,
         chart: None,
     };
-    let total = |c: usize| Cell::count(table.rows.iter().filter_map(|r| r.cells[c].as_count()).fold(Count::default(), Count::plus));
+    let total = |c: usize| {
+        Cell::count(
+            table
+                .rows
+                .iter()
+                .filter_map(|r| r.cells[c].as_count())
+                .fold(Count::default(), Count::plus),
+        )
+    };
     let totals = vec![total(0), total(1), Cell::empty()];
     table.rows.push(Row {
         key: "total".into(),
@@ -367,7 +375,11 @@ fn products_by_sex(counts: &Counts, any: &Counts, year: i64) -> Table {
     table.rows.push(Row {
         key: "any".into(),
         label: "Patients with a product at the origin of care".into(),
-        cells: vec![Cell::count(n("F")), Cell::count(n("M")), Cell::count(n("F").plus(n("M")))],
+        cells: vec![
+            Cell::count(n("F")),
+            Cell::count(n("M")),
+            Cell::count(n("F").plus(n("M"))),
+        ],
         total: true,
     });
     table

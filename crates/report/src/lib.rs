@@ -124,9 +124,8 @@ impl Report {
 
     /// The unknown-sex count as published.
     pub fn unknown_sex_display(&self) -> Option<String> {
-        self.unknown_sex.map(|c| {
-            sdc::publish(c, self.settings.threshold).map_or_else(|| sdc::MARK.to_string(), |n| n.to_string())
-        })
+        self.unknown_sex
+            .map(|c| sdc::publish(c, self.settings.threshold).map_or_else(|| sdc::MARK.to_string(), |n| n.to_string()))
     }
 
     pub fn render(&self, format: Format) -> String {

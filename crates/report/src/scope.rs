@@ -82,9 +82,15 @@ pub async fn register_followed(catalog: &Catalog, settings: &Settings) -> crate:
     catalog.ctx.deregister_table("followed")?;
     catalog.ctx.register_table("followed", Arc::new(table))?;
     if let Some(year) = settings.year {
-        let n = Frame::query(catalog, &format!("SELECT COUNT(*) AS n FROM followed WHERE year = {year}")).await?;
+        let n = Frame::query(
+            catalog,
+            &format!("SELECT COUNT(*) AS n FROM followed WHERE year = {year}"),
+        )
+        .await?;
         if n.rows.first().and_then(|r| n.int(r, "n")).unwrap_or(0) == 0 {
-            return Err(Error::EmptyScope("no patient followed in that year in this scope (--year)"));
+            return Err(Error::EmptyScope(
+                "no patient followed in that year in this scope (--year)",
+            ));
         }
     }
     Ok(extent)
@@ -109,7 +115,10 @@ async fn extent(catalog: &Catalog) -> crate::Result<Extent> {
         "SELECT DISTINCT region FROM patient_inclusion WHERE region IS NOT NULL",
     )
     .await?;
-    let mut regions: Vec<String> = crate::labels::REGIONS.iter().map(|(code, _)| code.to_string()).collect();
+    let mut regions: Vec<String> = crate::labels::REGIONS
+        .iter()
+        .map(|(code, _)| code.to_string())
+        .collect();
     regions.extend(frame.rows.iter().filter_map(|r| frame.text(r, "region")));
     regions.sort_unstable();
     regions.dedup();

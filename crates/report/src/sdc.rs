@@ -3,8 +3,8 @@
 //! threshold (docs/RESEARCHERS.md, "Disclosure control").
 //!
 //! 1. Every record a report counts (a patient, a meeting) has a key, [`record_key`],
-//!    derived from its pseudonym: an HMAC under the study key, so that a reader of
-//!    reports cannot compute it.
+//!    derived from its pseudonym. Pseudonyms are HMACs under the study key, so a reader
+//!    of reports, who never sees them, cannot compute it.
 //! 2. A count's cell key is the sum of the keys of its records modulo 2^32 (of its rows,
 //!    for consultations): the same records have the same cell key in every table and
 //!    every scope.
@@ -18,9 +18,9 @@
 
 use crate::table::{Cell, Count, Mask, Table, Term, Value};
 use msma_query::datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
-use msma_query::datafusion::common::cast::as_string_array;
 use msma_query::datafusion::arrow::compute::cast;
 use msma_query::datafusion::arrow::datatypes::DataType;
+use msma_query::datafusion::common::cast::as_string_array;
 use msma_query::datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use msma_query::datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
@@ -154,7 +154,11 @@ pub fn protect(table: &mut Table, threshold: u64) {
                             })
                             .sum()
                     };
-                    let den = if denominator.is_empty() { Some(1.0) } else { sum(denominator) };
+                    let den = if denominator.is_empty() {
+                        Some(1.0)
+                    } else {
+                        sum(denominator)
+                    };
                     match (sum(numerator), den) {
                         (Some(num), Some(den)) if den > 0.0 => Some(scale * num / den),
                         _ => None,
@@ -228,12 +232,17 @@ mod tests {
         // Over many keys the noises come out in the table's proportions.
         let mut seen = std::collections::BTreeMap::new();
         for key in 0..25_600u32 {
-            *seen.entry(noise(count(40, key.wrapping_mul(2_654_435_761)))).or_insert(0u32) += 1;
+            *seen
+                .entry(noise(count(40, key.wrapping_mul(2_654_435_761))))
+                .or_insert(0u32) += 1;
         }
         for (n, places) in NOISE {
             let expected = places * 100;
             let got = seen.get(&n).copied().unwrap_or(0);
-            assert!(got.abs_diff(expected) <= expected / 4 + 30, "noise {n}: {got} for {expected}");
+            assert!(
+                got.abs_diff(expected) <= expected / 4 + 30,
+                "noise {n}: {got} for {expected}"
+            );
         }
     }
 
@@ -259,7 +268,12 @@ mod tests {
                 Cell::count(w),
                 Cell::count(m),
                 Cell::ratio(vec![Term::At((0, 1))], vec![Term::At((0, 0))], 1.0, 2),
-                Cell::ratio(vec![Term::At((0, 0))], vec![Term::At((0, 0)), Term::At((0, 1))], 100.0, 1),
+                Cell::ratio(
+                    vec![Term::At((0, 0))],
+                    vec![Term::At((0, 0)), Term::At((0, 1))],
+                    100.0,
+                    1,
+                ),
                 Cell::mean(Some(41.5), (0, 1)),
             ],
             vec![
