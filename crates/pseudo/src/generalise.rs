@@ -164,6 +164,7 @@ impl Policy {
         "keep_age_years",
         "networks",
         "years_back",
+        "min_cell_count",
     ];
 
     /// Whether the study takes the events of `network`.
