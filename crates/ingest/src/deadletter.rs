@@ -50,8 +50,35 @@ pub enum DeadLetterError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
+/// Where rejected events go, with their reason: a file in the identified zone
+/// ([`DeadLetters`]) or a topic. A source rejects events as it reads them and settles
+/// them before the commit that covers them, so that a crash between the two repeats
+/// dead letters, never loses them.
+pub trait DeadLetterSink {
+    /// Where an event was in its source: a line, a partition and offset.
+    type At;
+    type Error;
+    /// Sends one rejected event: its bytes (the start of them, when it was `oversized`
+    /// bytes long) and why.
+    fn reject(
+        &mut self,
+        at: Self::At,
+        event: &[u8],
+        oversized: Option<u64>,
+        why: &Rejection,
+    ) -> Result<(), Self::Error>;
+    /// Makes the dead letters sent so far durable; `false` when it cannot yet (the
+    /// commit waits and tries again).
+    fn settle(&mut self) -> Result<bool, Self::Error>;
+    /// Forgets the dead letters sent since the last settle, whose events will not be
+    /// committed (they were already, or will be read again).
+    fn forget(&mut self) -> Result<(), Self::Error>;
+}
+
 pub struct DeadLetters {
     path: PathBuf,
+    /// The input the rejected lines come from, named in each record.
+    input: String,
     file: File,
     spool: BufWriter<File>,
     spool_path: PathBuf,
@@ -124,6 +151,7 @@ impl DeadLetters {
         let spool = BufWriter::new(open_private(&spool_path, false, None)?);
         Ok(Self {
             path: path.to_owned(),
+            input: String::new(),
             file,
             spool,
             spool_path,
@@ -131,18 +159,27 @@ impl DeadLetters {
         })
     }
 
-    /// Spools one rejected line of the current segment.
-    pub fn reject(
-        &mut self,
-        source: &str,
-        line: u64,
-        raw: &[u8],
-        oversized: Option<u64>,
-        why: &Rejection,
-    ) -> std::io::Result<()> {
+    /// Names the input the following rejected lines come from.
+    pub fn input(&mut self, name: &str) {
+        name.clone_into(&mut self.input);
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Lines of the current segment are spooled beside the file, and reach it when the
+/// segment is settled.
+impl DeadLetterSink for DeadLetters {
+    /// The line number.
+    type At = u64;
+    type Error = std::io::Error;
+
+    fn reject(&mut self, line: u64, raw: &[u8], oversized: Option<u64>, why: &Rejection) -> std::io::Result<()> {
         let text = std::str::from_utf8(raw).ok();
         let record = Record {
-            source,
+            source: &self.input,
             line,
             reason: why.kind.as_str(),
             detail: &why.detail,
@@ -157,7 +194,7 @@ impl DeadLetters {
     }
 
     /// Appends the spooled dead letters to the dead-letter file, durably.
-    pub fn keep_segment(&mut self) -> std::io::Result<()> {
+    fn settle(&mut self) -> std::io::Result<bool> {
         if self.spooled > 0 {
             self.spool.flush()?;
             let spool = self.spool.get_mut();
@@ -165,21 +202,17 @@ impl DeadLetters {
             std::io::copy(spool, &mut self.file)?;
             self.file.sync_data()?;
         }
-        self.drop_segment()
+        self.forget()?;
+        Ok(true)
     }
 
-    /// Forgets the spooled dead letters (their segment was already committed).
-    pub fn drop_segment(&mut self) -> std::io::Result<()> {
+    fn forget(&mut self) -> std::io::Result<()> {
         self.spool.flush()?;
         let spool = self.spool.get_mut();
         spool.set_len(0)?;
         spool.rewind()?;
         self.spooled = 0;
         Ok(())
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

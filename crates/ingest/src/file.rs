@@ -9,13 +9,13 @@
 //! not processed (resuming costs a read of what is done); from a stream, whose lines
 //! cannot be read twice, a segment is processed and its result dropped if it matches.
 
-use crate::deadletter::DeadLetters;
+use crate::commit::{self, Batch, Outcome, Report};
+use crate::deadletter::{DeadLetterSink, DeadLetters};
 use crate::lines::{Input, LineReader};
 use crate::pipeline::{self, Bounds};
 use crate::transform::Transform;
-use msma_model::RejectKind;
 use msma_sink::{Source, Zone};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Settings of a file ingest.
 #[derive(Debug, Clone)]
@@ -44,26 +44,6 @@ impl Default for Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_partitions: MAX_PARTITIONS,
         }
-    }
-}
-
-/// What a run did.
-#[derive(Debug, Default, Clone)]
-pub struct Report {
-    /// Lines read from the input.
-    pub read: u64,
-    /// Lines skipped because a commit already holds them.
-    pub already_committed: u64,
-    pub written: u64,
-    pub rejected: BTreeMap<RejectKind, u64>,
-    pub commits: u64,
-    pub files: u64,
-    pub rows_by_dataset: BTreeMap<String, u64>,
-}
-
-impl Report {
-    pub fn rejected_total(&self) -> u64 {
-        self.rejected.values().sum()
     }
 }
 
@@ -101,6 +81,7 @@ pub fn ingest(
     {
         return Err(IngestError::LegacySegments);
     }
+    dead.input(name);
     let committed = committed_segments(zone);
     let mut reader = LineReader::new(input, opts.max_line_bytes);
     let mut report = Report::default();
@@ -135,12 +116,12 @@ pub fn ingest(
             end,
             candidates,
         };
-        let seg = pipeline::run(&mut reader, &bounds, transform, opts, &mut txn, dead, name)?;
+        let seg = pipeline::run(&mut reader, &bounds, transform, opts, &mut txn, dead)?;
         line_no = seg.last_line;
         let counts = seg.counts;
         if counts.read == 0 || seg.matched {
             txn.abort()?;
-            dead.drop_segment().map_err(IngestError::DeadLetters)?;
+            dead.forget().map_err(IngestError::DeadLetters)?;
             report.read += counts.read;
             report.already_committed += counts.read;
             if seg.matched {
@@ -154,46 +135,27 @@ pub fn ingest(
             break;
         }
         // Dead letters first: a crash between the two repeats them, never loses them.
-        dead.keep_segment().map_err(IngestError::DeadLetters)?;
-        let source = Source::Segment {
-            first_line: first,
-            last_line: line_no,
-            hmac_sha256: seg.digest.hex(),
+        dead.settle().map_err(IngestError::DeadLetters)?;
+        let batch = Batch {
+            source: Source::Segment {
+                first_line: first,
+                last_line: line_no,
+                hmac_sha256: seg.digest.hex(),
+            },
+            counts,
+            rejected: seg.rejected,
         };
-        let record = match txn.commit(source, counts) {
-            Err(msma_sink::Error::Conflict(seq)) => {
-                // Another process committed this very segment meanwhile (its dead
-                // letters may now be in the file twice: at least once, as documented).
-                tracing::info!(
-                    first_line = first,
-                    last_line = line_no,
-                    record = seq,
-                    "segment committed by another writer"
-                );
-                report.read += counts.read;
-                report.already_committed += counts.read;
-                continue;
-            }
-            other => other?,
-        };
-        tracing::info!(
-            seq = record.seq,
-            first_line = first,
-            last_line = line_no,
-            written = counts.written,
-            rejected = counts.rejected,
-            files = record.files.len(),
-            "committed"
-        );
         report.read += counts.read;
-        report.written += counts.written;
-        report.commits += 1;
-        report.files += record.files.len() as u64;
-        for (k, v) in seg.rejected {
-            *report.rejected.entry(k).or_default() += v;
-        }
-        for (k, v) in seg.by_dataset {
-            *report.rows_by_dataset.entry(k.as_str().to_owned()).or_default() += v;
+        if let Outcome::Conflict(seq) = commit::commit(txn, batch, &mut report)? {
+            // Another process committed this very segment meanwhile (its dead letters
+            // may now be in the file twice: at least once, as documented).
+            tracing::info!(
+                first_line = first,
+                last_line = line_no,
+                record = seq,
+                "segment committed by another writer"
+            );
+            report.already_committed += counts.read;
         }
     }
     Ok(report)

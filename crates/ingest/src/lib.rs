@@ -4,6 +4,7 @@
 
 mod block;
 mod buffer;
+mod commit;
 mod deadletter;
 mod file;
 mod lines;
@@ -11,7 +12,8 @@ mod pipeline;
 mod transform;
 
 pub use buffer::RowBuffer;
-pub use deadletter::{DeadLetterError, DeadLetters};
-pub use file::{IngestError, MAX_PARTITIONS, Options, Report, ingest};
+pub use commit::{Batch, Outcome, Report, commit};
+pub use deadletter::{DeadLetterError, DeadLetterSink, DeadLetters};
+pub use file::{IngestError, MAX_PARTITIONS, Options, ingest};
 pub use lines::{Input, LineReader};
 pub use transform::{Partition, PartitionCap, Transform, dataset_columns};

@@ -5,11 +5,11 @@
 //! the number of threads (the sink sorts each row group).
 
 use crate::block::{Block, Decoded, Gathered, decode_block};
-use crate::deadletter::DeadLetters;
+use crate::deadletter::{DeadLetterSink, DeadLetters};
 use crate::file::{IngestError, Options};
 use crate::lines::LineReader;
 use crate::transform::{PartitionCap, Transform};
-use msma_model::{EventType, RejectKind};
+use msma_model::RejectKind;
 use msma_pseudo::SegmentDigest;
 use msma_sink::{RowCounts, Txn};
 use std::collections::BTreeMap;
@@ -39,7 +39,6 @@ pub struct Segment {
     /// The segment matched a committed one: its rows are to be dropped.
     pub matched: bool,
     pub counts: RowCounts,
-    pub by_dataset: BTreeMap<EventType, u64>,
     pub rejected: BTreeMap<RejectKind, u64>,
 }
 
@@ -52,13 +51,11 @@ pub fn run(
     opts: &Options,
     txn: &mut Txn,
     dead: &mut DeadLetters,
-    name: &str,
 ) -> Result<Segment, IngestError> {
     let (threads, max_line_bytes) = (opts.threads, opts.max_line_bytes);
     let mut writer = Writer::new(
         txn,
         dead,
-        name,
         transform.with_cap(PartitionCap::new(opts.max_partitions)),
         max_line_bytes,
     );
@@ -95,7 +92,7 @@ pub fn run(
         })?
     };
     let (end, digest, matched) = read?;
-    let (mut counts, by_dataset, rejected) = writer.finish()?;
+    let (mut counts, rejected) = writer.finish()?;
     // Lines of a matched segment's last block are not decoded, but were read.
     counts.read = end - bounds.after;
     Ok(Segment {
@@ -103,7 +100,6 @@ pub fn run(
         digest,
         matched,
         counts,
-        by_dataset,
         rejected,
     })
 }
@@ -171,15 +167,13 @@ fn decoder(
     }
 }
 
-type Written = (RowCounts, BTreeMap<EventType, u64>, BTreeMap<RejectKind, u64>);
+type Written = (RowCounts, BTreeMap<RejectKind, u64>);
 
 /// Takes decoded blocks in input order: dead letters, then rows gathered by partition.
 struct Writer<'a, 't> {
     txn: &'a mut Txn<'t>,
     dead: &'a mut DeadLetters,
-    name: &'a str,
     counts: RowCounts,
-    by_dataset: BTreeMap<EventType, u64>,
     rejected: BTreeMap<RejectKind, u64>,
     gathered: Gathered,
     /// Decodes again, in input order, a block whose rows would open partitions past the
@@ -189,19 +183,11 @@ struct Writer<'a, 't> {
 }
 
 impl<'a, 't> Writer<'a, 't> {
-    fn new(
-        txn: &'a mut Txn<'t>,
-        dead: &'a mut DeadLetters,
-        name: &'a str,
-        capped: Transform,
-        max_line_bytes: usize,
-    ) -> Self {
+    fn new(txn: &'a mut Txn<'t>, dead: &'a mut DeadLetters, capped: Transform, max_line_bytes: usize) -> Self {
         Self {
             txn,
             dead,
-            name,
             counts: RowCounts::default(),
-            by_dataset: BTreeMap::new(),
             rejected: BTreeMap::new(),
             gathered: Gathered::default(),
             capped,
@@ -233,7 +219,7 @@ impl<'a, 't> Writer<'a, 't> {
         drop(block);
         for (line, bytes, oversized, why) in &d.rejects {
             self.dead
-                .reject(self.name, *line, bytes, *oversized, why)
+                .reject(*line, bytes, *oversized, why)
                 .map_err(IngestError::DeadLetters)?;
             *self.rejected.entry(why.kind).or_default() += 1;
         }
@@ -241,9 +227,6 @@ impl<'a, 't> Writer<'a, 't> {
         self.counts.read += written + d.rejects.len() as u64;
         self.counts.written += written;
         self.counts.rejected += d.rejects.len() as u64;
-        for (t, n) in d.by_dataset {
-            *self.by_dataset.entry(t).or_default() += n;
-        }
         for (part, batch) in d.batches {
             self.gathered.add(part, batch);
         }
@@ -255,6 +238,6 @@ impl<'a, 't> Writer<'a, 't> {
 
     fn finish(mut self) -> Result<Written, IngestError> {
         self.txn.write_all(self.gathered.take_largest(0))?;
-        Ok((self.counts, self.by_dataset, self.rejected))
+        Ok((self.counts, self.rejected))
     }
 }

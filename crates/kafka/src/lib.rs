@@ -5,6 +5,7 @@
 
 mod broker;
 mod client;
+mod deadletter;
 pub mod metrics;
 mod producer;
 mod properties;
@@ -13,7 +14,9 @@ mod rebalance;
 pub mod worker;
 
 pub use broker::DevBroker;
+pub use deadletter::DeadLetterTopicError;
 pub use metrics::Metrics;
 pub use properties::{ClientProperties, PropertiesError};
 pub use push::{PushError, PushReport, push};
-pub use worker::{WorkerConfig, WorkerError, WorkerReport, run as run_worker};
+pub use rebalance::RebalanceError;
+pub use worker::{WorkerConfig, WorkerError, run as run_worker};

@@ -6,6 +6,7 @@
 use msma_sink::{Source, Zone};
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
 use std::collections::BTreeSet;
@@ -16,7 +17,21 @@ use std::sync::{Arc, Mutex};
 pub struct Changes {
     pub assigned: BTreeSet<i32>,
     pub revoked: BTreeSet<i32>,
-    pub error: Option<String>,
+    pub error: Option<RebalanceError>,
+}
+
+/// What went wrong while following an assignment change: the worker stops on it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RebalanceError {
+    #[error("reading the commit log: {0}")]
+    Log(#[source] msma_sink::Error),
+    #[error("setting the offset of partition {0}: {1}")]
+    Offset(i32, #[source] KafkaError),
+    #[error("assigning partitions: {0}")]
+    Assign(#[source] KafkaError),
+    #[error("unassigning partitions: {0}")]
+    Unassign(#[source] KafkaError),
 }
 
 pub struct Rebalancer {
@@ -47,7 +62,7 @@ impl ClientContext for Rebalancer {
         self.voice.log(level, facility, message);
     }
 
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+    fn error(&self, error: KafkaError, reason: &str) {
         self.voice.error(&error, reason);
     }
 
@@ -76,7 +91,7 @@ impl ConsumerContext for Rebalancer {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 let mut zone = self.zone.lock().expect("not poisoned");
                 if let Err(e) = zone.refresh() {
-                    changes.error = Some(format!("reading the commit log: {e}"));
+                    changes.error = Some(RebalanceError::Log(e));
                 }
                 let partitions: Vec<i32> = tpl
                     .elements_for_topic(&self.topic)
@@ -86,14 +101,14 @@ impl ConsumerContext for Rebalancer {
                 for p in partitions {
                     let offset = resume_offset(&zone, &self.topic, p);
                     if let Err(e) = tpl.set_partition_offset(&self.topic, p, offset) {
-                        changes.error = Some(format!("setting the offset of partition {p}: {e}"));
+                        changes.error = Some(RebalanceError::Offset(p, e));
                     }
                     tracing::info!(partition = p, offset = ?offset, "partition assigned");
                     changes.assigned.insert(p);
                     changes.revoked.remove(&p);
                 }
                 if let Err(e) = consumer.assign(tpl) {
-                    changes.error = Some(format!("assigning partitions: {e}"));
+                    changes.error = Some(RebalanceError::Assign(e));
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
@@ -103,7 +118,7 @@ impl ConsumerContext for Rebalancer {
                     changes.assigned.remove(&e.partition());
                 }
                 if let Err(e) = consumer.unassign() {
-                    changes.error = Some(format!("unassigning partitions: {e}"));
+                    changes.error = Some(RebalanceError::Unassign(e));
                 }
             }
             other => tracing::warn!(error = ?other, "rebalance error"),

@@ -18,16 +18,15 @@
 //! - Revoked partitions drop their uncommitted work at once; the next owner starts from
 //!   the log. Shutdown commits what is buffered and leaves the group.
 
-use crate::producer::AckedProducer;
-use crate::rebalance::{Changes, Rebalancer, resume_offset};
-use msma_ingest::{RowBuffer, Transform};
-use msma_model::{RejectKind, Rejection};
+use crate::deadletter::{DeadLetterTopic, DeadLetterTopicError};
+use crate::rebalance::{Changes, RebalanceError, Rebalancer, resume_offset};
+use msma_ingest::{Batch, DeadLetterSink, Outcome, Report, RowBuffer, Transform};
+use msma_model::RejectKind;
 use msma_sink::{OffsetRange, RowCounts, Source, Zone};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::BaseRecord;
+use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,19 +81,6 @@ impl WorkerConfig {
     }
 }
 
-/// What a worker did.
-#[derive(Debug, Default, Clone)]
-pub struct WorkerReport {
-    pub read: u64,
-    pub written: u64,
-    pub rejected: BTreeMap<RejectKind, u64>,
-    pub commits: u64,
-    pub files: u64,
-    /// Buffered events dropped on a rebalance or a refused commit (read again).
-    pub dropped: u64,
-    pub conflicts: u64,
-}
-
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkerError {
@@ -102,10 +88,10 @@ pub enum WorkerError {
     Kafka(#[from] KafkaError),
     #[error(transparent)]
     Sink(#[from] msma_sink::Error),
-    #[error("{0}")]
-    Rebalance(String),
-    #[error("dead letters not acknowledged by the broker")]
-    DeadLetters,
+    #[error(transparent)]
+    Rebalance(#[from] RebalanceError),
+    #[error(transparent)]
+    DeadLetters(#[from] DeadLetterTopicError),
     #[error("the broker connection failed on TLS or authentication ({0}); stopped before any partition was assigned")]
     Refused(String),
 }
@@ -145,7 +131,7 @@ pub fn run(
     zone: Zone,
     transform: &Transform,
     shutdown: &AtomicBool,
-) -> Result<WorkerReport, WorkerError> {
+) -> Result<Report, WorkerError> {
     let zone = Arc::new(Mutex::new(zone));
     let context = Rebalancer {
         topic: cfg.topic.clone(),
@@ -185,8 +171,8 @@ pub fn run(
         pending: Pending::new(transform, cfg.threads, cfg.max_partitions),
         assigned: BTreeSet::new(),
         at_end: BTreeSet::new(),
-        dead: AckedProducer::new(&cfg.brokers, &cfg.properties)?,
-        report: WorkerReport::default(),
+        dead: DeadLetterTopic::new(&cfg.brokers, &cfg.properties, &cfg.dead_letter_topic, &cfg.topic)?,
+        report: Report::default(),
         storage_backoff: MIN_STORAGE_BACKOFF,
         last_failure: None,
     };
@@ -252,8 +238,8 @@ struct Worker<'c> {
     assigned: BTreeSet<i32>,
     /// Partitions whose end was reached since their last message (drain mode).
     at_end: BTreeSet<i32>,
-    dead: AckedProducer,
-    report: WorkerReport,
+    dead: DeadLetterTopic,
+    report: Report,
     /// Pause after a failed commit, doubling while commits keep failing.
     storage_backoff: Duration,
     /// The storage failure of the last commit, until one works.
@@ -316,46 +302,12 @@ impl Worker<'_> {
         let rejected = pending.rows.decode();
         pending.counts.written += (pending.waiting.len() - rejected.len()) as u64;
         for (i, payload, why) in rejected {
-            let (partition, offset) = self.pending.waiting[i];
-            self.dead_letter(partition, offset, &payload, &why)?;
+            self.dead.reject(pending.waiting[i], &payload, None, &why)?;
+            pending.counts.rejected += 1;
+            *pending.rejected.entry(why.kind).or_default() += 1;
+            self.cfg.metrics.dead_letter();
         }
-        self.pending.waiting.clear();
-        Ok(())
-    }
-
-    fn dead_letter(&mut self, partition: i32, offset: i64, payload: &[u8], why: &Rejection) -> Result<(), WorkerError> {
-        let pending = &mut self.pending;
-        pending.counts.rejected += 1;
-        *pending.rejected.entry(why.kind).or_default() += 1;
-        self.cfg.metrics.dead_letter();
-        let part = partition.to_string();
-        let off = offset.to_string();
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "msma.reason",
-                value: Some(why.kind.as_str()),
-            })
-            .insert(Header {
-                key: "msma.detail",
-                value: Some(why.detail.as_str()),
-            })
-            .insert(Header {
-                key: "msma.source.topic",
-                value: Some(self.cfg.topic.as_str()),
-            })
-            .insert(Header {
-                key: "msma.source.partition",
-                value: Some(part.as_str()),
-            })
-            .insert(Header {
-                key: "msma.source.offset",
-                value: Some(off.as_str()),
-            });
-        self.dead.send(
-            BaseRecord::to(&self.cfg.dead_letter_topic)
-                .payload(payload)
-                .headers(headers),
-        )?;
+        pending.waiting.clear();
         Ok(())
     }
 
@@ -385,21 +337,13 @@ impl Worker<'_> {
         if self.pending.rows.waiting() > 0 {
             self.decode()?;
         }
-        if self.pending.counts.rejected > 0 {
-            let failed = self.dead.failed();
-            if self.dead.flush(Duration::from_secs(10)).is_err() {
-                tracing::warn!("dead letters not yet acknowledged; commit postponed");
-                return Ok(false);
-            }
-            if self.dead.failed() > failed {
-                return Err(WorkerError::DeadLetters);
-            }
+        if self.pending.counts.rejected > 0 && !self.dead.settle()? {
+            return Ok(false);
         }
         let mut pending = std::mem::replace(
             &mut self.pending,
             Pending::new(self.transform, self.cfg.threads, self.cfg.max_partitions),
         );
-        let topic = &self.cfg.topic;
         let ranges: Vec<OffsetRange> = pending
             .ranges
             .iter()
@@ -409,27 +353,29 @@ impl Worker<'_> {
                 last_offset: *last,
             })
             .collect();
-        let mut zone = self.zone.lock().expect("not poisoned");
-        let source = Source::Kafka {
-            topic: topic.clone(),
-            ranges: ranges.clone(),
+        let rejected = pending.rejected.clone();
+        let batch = Batch {
+            source: Source::Kafka {
+                topic: self.cfg.topic.clone(),
+                ranges: ranges.clone(),
+            },
+            counts: pending.counts,
+            rejected: pending.rejected,
         };
+        let zone = self.zone.clone();
+        let mut zone = zone.lock().expect("not poisoned");
         let mut committing = Instant::now();
         let committed = zone.begin().and_then(|mut txn| {
             txn.set_threads(self.cfg.threads);
-            match txn.write_all(pending.rows.take()) {
-                Ok(()) => {
-                    committing = Instant::now();
-                    txn.commit(source, pending.counts)
-                }
-                Err(e) => {
-                    let _ = txn.abort();
-                    Err(e)
-                }
+            if let Err(e) = txn.write_all(pending.rows.take()) {
+                let _ = txn.abort();
+                return Err(e);
             }
+            committing = Instant::now();
+            msma_ingest::commit(txn, batch, &mut self.report)
         });
         match committed {
-            Ok(record) => {
+            Ok(Outcome::Committed(record)) => {
                 self.cfg.metrics.committed(
                     pending.counts.written,
                     record.files.len() as u64,
@@ -437,40 +383,23 @@ impl Worker<'_> {
                     started.elapsed(),
                     committing.elapsed(),
                 );
-                tracing::info!(
-                    seq = record.seq,
-                    partitions = ranges.len(),
-                    written = pending.counts.written,
-                    rejected = pending.counts.rejected,
-                    files = record.files.len(),
-                    "committed"
-                );
-                self.report.written += pending.counts.written;
-                self.report.commits += 1;
-                self.report.files += record.files.len() as u64;
-                for (k, n) in pending.rejected {
-                    *self.report.rejected.entry(k).or_default() += n;
-                    self.cfg.metrics.rejected(k, n);
+                for (kind, n) in rejected {
+                    self.cfg.metrics.rejected(kind, n);
                 }
                 let mut offsets = TopicPartitionList::new();
                 for r in &ranges {
-                    offsets.add_partition_offset(topic, r.partition, Offset::Offset(r.last_offset + 1))?;
+                    offsets.add_partition_offset(&self.cfg.topic, r.partition, Offset::Offset(r.last_offset + 1))?;
                 }
                 if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
                     tracing::warn!(error = %e, "could not commit offsets to Kafka (the log stays the truth)");
                 }
             }
-            Err(msma_sink::Error::Conflict(seq)) => {
+            Ok(Outcome::Conflict(seq)) => {
                 tracing::warn!(
                     record = seq,
                     "offsets already committed by another worker; resuming from the log"
                 );
-                self.report.conflicts += 1;
-                self.report.dropped += pending.counts.read;
-                self.cfg.metrics.dropped(pending.counts.read);
-                for p in &self.assigned {
-                    consumer.seek(topic, *p, resume_offset(&zone, topic, *p), Duration::from_secs(10))?;
-                }
+                self.rewind(consumer, &zone, pending.counts.read)?;
             }
             Err(e) if e.is_storage_failure() => {
                 // Disk full, read-only, store away: nothing was committed. Drop the work,
@@ -479,11 +408,7 @@ impl Worker<'_> {
                 let pause = self.storage_backoff;
                 tracing::error!(error = %e, retry_in_s = pause.as_secs(), "commit failed; nothing committed, will retry");
                 self.cfg.metrics.commit_failed();
-                self.report.dropped += pending.counts.read;
-                self.cfg.metrics.dropped(pending.counts.read);
-                for p in &self.assigned {
-                    consumer.seek(topic, *p, resume_offset(&zone, topic, *p), Duration::from_secs(10))?;
-                }
+                self.rewind(consumer, &zone, pending.counts.read)?;
                 drop(zone);
                 std::thread::sleep(pause);
                 self.storage_backoff = (pause * 2).min(MAX_STORAGE_BACKOFF);
@@ -496,5 +421,17 @@ impl Worker<'_> {
         self.last_failure = None;
         self.cfg.metrics.commit_succeeded();
         Ok(true)
+    }
+
+    /// Drops `read` uncommitted events and sends every assigned partition back to the
+    /// log's offsets, to read them again.
+    fn rewind(&mut self, consumer: &BaseConsumer<Rebalancer>, zone: &Zone, read: u64) -> Result<(), WorkerError> {
+        self.report.dropped += read;
+        self.cfg.metrics.dropped(read);
+        for p in &self.assigned {
+            let offset = resume_offset(zone, &self.cfg.topic, *p);
+            consumer.seek(&self.cfg.topic, *p, offset, Duration::from_secs(10))?;
+        }
+        Ok(())
     }
 }

@@ -2,8 +2,9 @@
 //! restarting, two workers with a rebalance in the middle, injected broker errors. The
 //! zone's commit log must cover every offset of every partition exactly once.
 
+use msma_ingest::Report;
 use msma_ingest::Transform;
-use msma_kafka::{DevBroker, WorkerConfig, WorkerReport, push, run_worker};
+use msma_kafka::{DevBroker, WorkerConfig, push, run_worker};
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
 use msma_sink::{Identity, Source, Zone};
 use rdkafka::config::ClientConfig;
@@ -65,22 +66,15 @@ fn send_raw(p: &mut rdkafka::producer::BaseProducer, n: u64) {
     p.flush(Duration::from_secs(10)).unwrap();
 }
 
-fn worker(s: &Setup, group: &str, zone_dir: &Path) -> WorkerReport {
+fn worker(s: &Setup, group: &str, zone_dir: &Path) -> Report {
     run(&s.broker.bootstrap(), group, zone_dir, 2_500)
 }
 
-fn run(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64) -> WorkerReport {
+fn run(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64) -> Report {
     run_study(bootstrap, group, zone_dir, idle_ms, "k", 2_000)
 }
 
-fn run_study(
-    bootstrap: &str,
-    group: &str,
-    zone_dir: &Path,
-    idle_ms: u64,
-    study: &str,
-    flush_rows: usize,
-) -> WorkerReport {
+fn run_study(bootstrap: &str, group: &str, zone_dir: &Path, idle_ms: u64, study: &str, flush_rows: usize) -> Report {
     let key = MasterKey::from_bytes([5; 32]);
     let policy = Policy::default();
     let identity = Identity {
@@ -100,7 +94,7 @@ fn run_study(
 }
 
 /// The worker's /metrics counters say what its report says.
-fn check_metrics(text: &str, report: &WorkerReport) {
+fn check_metrics(text: &str, report: &Report) {
     let value = |name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())

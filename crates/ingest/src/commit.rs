@@ -1,0 +1,94 @@
+//! The committer every source shares. A source (file segments, Kafka partitions) writes
+//! a batch's rows into a transaction and settles its dead letters; [`commit`] then
+//! publishes the transaction with the batch's source position, which the zone refuses
+//! when another commit already holds it (the exactly-once fence), and adds the outcome
+//! to the one [`Report`] of an ingest.
+
+use msma_model::RejectKind;
+use msma_sink::{CommitRecord, RowCounts, Source, Txn};
+use std::collections::BTreeMap;
+
+/// What an ingest did, whatever its source.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Events read from the source.
+    pub read: u64,
+    /// Events skipped because a commit already holds them.
+    pub already_committed: u64,
+    pub written: u64,
+    pub rejected: BTreeMap<RejectKind, u64>,
+    pub commits: u64,
+    pub files: u64,
+    pub rows_by_dataset: BTreeMap<String, u64>,
+    /// Buffered events dropped on a rebalance or a refused commit, to be read again.
+    pub dropped: u64,
+    /// Commits refused because another writer had committed some of their events.
+    pub conflicts: u64,
+}
+
+impl Report {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+/// One commit's worth of events: where they came from, and what became of them.
+pub struct Batch {
+    pub source: Source,
+    pub counts: RowCounts,
+    pub rejected: BTreeMap<RejectKind, u64>,
+}
+
+pub enum Outcome {
+    Committed(CommitRecord),
+    /// Another writer committed some of these events first (its record's number):
+    /// nothing was published.
+    Conflict(u64),
+}
+
+/// Publishes `txn`, whose rows are written and whose dead letters are settled (a crash
+/// after this repeats dead letters, never loses them), and adds it to `report`. Other
+/// errors leave `report` as it was: nothing was published.
+pub fn commit(txn: Txn, batch: Batch, report: &mut Report) -> Result<Outcome, msma_sink::Error> {
+    let covers = covers(&batch.source);
+    let record = match txn.commit(batch.source, batch.counts) {
+        Ok(record) => record,
+        Err(msma_sink::Error::Conflict(seq)) => {
+            report.conflicts += 1;
+            return Ok(Outcome::Conflict(seq));
+        }
+        Err(e) => return Err(e),
+    };
+    tracing::info!(
+        seq = record.seq,
+        covers,
+        written = batch.counts.written,
+        rejected = batch.counts.rejected,
+        files = record.files.len(),
+        "committed"
+    );
+    report.written += batch.counts.written;
+    report.commits += 1;
+    report.files += record.files.len() as u64;
+    for (kind, n) in batch.rejected {
+        *report.rejected.entry(kind).or_default() += n;
+    }
+    for file in &record.files {
+        *report.rows_by_dataset.entry(file.dataset.clone()).or_default() += file.rows;
+    }
+    Ok(Outcome::Committed(record))
+}
+
+/// What a commit covers, for its log line.
+fn covers(source: &Source) -> String {
+    match source {
+        Source::Segment {
+            first_line, last_line, ..
+        }
+        | Source::File {
+            first_line, last_line, ..
+        } => format!("lines {first_line}-{last_line}"),
+        Source::Kafka { ranges, .. } => format!("{} partition(s)", ranges.len()),
+        Source::Rotation { .. } => "a key rotation".into(),
+    }
+}
