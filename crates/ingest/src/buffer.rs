@@ -1,38 +1,46 @@
-//! The Kafka worker's buffer: events are decoded a block at a time on several threads,
-//! each thread taking the events of its own source partitions (so that the rows of a
-//! source partition stay in offset order), and rows stay in the threads' builders until
-//! a commit takes them.
+//! A buffer of events for one commit, for sources that take events one at a time (a
+//! Kafka worker): events are decoded a block at a time on several threads, each thread
+//! taking the events of its own lane (a source partition, so that its rows stay in
+//! offset order); rejected events go straight to the dead letters, and rows stay in the
+//! threads' builders until the commit takes them with the batch's counts.
 
 use crate::block::{Block, Gathered, decode_lines};
+use crate::deadletter::DeadLetterSink;
 use crate::transform::{PartitionCap, Transform};
-use msma_model::Rejection;
-use msma_sink::RowGroup;
+use msma_model::RejectKind;
+use msma_sink::{RowCounts, RowGroup};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Events per block: enough to keep every thread busy for much longer than it takes to
 /// start, few enough that rows are decoded soon after they arrive.
 const BLOCK_EVENTS: usize = 16 * 1024;
 
-pub struct RowBuffer {
+/// `A` is where an event was in its source (a partition and offset).
+pub struct RowBuffer<A> {
     /// One per thread.
     transforms: Vec<Transform>,
     /// Events waiting to be decoded.
     block: Block,
-    /// The thread of each waiting event.
-    lanes: Vec<usize>,
+    /// The thread and source position of each waiting event.
+    waiting: Vec<(usize, A)>,
     /// The partitions the buffered rows open, shared by the threads.
     cap: Arc<PartitionCap>,
+    counts: RowCounts,
+    rejected: BTreeMap<RejectKind, u64>,
 }
 
-impl RowBuffer {
+impl<A: Copy + Sync> RowBuffer<A> {
     /// A buffer for one commit of at most `max_partitions` partitions.
     pub fn new(transform: &Transform, threads: usize, max_partitions: usize) -> Self {
         let cap = PartitionCap::new(max_partitions);
         Self {
             transforms: (0..threads.max(1)).map(|_| transform.with_cap(cap.clone())).collect(),
             block: Block::new(0, 0, BLOCK_EVENTS, 8 << 20),
-            lanes: Vec::with_capacity(BLOCK_EVENTS),
+            waiting: Vec::with_capacity(BLOCK_EVENTS),
             cap,
+            counts: RowCounts::default(),
+            rejected: BTreeMap::new(),
         }
     }
 
@@ -42,25 +50,31 @@ impl RowBuffer {
         self.cap.full()
     }
 
-    /// Adds an event of source partition `source`; `true` when the block is full and
-    /// should be decoded.
-    pub fn push(&mut self, source: u32, event: &[u8]) -> bool {
+    /// Adds the event at `at` of lane `lane`; `true` when the block is full and should
+    /// be decoded.
+    pub fn push(&mut self, lane: u32, at: A, event: &[u8]) -> bool {
         self.block.push(event, None);
-        self.lanes.push(source as usize % self.transforms.len());
-        self.lanes.len() >= BLOCK_EVENTS
+        self.waiting.push((lane as usize % self.transforms.len(), at));
+        self.counts.read += 1;
+        self.waiting.len() >= BLOCK_EVENTS
     }
 
     /// Events pushed since the last [`RowBuffer::decode`].
     pub fn waiting(&self) -> usize {
-        self.lanes.len()
+        self.waiting.len()
     }
 
-    /// Decodes the waiting events and returns those rejected, in the order they came:
-    /// their index among the waiting events, their bytes, and why.
-    pub fn decode(&mut self) -> Vec<(usize, Vec<u8>, Rejection)> {
-        let (block, lanes) = (&self.block, &self.lanes);
+    /// What the buffer holds: events read, rows written and events rejected so far.
+    pub fn counts(&self) -> RowCounts {
+        self.counts
+    }
+
+    /// Decodes the waiting events, sending those rejected to `dead` in the order they
+    /// came.
+    pub fn decode<D: DeadLetterSink<At = A>>(&mut self, dead: &mut D) -> Result<(), D::Error> {
+        let (block, waiting) = (&self.block, &self.waiting);
         let mut jobs = self.transforms.iter_mut().enumerate().map(|(lane, transform)| {
-            let mine = (0..lanes.len()).filter(move |i| lanes[*i] == lane);
+            let mine = (0..waiting.len()).filter(move |i| waiting[*i].0 == lane);
             move || decode_lines(block, mine, transform, usize::MAX).rejects
         });
         let first = jobs.next().expect("one transform at least");
@@ -73,17 +87,21 @@ impl RowBuffer {
             rejected
         });
         rejected.sort_unstable_by_key(|r| r.0);
+        self.counts.written += (self.waiting.len() - rejected.len()) as u64;
+        self.counts.rejected += rejected.len() as u64;
+        let sent = rejected.into_iter().try_for_each(|(i, event, _, why)| {
+            *self.rejected.entry(why.kind).or_default() += 1;
+            dead.reject(self.waiting[i as usize].1, &event, None, &why)
+        });
         self.block.data.clear();
         self.block.lines.clear();
-        self.lanes.clear();
-        rejected
-            .into_iter()
-            .map(|(i, bytes, _, why)| (i as usize, bytes, why))
-            .collect()
+        self.waiting.clear();
+        sent
     }
 
-    /// Every decoded row, a row group per partition.
-    pub fn take(&mut self) -> Vec<RowGroup> {
+    /// Every decoded row, a row group per partition, with the counts of the buffered
+    /// events and of those rejected by reason; the buffer is then empty.
+    pub fn take(&mut self) -> (Vec<RowGroup>, RowCounts, BTreeMap<RejectKind, u64>) {
         self.cap.clear();
         let mut gathered = Gathered::default();
         for transform in &mut self.transforms {
@@ -91,6 +109,7 @@ impl RowBuffer {
                 gathered.add(part, batch);
             }
         }
-        gathered.take_largest(0)
+        let counts = std::mem::take(&mut self.counts);
+        (gathered.take_largest(0), counts, std::mem::take(&mut self.rejected))
     }
 }

@@ -1,9 +1,9 @@
 //! The Kafka worker's buffer: decoding on several threads gives the rows one thread
 //! would give for the same source partitions, each partition's rows in the order they
-//! came, and reports the rejected events in order.
+//! came, and sends the rejected events to the dead letters in order, with their counts.
 
 use arrow_array::{Array, RecordBatch, StringArray};
-use msma_ingest::{RowBuffer, Transform};
+use msma_ingest::{DeadLetterSink, RowBuffer, Transform};
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
 use std::collections::BTreeMap;
 
@@ -44,32 +44,47 @@ fn as_text(array: &dyn Array) -> Vec<String> {
     (0..array.len()).map(|i| format!("{:?}", array.slice(i, 1))).collect()
 }
 
+/// The dead letters a buffer sends: position and reason.
+#[derive(Default)]
+struct Collected(Vec<(usize, msma_model::RejectKind)>);
+
+impl DeadLetterSink for Collected {
+    type At = usize;
+    type Error = std::convert::Infallible;
+    fn reject(&mut self, at: usize, _: &[u8], _: Option<u64>, why: &msma_model::Rejection) -> Result<(), Self::Error> {
+        self.0.push((at, why.kind));
+        Ok(())
+    }
+    fn settle(&mut self) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+    fn forget(&mut self) -> Result<(), Self::Error> {
+        self.0.clear();
+        Ok(())
+    }
+}
+
 #[test]
 fn threads_give_one_threads_rows_with_each_source_partitions_order() {
     let lines = lines(40_000); // more than two blocks
     let sources = 5u32;
     let threads = 3;
     let mut buffer = RowBuffer::new(&transform(), threads, msma_ingest::MAX_PARTITIONS);
-    let mut rejected = Vec::new();
-    let mut waiting_from = 0;
+    let mut rejected = Collected::default();
     for (i, line) in lines.iter().enumerate() {
-        if buffer.push(i as u32 % sources, line) {
-            rejected.extend(
-                buffer
-                    .decode()
-                    .into_iter()
-                    .map(|(j, _, why)| (waiting_from + j, why.kind)),
-            );
-            waiting_from = i + 1;
+        if buffer.push(i as u32 % sources, i, line) {
+            buffer.decode(&mut rejected).unwrap();
         }
     }
-    rejected.extend(
-        buffer
-            .decode()
-            .into_iter()
-            .map(|(j, _, why)| (waiting_from + j, why.kind)),
+    buffer.decode(&mut rejected).unwrap();
+    let (groups, counts, by_kind) = buffer.take();
+    let rejected = rejected.0;
+    assert_eq!(counts.read, lines.len() as u64);
+    assert_eq!(
+        (counts.rejected, counts.written),
+        (rejected.len() as u64, counts.read - counts.rejected)
     );
-    let groups = buffer.take();
+    assert_eq!(by_kind.values().sum::<u64>(), counts.rejected);
     let got = rows(groups.iter().flat_map(|g| {
         let path = format!("{}/{}", g.dataset, g.partition);
         g.batches.iter().map(move |b| (path.clone(), b))

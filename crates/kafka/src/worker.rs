@@ -21,8 +21,7 @@
 use crate::deadletter::{DeadLetterTopic, DeadLetterTopicError};
 use crate::rebalance::{Changes, RebalanceError, Rebalancer, resume_offset};
 use msma_ingest::{Batch, DeadLetterSink, Outcome, Report, RowBuffer, Transform};
-use msma_model::RejectKind;
-use msma_sink::{OffsetRange, RowCounts, Source, Zone};
+use msma_sink::{OffsetRange, Source, Zone};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -98,28 +97,22 @@ pub enum WorkerError {
 
 /// Buffered, uncommitted work: rows of every partition, and what they cover.
 struct Pending {
-    rows: RowBuffer,
-    /// Partition and offset of each event waiting in `rows` to be decoded.
-    waiting: Vec<(i32, i64)>,
+    /// Rows, and counts, of the buffered events, known by partition and offset.
+    rows: RowBuffer<(i32, i64)>,
     /// Partition → (first offset, last offset).
     ranges: BTreeMap<i32, (i64, i64)>,
     /// When the oldest buffered event came (the latency trigger's clock).
     since: Option<Instant>,
-    counts: RowCounts,
     bytes: usize,
-    rejected: BTreeMap<RejectKind, u64>,
 }
 
 impl Pending {
     fn new(transform: &Transform, threads: usize, max_partitions: usize) -> Self {
         Self {
             rows: RowBuffer::new(transform, threads, max_partitions),
-            waiting: Vec::new(),
             ranges: BTreeMap::new(),
             since: None,
-            counts: RowCounts::default(),
             bytes: 0,
-            rejected: BTreeMap::new(),
         }
     }
 }
@@ -273,8 +266,9 @@ impl Worker<'_> {
     }
 
     fn drop_pending(&mut self) {
-        self.report.dropped += self.pending.counts.read;
-        self.cfg.metrics.dropped(self.pending.counts.read);
+        let read = self.pending.rows.counts().read;
+        self.report.dropped += read;
+        self.cfg.metrics.dropped(read);
         self.pending = Pending::new(self.transform, self.cfg.threads, self.cfg.max_partitions);
     }
 
@@ -285,12 +279,13 @@ impl Worker<'_> {
         let pending = &mut self.pending;
         pending.ranges.entry(partition).or_insert((offset, offset)).1 = offset;
         pending.since.get_or_insert_with(Instant::now);
-        pending.counts.read += 1;
         pending.bytes += payload.len();
-        pending.waiting.push((partition, offset));
         self.report.read += 1;
         self.cfg.metrics.read();
-        if pending.rows.push(partition.unsigned_abs(), payload) {
+        if pending
+            .rows
+            .push(partition.unsigned_abs(), (partition, offset), payload)
+        {
             self.decode()?;
         }
         Ok(())
@@ -298,16 +293,11 @@ impl Worker<'_> {
 
     /// Decodes the waiting events, and sends the rejected ones to the dead letters.
     fn decode(&mut self) -> Result<(), WorkerError> {
-        let pending = &mut self.pending;
-        let rejected = pending.rows.decode();
-        pending.counts.written += (pending.waiting.len() - rejected.len()) as u64;
-        for (i, payload, why) in rejected {
-            self.dead.reject(pending.waiting[i], &payload, None, &why)?;
-            pending.counts.rejected += 1;
-            *pending.rejected.entry(why.kind).or_default() += 1;
+        let before = self.pending.rows.counts().rejected;
+        self.pending.rows.decode(&mut self.dead)?;
+        for _ in before..self.pending.rows.counts().rejected {
             self.cfg.metrics.dead_letter();
         }
-        pending.waiting.clear();
         Ok(())
     }
 
@@ -321,7 +311,7 @@ impl Worker<'_> {
     /// buffered event.
     fn due(&self) -> bool {
         let p = &self.pending;
-        p.counts.read as usize >= self.cfg.flush_rows
+        p.rows.counts().read as usize >= self.cfg.flush_rows
             || p.bytes >= self.cfg.flush_bytes
             || p.since.is_some_and(|since| since.elapsed() >= self.cfg.flush_latency)
             || p.rows.full()
@@ -337,7 +327,7 @@ impl Worker<'_> {
         if self.pending.rows.waiting() > 0 {
             self.decode()?;
         }
-        if self.pending.counts.rejected > 0 && !self.dead.settle()? {
+        if self.pending.rows.counts().rejected > 0 && !self.dead.settle()? {
             return Ok(false);
         }
         let mut pending = std::mem::replace(
@@ -353,21 +343,21 @@ impl Worker<'_> {
                 last_offset: *last,
             })
             .collect();
-        let rejected = pending.rejected.clone();
+        let (rows, counts, rejected) = pending.rows.take();
         let batch = Batch {
             source: Source::Kafka {
                 topic: self.cfg.topic.clone(),
                 ranges: ranges.clone(),
             },
-            counts: pending.counts,
-            rejected: pending.rejected,
+            counts,
+            rejected: rejected.clone(),
         };
         let zone = self.zone.clone();
         let mut zone = zone.lock().expect("not poisoned");
         let mut committing = Instant::now();
         let committed = zone.begin().and_then(|mut txn| {
             txn.set_threads(self.cfg.threads);
-            if let Err(e) = txn.write_all(pending.rows.take()) {
+            if let Err(e) = txn.write_all(rows) {
                 let _ = txn.abort();
                 return Err(e);
             }
@@ -377,7 +367,7 @@ impl Worker<'_> {
         match committed {
             Ok(Outcome::Committed(record)) => {
                 self.cfg.metrics.committed(
-                    pending.counts.written,
+                    counts.written,
                     record.files.len() as u64,
                     record.files.iter().map(|f| f.bytes).sum(),
                     started.elapsed(),
@@ -399,7 +389,7 @@ impl Worker<'_> {
                     record = seq,
                     "offsets already committed by another worker; resuming from the log"
                 );
-                self.rewind(consumer, &zone, pending.counts.read)?;
+                self.rewind(consumer, &zone, counts.read)?;
             }
             Err(e) if e.is_storage_failure() => {
                 // Disk full, read-only, store away: nothing was committed. Drop the work,
@@ -408,7 +398,7 @@ impl Worker<'_> {
                 let pause = self.storage_backoff;
                 tracing::error!(error = %e, retry_in_s = pause.as_secs(), "commit failed; nothing committed, will retry");
                 self.cfg.metrics.commit_failed();
-                self.rewind(consumer, &zone, pending.counts.read)?;
+                self.rewind(consumer, &zone, counts.read)?;
                 drop(zone);
                 std::thread::sleep(pause);
                 self.storage_backoff = (pause * 2).min(MAX_STORAGE_BACKOFF);
