@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Command::Ingest(f) => match msma_config::Config::load(f.config.as_deref()) {
             Ok(c) => Some(c),
             Err(e) => {
-                eprintln!("msma: error: {}", describe(&e));
+                eprintln!("msma: error: {}", describe(&e.into()));
                 return ExitCode::from(2);
             }
         },

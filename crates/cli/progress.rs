@@ -1,7 +1,9 @@
 //! A one-line progress display for long runs, on standard error and only when it is a
-//! terminal (logs and pipes stay clean): count done, percentage, rate, time left.
+//! terminal (logs and pipes stay clean): count done, percentage, rate, time left. indicatif
+//! draws and clears the line; the count is polled, since file ingest reads through buffers.
 
-use std::io::{IsTerminal, Write};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -24,14 +26,15 @@ impl Progress {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::io::stderr().is_terminal().then(|| {
             let stop = stop.clone();
+            let style = ProgressStyle::with_template("{msg}").expect("a valid template");
+            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr()).with_style(style);
             std::thread::spawn(move || {
                 let started = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(250));
-                    let line = render(what, unit, done(), total, started.elapsed());
-                    let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
+                    bar.set_message(render(what, unit, done(), total, started.elapsed()));
                 }
-                let _ = write!(std::io::stderr(), "\r\x1b[2K");
+                bar.finish_and_clear();
             })
         });
         Self { stop, thread }
@@ -49,30 +52,18 @@ impl Drop for Progress {
 
 fn render(what: &str, unit: &str, done: u64, total: Option<u64>, elapsed: Duration) -> String {
     let rate = done as f64 / elapsed.as_secs_f64().max(1e-3);
-    let mut line = format!("{what}: {} {unit}", thousands(done));
+    let mut line = format!("{what}: {} {unit}", HumanCount(done));
     if let Some(total) = total.filter(|t| *t > 0) {
         let left = total.saturating_sub(done) as f64 / rate.max(1e-9);
-        line += &format!(" of {} ({:.0}%)", thousands(total), 100.0 * done as f64 / total as f64);
-        line += &format!(" · {}/s", thousands(rate as u64));
+        line += &format!(" of {} ({:.0}%)", HumanCount(total), 100.0 * done as f64 / total as f64);
+        line += &format!(" · {}/s", HumanCount(rate as u64));
         if done > 0 {
             line += &format!(" · {} left", clock(left));
         }
     } else {
-        line += &format!(" · {}/s", thousands(rate as u64));
+        line += &format!(" · {}/s", HumanCount(rate as u64));
     }
     line
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn clock(seconds: f64) -> String {

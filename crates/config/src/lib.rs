@@ -4,9 +4,35 @@
 //! error that names it. Secrets are only ever paths to files. deploy/msma.example.toml
 //! documents every key.
 
-use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+
+/// What is wrong with the configuration: the file or variable, the key and the rule,
+/// never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot read the configuration")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file's text, with the position and rule of toml's error (see `redacted`).
+    #[error("{file}: {detail}")]
+    Syntax { file: String, detail: String },
+    #[error("{name}: no such setting; the MSMA_ variables are MSMA_<SECTION>_<KEY> of deploy/msma.example.toml")]
+    UnknownVariable { name: String },
+    #[error("{name}: expected a whole number")]
+    NotANumber { name: String },
+    /// `origin` is the file, the environment, or both.
+    #[error("{origin}: `{section}` must be a section ([{section}])")]
+    NotASection { origin: String, section: &'static str },
+    /// A value of the wrong type or out of range; `key` is `section.key: ` when known.
+    #[error("{origin}: {key}{rule}")]
+    Invalid { origin: String, key: String, rule: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,10 +161,10 @@ impl Config {
 
     pub fn from_sources(path: Option<&Path>, vars: &[(String, String)]) -> Result<Self> {
         let text = match path {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("{}: cannot read the configuration", p.display()))?,
-            ),
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|source| Error::Read {
+                path: p.display().to_string(),
+                source,
+            })?),
             None => None,
         };
         let shown = path.map(|p| p.display().to_string());
@@ -154,7 +180,10 @@ impl Config {
                 // The file alone first, for errors with its own lines and columns. toml's
                 // own message shows the line, value and all: only its position and rule
                 // are kept.
-                let at = |e: toml::de::Error| anyhow::anyhow!("{name}: {}", redacted(text, &e));
+                let at = |e: toml::de::Error| Error::Syntax {
+                    file: name.to_owned(),
+                    detail: redacted(text, &e),
+                };
                 toml::from_str::<Config>(text).map_err(at)?;
                 text.parse::<toml::Table>().map_err(at)?
             }
@@ -176,9 +205,7 @@ impl Config {
                 .iter()
                 .find(|(s, k, _)| rest.eq_ignore_ascii_case(&format!("{s}_{k}")))
             else {
-                bail!(
-                    "{name}: no such setting; the MSMA_ variables are MSMA_<SECTION>_<KEY> of deploy/msma.example.toml"
-                );
+                return Err(Error::UnknownVariable { name: name.clone() });
             };
             let value = match kind {
                 Kind::Text => toml::Value::String(value.clone()),
@@ -186,7 +213,7 @@ impl Config {
                     value
                         .trim()
                         .parse()
-                        .map_err(|_| anyhow::anyhow!("{name}: expected a whole number"))?,
+                        .map_err(|_| Error::NotANumber { name: name.clone() })?,
                 ),
             };
             let entry = table
@@ -196,14 +223,18 @@ impl Config {
                 toml::Value::Table(t) => {
                     t.insert(key.to_string(), value);
                 }
-                _ => bail!("{shown}: `{section}` must be a section ([{section}])"),
+                _ => return Err(Error::NotASection { origin: shown, section }),
             }
         }
         // The variables' values were put in the table: an error here names the key.
         toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
             let key = KEYS.iter().find(|(_, k, _)| e.message().contains(&format!("`{k}`")));
             let key = key.map(|(s, k, _)| format!("{s}.{k}: ")).unwrap_or_default();
-            anyhow::anyhow!("{shown}: {key}{}", msma_model::redact::rule(e.message()))
+            Error::Invalid {
+                origin: shown,
+                key,
+                rule: msma_model::redact::rule(e.message()),
+            }
         })
     }
 }

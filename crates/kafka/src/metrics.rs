@@ -1,10 +1,15 @@
-//! A worker's counters, rendered in the Prometheus text format. Plain atomics: the hot
-//! path pays one relaxed add per event. Names carry their units; labels come from small
+//! A worker's counters, rendered in the Prometheus text format by prometheus-client.
+//! Plain atomics: the hot path pays one relaxed add per event. Names carry their units; labels come from small
 //! fixed sets (reject reasons, partitions), never from data.
 
 use msma_model::RejectKind;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -104,110 +109,107 @@ impl Metrics {
         self.not_ready_because().is_none()
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition (format 0.0.4) of every metric, written by
+    /// prometheus-client, which adds the `_total` of counters and the full stop of helps.
     pub fn render(&self, topic: &str) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let seconds = |c: &AtomicU64| get(c) as f64 / 1e6;
-        let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
-        let one = |v: u64| vec![(String::new(), v.to_string())];
-        let topic = topic.replace(['\\', '"', '\n'], "_");
-        metric(
-            "msma_events_read_total",
-            "counter",
-            "Events consumed.",
-            &one(get(&self.read)),
+        let count = |c: &AtomicU64| ConstCounter::new(get(c));
+        let seconds = |c: &AtomicU64| ConstCounter::new(get(c) as f64 / 1e6);
+        let mut r = Registry::default();
+        r.register("msma_events_read", "Events consumed", count(&self.read));
+        r.register(
+            "msma_events_written",
+            "Events committed to the research zone",
+            count(&self.written),
         );
-        metric(
-            "msma_events_written_total",
-            "counter",
-            "Events committed to the research zone.",
-            &one(get(&self.written)),
+        let rejected = RejectKind::ALL.iter().zip(&self.rejected);
+        r.register(
+            "msma_events_rejected",
+            "Events rejected, by reason, in committed batches (their dead letters were acknowledged)",
+            Counters(rejected.map(|(k, c)| ([("reason", k.as_str())], get(c))).collect()),
         );
-        let rejected: Vec<_> = RejectKind::ALL
-            .iter()
-            .zip(&self.rejected)
-            .map(|(k, c)| (format!("{{reason=\"{}\"}}", k.as_str()), get(c).to_string()))
-            .collect();
-        metric(
-            "msma_events_rejected_total",
-            "counter",
-            "Events rejected, by reason, in committed batches (their dead letters were acknowledged).",
-            &rejected,
+        r.register(
+            "msma_dead_letters_produced",
+            "Rejected events sent to the dead-letter topic",
+            count(&self.dead_letters),
         );
-        metric(
-            "msma_dead_letters_produced_total",
-            "counter",
-            "Rejected events sent to the dead-letter topic.",
-            &one(get(&self.dead_letters)),
+        r.register(
+            "msma_events_dropped",
+            "Buffered events dropped on a rebalance or a refused commit (read again)",
+            count(&self.dropped),
         );
-        metric(
-            "msma_events_dropped_total",
-            "counter",
-            "Buffered events dropped on a rebalance or a refused commit (read again).",
-            &one(get(&self.dropped)),
+        r.register(
+            "msma_commit_failures",
+            "Commits that failed on storage (disk full, read-only, store unreachable); retried",
+            count(&self.commit_failures),
         );
-        metric(
-            "msma_commit_failures_total",
-            "counter",
-            "Commits that failed on storage (disk full, read-only, store unreachable); retried.",
-            &one(get(&self.commit_failures)),
+        r.register("msma_flushes", "Flushes that ended in a commit", count(&self.flushes));
+        r.register(
+            "msma_flush_duration_seconds",
+            "Time spent flushing: encoding, writing, syncing and committing",
+            seconds(&self.flush_micros),
         );
-        metric(
-            "msma_flushes_total",
-            "counter",
-            "Flushes that ended in a commit.",
-            &one(get(&self.flushes)),
+        r.register(
+            "msma_commit_duration_seconds",
+            "Time spent publishing commits (sync, rename, ledger record); divide by msma_flushes_total",
+            seconds(&self.commit_micros),
         );
-        metric(
-            "msma_flush_duration_seconds_total",
-            "counter",
-            "Time spent flushing: encoding, writing, syncing and committing.",
-            &[(String::new(), seconds(&self.flush_micros).to_string())],
-        );
-        metric(
-            "msma_commit_duration_seconds_total",
-            "counter",
-            "Time spent publishing commits (sync, rename, ledger record); divide by msma_flushes_total.",
-            &[(String::new(), seconds(&self.commit_micros).to_string())],
-        );
-        metric(
-            "msma_files_written_total",
-            "counter",
-            "Parquet files published.",
-            &one(get(&self.files)),
-        );
-        metric(
-            "msma_bytes_written_total",
-            "counter",
-            "Bytes of Parquet published.",
-            &one(get(&self.bytes)),
-        );
-        metric(
+        r.register("msma_files_written", "Parquet files published", count(&self.files));
+        r.register("msma_bytes_written", "Bytes of Parquet published", count(&self.bytes));
+        r.register(
             "msma_partitions_assigned",
-            "gauge",
-            "Partitions assigned to this worker.",
-            &one(get(&self.partitions)),
+            "Partitions assigned to this worker",
+            ConstGauge::new(get(&self.partitions)),
         );
-        let lag: Vec<_> = self
-            .lag
-            .lock()
-            .expect("not poisoned")
+        let lag = self.lag.lock().expect("not poisoned");
+        let lag = lag
             .iter()
-            .map(|(p, n)| (format!("{{topic=\"{topic}\",partition=\"{p}\"}}"), n.to_string()))
-            .collect();
-        metric(
+            .map(|(p, n)| ([("topic", topic.to_owned()), ("partition", p.to_string())], *n));
+        r.register(
             "msma_consumer_lag_events",
-            "gauge",
-            "Events behind the end of each assigned partition (librdkafka statistics, every 5 s).",
-            &lag,
+            "Events behind the end of each assigned partition (librdkafka statistics, every 5 s)",
+            Gauges(lag.collect()),
         );
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &r).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// A counter family's samples in a fixed order (prometheus-client's `Family` is a hash
+/// map, read in no fixed order).
+#[derive(Debug)]
+struct Counters<L>(Vec<(L, u64)>);
+
+/// A gauge family's samples, in a fixed order like [`Counters`].
+#[derive(Debug)]
+struct Gauges<L>(Vec<(L, i64)>);
+
+impl<L: EncodeLabelSet> EncodeMetric for Counters<L> {
+    fn encode(&self, mut encoder: MetricEncoder) -> fmt::Result {
+        for (labels, value) in &self.0 {
+            encoder
+                .encode_family(labels)?
+                .encode_counter::<NoLabelSet, _, u64>(value, None)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+impl<L: EncodeLabelSet> EncodeMetric for Gauges<L> {
+    fn encode(&self, mut encoder: MetricEncoder) -> fmt::Result {
+        for (labels, value) in &self.0 {
+            encoder.encode_family(labels)?.encode_gauge(value)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
     }
 }
 
@@ -238,6 +240,8 @@ mod tests {
             "msma_partitions_assigned 2",
             "msma_consumer_lag_events{topic=\"events\",partition=\"0\"} 10",
             "# TYPE msma_consumer_lag_events gauge",
+            "# HELP msma_events_read_total Events consumed.",
+            "# TYPE msma_events_read_total counter",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

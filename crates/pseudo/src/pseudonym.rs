@@ -95,11 +95,7 @@ impl Pseudonymiser {
         }
         let tag = mac.finalize().into_bytes();
         let mut out = [0u8; 64];
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for (i, b) in tag.iter().enumerate() {
-            out[2 * i] = HEX[(b >> 4) as usize];
-            out[2 * i + 1] = HEX[(b & 15) as usize];
-        }
+        hex::encode_to_slice(tag, &mut out).expect("64 hex digits for a 32-byte tag");
         Pseudonym(out)
     }
 }

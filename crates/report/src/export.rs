@@ -5,27 +5,23 @@ use crate::table::{Cell, Mask};
 use crate::{Report, sdc};
 use serde_json::{Value as Json, json};
 
-/// One line per cell: `table,row,row_label,column,value,masked`.
+/// One line per cell: `table,row,row_label,column,value,masked`, quoted only where a
+/// field needs it (RFC 4180, `\n` line ends).
 pub fn csv(report: &Report) -> String {
-    let mut out = String::from("table,row,row_label,column,value,masked\n");
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = ["table", "row", "row_label", "column", "value", "masked"];
+    out.write_record(header).expect("CSV in memory");
     for table in &report.tables {
         for row in &table.rows {
             for (column, cell) in table.columns.iter().zip(&row.cells) {
-                let fields = [
-                    table.id,
-                    &row.key,
-                    &row.label,
-                    column,
-                    &cell.display(),
-                    cell.mask.map_or("", |m| mask_name(m)),
-                ];
-                let line: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-                out.push_str(&line.join(","));
-                out.push('\n');
+                let mask = cell.mask.map_or("", mask_name);
+                let fields = [table.id, &row.key, &row.label, column, &cell.display(), mask];
+                out.write_record(fields).expect("CSV in memory");
             }
         }
     }
-    out
+    let bytes = out.into_inner().expect("CSV in memory");
+    String::from_utf8(bytes).expect("fields are text")
 }
 
 pub fn json(report: &Report) -> String {
@@ -91,10 +87,47 @@ fn mask_name(m: Mask) -> &'static str {
     }
 }
 
-fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{Row, Table};
+
+    #[test]
+    fn csv_quotes_only_the_fields_that_need_it() {
+        let row = |key: &str, label: &str| Row {
+            key: key.into(),
+            label: label.into(),
+            cells: vec![Cell {
+                value: None,
+                mask: None,
+                published: None,
+            }],
+            total: false,
+        };
+        let report = Report {
+            kind: "test",
+            title: String::new(),
+            head: None,
+            study_id: None,
+            settings: crate::Settings::default(),
+            year: None,
+            unknown_sex: None,
+            tables: vec![Table {
+                id: "t",
+                title: String::new(),
+                note: String::new(),
+                row_header: String::new(),
+                columns: vec!["a\nb".into()],
+                rows: vec![row("x,y", "say \"hi\""), row("cr\r", "plain")],
+                chart: None,
+            }],
+            suppressed: sdc::Suppressed::default(),
+        };
+        assert_eq!(
+            csv(&report),
+            "table,row,row_label,column,value,masked\n\
+             t,\"x,y\",\"say \"\"hi\"\"\",\"a\nb\",–,\n\
+             t,\"cr\r\",plain,\"a\nb\",–,\n"
+        );
     }
 }

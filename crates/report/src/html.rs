@@ -1,7 +1,8 @@
 //! The report as one self-contained HTML page: inline style, inline SVG, no script, no
 //! outside resource, so it can be mailed, archived and opened offline.
 
-use crate::svg::{self, Chart, Point, Series, esc as escape};
+use crate::escape::escape;
+use crate::svg::{self, Chart, Point, Series};
 use crate::table::{ChartKind, Table};
 use crate::{Report, sdc};
 use std::fmt::Write;

@@ -6,6 +6,7 @@
 //! head it was computed on and no clock, so the same data give the same bytes.
 
 pub mod activity;
+mod escape;
 mod export;
 mod frame;
 pub mod gender;

@@ -6,6 +6,7 @@
 //! no line is drawn through it. The output is one self-contained, deterministic `<svg>`
 //! element (inline attributes only, no script, no external resource) that is well-formed XML.
 
+use crate::escape::escape;
 use std::fmt::Write;
 
 /// One value of a series at one category.
@@ -106,11 +107,11 @@ pub fn bars(chart: &Chart) -> String {
         for (j, s) in chart.series.iter().enumerate() {
             let y = gy + j as f64 * (BAR + GAP);
             let (kind, w, fill, label, masked) = match s.points.get(i) {
-                Some(Point::Value(v, label)) => ("bar", x(clamp(*v)) - left, esc(&s.colour), label, false),
+                Some(Point::Value(v, label)) => ("bar", x(clamp(*v)) - left, escape(&s.colour), label, false),
                 Some(Point::Masked) => ("masked", STUB_W, format!("url(#{id}-hatch)"), &chart.masked_label, true),
                 _ => continue,
             };
-            let (bx, by, bw, colour, tip) = (c(left), c(y), c(w), esc(&s.colour), tip(s, cat, label, masked));
+            let (bx, by, bw, colour, tip) = (c(left), c(y), c(w), escape(&s.colour), tip(s, cat, label, masked));
             put!(
                 out,
                 r#"<rect data-kind="{kind}" x="{bx}" y="{by}" width="{bw}" height="{BAR}" fill="{fill}" stroke="{colour}">{tip}</rect>"#
@@ -155,7 +156,7 @@ pub fn lines(chart: &Chart) -> String {
         category_label(&mut out, x(i), axis + 16.0, MID, cat);
     }
     for (si, s) in chart.series.iter().enumerate() {
-        let colour = esc(&s.colour);
+        let colour = escape(&s.colour);
         let coords: Vec<Option<String>> = (0..n)
             .map(|i| match s.points.get(i) {
                 Some(Point::Value(v, _)) => Some(format!("{},{}", c(x(i)), c(y(clamp(*v))))),
@@ -225,7 +226,7 @@ fn header(chart: &Chart, kind: &str, width: f64, height: f64) -> (String, String
     // Hashing the whole chart and its kind keeps ids apart between charts of one page; FNV,
     // unlike std's DefaultHasher, is stable across Rust releases, so output stays byte-identical.
     let id = format!("msma-{kind}-{:016x}", fnv1a(format!("{chart:?}").as_bytes()));
-    let (w, h, title) = (c(width), c(height), esc(&chart.title));
+    let (w, h, title) = (c(width), c(height), escape(&chart.title));
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{id}-title" font-family="{FONT}" font-size="12" fill="{INK}"><title id="{id}-title">{title}</title>"#
     );
@@ -260,7 +261,7 @@ fn legend_width(chart: &Chart) -> f64 {
 
 fn legend(out: &mut String, chart: &Chart, id: &str, mut x: f64, bars: bool) {
     for s in &chart.series {
-        let (sx, colour) = (c(x), esc(&s.colour));
+        let (sx, colour) = (c(x), escape(&s.colour));
         put!(out, r#"<rect x="{sx}" y="40" width="12" height="12" fill="{colour}"/>"#);
         text(out, x + 16.0, 46.0, "", &s.name);
         x += 36.0 + CHAR_W * s.name.chars().count() as f64;
@@ -282,7 +283,7 @@ fn legend(out: &mut String, chart: &Chart, id: &str, mut x: f64, bars: bool) {
 }
 
 fn text(out: &mut String, x: f64, y: f64, style: &str, content: &str) {
-    let (x, y, content) = (c(x), c(y), esc(content));
+    let (x, y, content) = (c(x), c(y), escape(content));
     put!(out, r#"<text x="{x}" y="{y}" dy="0.35em"{style}>{content}</text>"#);
 }
 
@@ -297,7 +298,7 @@ fn category_label(out: &mut String, x: f64, y: f64, style: &str, cat: &str) {
         return text(out, x, y, style, cat);
     }
     let short: String = cat.chars().take(MAX_CHARS - 1).chain(['…']).collect();
-    let (x, y, full, short) = (c(x), c(y), esc(cat), esc(&short));
+    let (x, y, full, short) = (c(x), c(y), escape(cat), escape(&short));
     put!(
         out,
         r#"<text x="{x}" y="{y}" dy="0.35em"{style}><title>{full}</title>{short}</text>"#
@@ -307,7 +308,10 @@ fn category_label(out: &mut String, x: f64, y: f64, style: &str, cat: &str) {
 /// The tooltip "series — category: label", marked when the label stands for a masked value.
 fn tip(s: &Series, cat: &str, label: &str, masked: bool) -> String {
     let note = if masked { " (masked)" } else { "" };
-    format!("<title>{}</title>", esc(&format!("{} — {cat}: {label}{note}", s.name)))
+    format!(
+        "<title>{}</title>",
+        escape(&format!("{} — {cat}: {label}{note}", s.name))
+    )
 }
 
 /// The points actually drawn (one per category).
@@ -363,24 +367,6 @@ fn num(v: f64) -> String {
 fn trim(s: String) -> String {
     let t = s.trim_end_matches('0').trim_end_matches('.');
     if t == "-0" { "0".into() } else { t.into() }
-}
-
-/// Escapes XML (and HTML) specials; drops control characters XML 1.0 cannot carry.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(ch),
-            _ if ch.is_control() => {}
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -509,7 +495,7 @@ mod tests {
                 assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" width=""#));
                 assert!(svg.contains(r#"role="img""#) && svg.contains(">Patients by region</title>"));
                 for name in data.categories.iter().chain(data.series.iter().map(|s| &s.name)) {
-                    assert!(svg.contains(&format!(">{}</text>", esc(name))), "{name}");
+                    assert!(svg.contains(&format!(">{}</text>", escape(name))), "{name}");
                 }
                 for (key, value) in &attrs {
                     // Coordinates carry at most one decimal; text is at least 11px.
@@ -585,7 +571,7 @@ mod tests {
         assert!(svg.contains(">A&amp;B &lt;x&gt;</text>") && !svg.contains("A&B"));
         assert!(svg.contains("Women &quot;F&quot;") && svg.contains("d&apos;Azur réunies</title>"));
         let shown: String = long.chars().take(39).collect();
-        assert!(svg.contains(&format!("{}…</text>", esc(&shown))));
+        assert!(svg.contains(&format!("{}…</text>", escape(&shown))));
     }
 
     #[test]
