@@ -47,9 +47,9 @@ impl Metrics {
         add(&self.read, 1);
     }
 
-    /// A dead letter sent (again, if its batch is read again after a rebalance).
-    pub(crate) fn dead_letter(&self) {
-        add(&self.dead_letters, 1);
+    /// Dead letters sent (again, if their batch is read again after a rebalance).
+    pub(crate) fn dead_letters(&self, n: u64) {
+        add(&self.dead_letters, n);
     }
 
     /// Rejected events of a committed batch, like written ones: a batch dropped and read
@@ -223,7 +223,7 @@ mod tests {
         m.read();
         m.read();
         m.rejected(RejectKind::SchemaViolation, 1);
-        m.dead_letter();
+        m.dead_letters(1);
         m.committed(1, 3, 4096, Duration::from_millis(1500), Duration::from_millis(250));
         m.assigned(2);
         m.lag(BTreeMap::from([(0, 10), (1, 0)]));

@@ -295,9 +295,9 @@ impl Worker<'_> {
     fn decode(&mut self) -> Result<(), WorkerError> {
         let before = self.pending.rows.counts().rejected;
         self.pending.rows.decode(&mut self.dead)?;
-        for _ in before..self.pending.rows.counts().rejected {
-            self.cfg.metrics.dead_letter();
-        }
+        self.cfg
+            .metrics
+            .dead_letters(self.pending.rows.counts().rejected - before);
         Ok(())
     }
 
