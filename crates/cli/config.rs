@@ -27,10 +27,11 @@ pub fn run(cmd: Command) -> Result<std::process::ExitCode> {
 
 fn check(path: &Path) -> Result<String> {
     let cfg = Config::load(Some(path))?;
-    let flags = <crate::ingest::Flags as clap::FromArgMatches>::from_arg_matches(
-        &<crate::ingest::Flags as clap::Args>::augment_args(clap::Command::new("check")).get_matches_from(["check"]),
+    let flags = <crate::ingest_args::Flags as clap::FromArgMatches>::from_arg_matches(
+        &<crate::ingest_args::Flags as clap::Args>::augment_args(clap::Command::new("check"))
+            .get_matches_from(["check"]),
     )?;
-    let args = crate::ingest::Args::resolve(flags, cfg)?;
+    let args = crate::ingest_args::Args::resolve(flags, cfg)?;
     let key = msma_pseudo::MasterKey::load(&args.keys)?;
     if let Some(p) = &args.policy {
         msma_pseudo::Policy::load(p)?;

@@ -66,7 +66,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
     let research = a.dir.join("research");
     let defaults = msma_ingest::Options::default();
-    let args = ingest::Args {
+    let args = crate::ingest_args::Args {
         input: Some(input),
         out: msma_sink::Location::Local(research.clone()),
         keys,

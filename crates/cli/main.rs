@@ -6,6 +6,7 @@ mod demo;
 mod dev_broker;
 mod generate;
 mod ingest;
+mod ingest_args;
 mod keys;
 mod progress;
 mod pseudonymise;
@@ -15,6 +16,7 @@ mod report;
 mod rotate;
 mod schema;
 mod serve;
+mod study;
 mod summary;
 mod validate;
 mod worker;
@@ -53,7 +55,7 @@ enum Command {
     Keys(keys::Command),
     /// Validate, pseudonymise and write events to Parquet datasets, exactly once, from a
     /// file (--input) or as a Kafka worker (--brokers --topic --group).
-    Ingest(Box<ingest::Flags>),
+    Ingest(Box<ingest_args::Flags>),
     /// Validate events locally and send the valid ones to a Kafka topic.
     Push(push::Args),
     /// One patient pseudonym, on a request whose legal basis is recorded in a register.

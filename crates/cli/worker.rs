@@ -1,99 +1,14 @@
 //! `msma ingest --brokers ...`: an ingest worker of a consumer group.
 
-use crate::ingest::{Args, Study, open_study};
+use crate::ingest_args::Args;
+use crate::study::{Study, open_study};
 use anyhow::Result;
 use msma_ingest::Transform;
 use msma_kafka::WorkerConfig;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-#[derive(clap::Args, Default)]
-pub struct KafkaFlags {
-    /// Kafka bootstrap servers (HOST:PORT,...): run as a worker of a consumer group
-    /// [kafka.brokers].
-    #[arg(long)]
-    pub brokers: Option<String>,
-    /// The topic to consume [kafka.topic].
-    #[arg(long)]
-    pub topic: Option<String>,
-    /// The consumer group: workers of one group share the partitions, one study per
-    /// group [kafka.group].
-    #[arg(long)]
-    pub group: Option<String>,
-    /// Where rejected events go [kafka.dead_letter_topic; default <topic>.dead-letters].
-    #[arg(long)]
-    pub dead_letter_topic: Option<String>,
-    /// Commit once this many events are buffered, all partitions of the worker
-    /// [kafka.flush_rows; default 100000].
-    #[arg(long)]
-    pub flush_rows: Option<usize>,
-    /// Commit once the buffered events add up to this many bytes of input
-    /// [kafka.flush_bytes; default 67108864].
-    #[arg(long)]
-    pub flush_bytes: Option<usize>,
-    /// Commit once the oldest buffered event of any partition waited this long, idle or
-    /// not [kafka.flush_latency_ms; default 30000].
-    #[arg(long)]
-    pub flush_latency_ms: Option<u64>,
-    /// The consumer group session timeout: how soon a dead worker's partitions move
-    /// [kafka.session_timeout_ms; default 10000].
-    #[arg(long)]
-    pub session_timeout_ms: Option<u64>,
-    /// Stop after this long with no message, committing what is buffered: drain and
-    /// exit [kafka.stop_when_idle_ms].
-    #[arg(long)]
-    pub stop_when_idle_ms: Option<u64>,
-    /// librdkafka settings (TLS, SASL, tuning) as key=value lines
-    /// [kafka.client_properties].
-    #[arg(long, value_name = "FILE")]
-    pub kafka_properties: Option<PathBuf>,
-    /// Serve /metrics, /health and /ready on this address, e.g. 127.0.0.1:9464
-    /// [metrics.listen].
-    #[arg(long)]
-    pub metrics_listen: Option<String>,
-}
-
-/// The worker's settings, resolved.
-pub struct KafkaArgs {
-    pub brokers: Option<String>,
-    pub topic: Option<String>,
-    pub group: Option<String>,
-    pub dead_letter_topic: Option<String>,
-    pub flush_rows: usize,
-    pub flush_bytes: usize,
-    pub flush_latency_ms: u64,
-    pub session_timeout_ms: u64,
-    pub stop_when_idle_ms: Option<u64>,
-    pub kafka_properties: Option<PathBuf>,
-    pub metrics_listen: Option<String>,
-}
-
-impl Default for KafkaArgs {
-    fn default() -> Self {
-        Self::resolve(KafkaFlags::default(), msma_config::Kafka::default(), None)
-    }
-}
-
-impl KafkaArgs {
-    pub fn resolve(f: KafkaFlags, c: msma_config::Kafka, metrics_listen: Option<String>) -> Self {
-        Self {
-            brokers: f.brokers.or(c.brokers),
-            topic: f.topic.or(c.topic),
-            group: f.group.or(c.group),
-            dead_letter_topic: f.dead_letter_topic.or(c.dead_letter_topic),
-            flush_rows: f.flush_rows.or(c.flush_rows).unwrap_or(100_000),
-            flush_bytes: f.flush_bytes.or(c.flush_bytes).unwrap_or(64 << 20),
-            flush_latency_ms: f.flush_latency_ms.or(c.flush_latency_ms).unwrap_or(30_000),
-            session_timeout_ms: f.session_timeout_ms.or(c.session_timeout_ms).unwrap_or(10_000),
-            stop_when_idle_ms: f.stop_when_idle_ms.or(c.stop_when_idle_ms),
-            kafka_properties: f.kafka_properties.or(c.client_properties),
-            metrics_listen: f.metrics_listen.or(metrics_listen),
-        }
-    }
-}
 
 pub fn run(a: &Args) -> Result<ExitCode> {
     let k = &a.kafka;

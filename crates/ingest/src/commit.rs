@@ -40,7 +40,7 @@ pub struct Batch {
 }
 
 pub enum Outcome {
-    Committed(CommitRecord),
+    Committed(Box<CommitRecord>),
     /// Another writer committed some of these events first (its record's number):
     /// nothing was published.
     Conflict(u64),
@@ -76,7 +76,7 @@ pub fn commit(txn: Txn, batch: Batch, report: &mut Report) -> Result<Outcome, ms
     for file in &record.files {
         *report.rows_by_dataset.entry(file.dataset.clone()).or_default() += file.rows;
     }
-    Ok(Outcome::Committed(record))
+    Ok(Outcome::Committed(Box::new(record)))
 }
 
 /// What a commit covers, for its log line.
