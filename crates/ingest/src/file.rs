@@ -11,58 +11,13 @@
 
 use crate::commit::{self, Batch, Outcome, Report};
 use crate::deadletter::{DeadLetterSink, DeadLetters};
+use crate::error::IngestError;
 use crate::lines::{Input, LineReader};
+use crate::options::Options;
 use crate::pipeline::{self, Bounds};
 use crate::transform::Transform;
 use msma_sink::{Source, Zone};
 use std::collections::HashMap;
-
-/// Settings of a file ingest.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Lines longer than this are rejected without being held in memory.
-    pub max_line_bytes: usize,
-    /// Lines per commit (for segments that follow no earlier commit).
-    pub commit_lines: u64,
-    /// Threads that decode and transform lines (reading and writing have one each).
-    pub threads: usize,
-    /// Partitions (dataset, network, year) one commit may open; the events of others
-    /// are dead-lettered (`partition_cap`).
-    pub max_partitions: usize,
-}
-
-/// Partitions one commit may open, by default: far above what a study's networks and
-/// window of years make (8 datasets, 7 networks, 11 years: 616), low enough that a
-/// commit record stays small (a few hundred bytes a file).
-pub const MAX_PARTITIONS: usize = 1024;
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            max_line_bytes: 1 << 20,
-            commit_lines: 1_000_000,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            max_partitions: MAX_PARTITIONS,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum IngestError {
-    #[error("reading the input: {0}")]
-    Input(std::io::Error),
-    #[error("writing dead letters: {0}")]
-    DeadLetters(std::io::Error),
-    #[error(
-        "the zone holds file segments recorded by msma 0.1 (with the input's name and an unkeyed digest), \
-         which this version cannot recognise: its data stays readable; ingest files into a new zone, \
-         or rewrite this one with `msma keys rotate`"
-    )]
-    LegacySegments,
-    #[error(transparent)]
-    Sink(#[from] msma_sink::Error),
-}
 
 /// Ingests every line of `input` into `zone`. `name` identifies the input in dead
 /// letters (the identified zone), never in the research zone.

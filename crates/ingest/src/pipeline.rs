@@ -6,8 +6,9 @@
 
 use crate::block::{Block, Decoded, Gathered, decode_block};
 use crate::deadletter::{DeadLetterSink, DeadLetters};
-use crate::file::{IngestError, Options};
+use crate::error::IngestError;
 use crate::lines::LineReader;
+use crate::options::Options;
 use crate::transform::{PartitionCap, Transform};
 use msma_model::RejectKind;
 use msma_pseudo::SegmentDigest;
