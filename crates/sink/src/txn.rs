@@ -312,6 +312,7 @@ fn overlaps(held: &Source, new: &Source) -> bool {
 mod tests {
     use super::*;
     use crate::layout::{LOG_DIR, META_DIR, STAGING_DIR};
+    use crate::log::Identity;
     use arrow_array::{Int16Array, RecordBatch};
     use std::sync::Arc;
 
