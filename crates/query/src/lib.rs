@@ -39,7 +39,10 @@ pub enum Error {
     AsOf { seq: u64, last: u64 },
     /// The ledger of a zone in a store is broken (the sink names the record, not the zone).
     #[error("{zone}: {source}")]
-    Ledger { zone: url::Url, source: msma_sink::Error },
+    Ledger {
+        zone: url::Url,
+        source: Box<msma_sink::Error>,
+    },
     /// Reading the zone failed.
     #[error(transparent)]
     Zone(#[from] msma_sink::Error),

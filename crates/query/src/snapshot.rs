@@ -53,7 +53,7 @@ impl Snapshot {
             (Err(e @ msma_sink::Error::Ledger(_)), Location::Remote(url)) => {
                 return Err(Error::Ledger {
                     zone: url.clone(),
-                    source: e,
+                    source: Box::new(e),
                 });
             }
             (Err(e), _) => return Err(e.into()),
