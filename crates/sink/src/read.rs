@@ -184,7 +184,7 @@ impl ZoneReader {
     }
 
     /// Refuses a zone holding what no writer of msma puts there: in a folder, a link, a
-    /// special file or a master key ([`crate::check_tree`]); in a store (no links there),
+    /// special file or a master key at any depth; in a store (no links there),
     /// an object that holds a master key.
     pub async fn check_tree(&self) -> Result<()> {
         let (store, prefix, url) = match &self.root {

@@ -1,6 +1,6 @@
 //! A research zone opened for writing: datasets with their commit log under `_msma/`,
 //! in a folder ([`crate::local`]) or an object store ([`crate::remote`]). Transactions
-//! ([`crate::txn`]) write and publish its files.
+//! ([`crate::Txn`]) write and publish its files.
 
 use crate::local::Local;
 use crate::log::{FileEntry, Identity, Stored};
