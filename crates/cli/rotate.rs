@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail, ensure};
 use msma_ingest::{DeadLetters, Input, Options, Transform};
 use msma_pseudo::{Domain, MasterKey, Policy, Pseudonymiser, StudyId};
-use msma_sink::{Identity, LOG_DIR, META_DIR, RowCounts, Source, Zone, read_all};
+use msma_sink::{Identity, Location, RowCounts, Source, Zone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
@@ -49,7 +49,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let old_key = MasterKey::load(&a.keys)?;
     let new_key = MasterKey::load(&a.new_keys)?;
     ensure!(old_key.id() != new_key.id(), "the new key is the current key");
-    let old_records = read_all(&a.data.join(META_DIR).join(LOG_DIR))?;
+    let old_records = msma_sink::read_ledger(&Location::Local(a.data.clone()))?;
     let Some(first) = old_records.first() else {
         bail!("{} holds no commit", a.data.display())
     };

@@ -1,7 +1,6 @@
 //! Tools for data stewards: prove what went into a research zone and that no direct
 //! identifier leaked, without trusting the operators.
 
-mod remote;
 pub mod requests;
 mod risk;
 mod scan;

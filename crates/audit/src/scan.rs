@@ -7,10 +7,12 @@
 //! from a `--known` list. Findings name the place, never the value: a name that holds
 //! one shows as `…` in every place reported.
 
+use crate::verify::Problem;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use msma_model::shapes;
+use msma_sink::{LOG_DIR, Location, META_DIR, ZoneReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
@@ -54,10 +56,15 @@ pub enum ScanError {
 /// Scans the names, the ledger and every `.parquet` file of the zone. `known` holds raw
 /// identifiers of the source system, found when a value or a word of it equals one.
 pub fn scan(zone: &Path, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
+    let reader = ZoneReader::open(&Location::Local(zone.to_owned())).map_err(Problem::reading)?;
+    msma_sink::block_on(scan_zone(&reader, zone, known)).map_err(Problem::reading)?
+}
+
+async fn scan_zone(reader: &ZoneReader, zone: &Path, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
     let mut report = ScanReport::default();
-    let files = crate::verify::data_files(zone)?;
+    let files = reader.files().await.map_err(Problem::reading)?;
     scan_names(&files, known, &mut report);
-    scan_ledger(zone, known, &mut report)?;
+    scan_ledger(reader, known, &mut report).await?;
     for rel in files.iter().filter(|f| f.ends_with(".parquet")) {
         let shown = shown_path(rel, known);
         let path = zone.join(rel);
@@ -121,18 +128,19 @@ fn scan_names(files: &[String], known: &HashSet<String>, report: &mut ScanReport
 
 /// Every string of every ledger record (and every name in a path it holds). A record
 /// that is not JSON is read as one string: it is scanned, not verified (`audit verify`).
-fn scan_ledger(zone: &Path, known: &HashSet<String>, report: &mut ScanReport) -> Result<(), ScanError> {
-    let dir = zone.join(msma_sink::META_DIR).join(msma_sink::LOG_DIR);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(()); // no ledger: `audit verify` says so
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
-    for name in names {
-        let file = shown_path(&format!("{}/{}/{name}", msma_sink::META_DIR, msma_sink::LOG_DIR), known);
-        let text = std::fs::read_to_string(dir.join(&name)).map_err(|e| ScanError::Io(file.clone(), e))?;
+async fn scan_ledger(reader: &ZoneReader, known: &HashSet<String>, report: &mut ScanReport) -> Result<(), ScanError> {
+    for name in reader.log_entries().await.map_err(Problem::reading)? {
+        let rel = format!("{META_DIR}/{LOG_DIR}/{name}");
+        let file = shown_path(&rel, known);
+        let text = match reader.read(&rel).await {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+                let invalid =
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8");
+                ScanError::Io(file.clone(), invalid)
+            })?,
+            Err(msma_sink::Error::Io { source, .. }) => return Err(ScanError::Io(file, source)),
+            Err(e) => return Err(Problem::reading(e).into()),
+        };
         report.records += 1;
         let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
         let mut found = Vec::new();
@@ -145,7 +153,7 @@ fn scan_ledger(zone: &Path, known: &HashSet<String>, report: &mut ScanReport) ->
         });
         for (column, kind) in found {
             report.findings.push(Finding {
-                dataset: msma_sink::META_DIR.to_owned(),
+                dataset: META_DIR.to_owned(),
                 file: file.clone(),
                 column,
                 row: 0,

@@ -6,10 +6,8 @@
 //! later one: the summary prints the head hash, to be kept elsewhere and given back with
 //! `expect_head`.
 
-use msma_sink::{LOG_DIR, Location, META_DIR, Source, Stored, read_all};
-use sha2::{Digest, Sha256};
+use msma_sink::{Location, Source, ZoneReader};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// What a clean verification found.
@@ -58,51 +56,33 @@ pub enum Problem {
     Store(String),
 }
 
-/// What verification reads of a zone, wherever it lives.
-pub(crate) trait Zone {
-    fn records(&self) -> Result<Vec<Stored>, Problem>;
-    /// SHA-256 of a data file, `None` when it is missing.
-    fn sha256(&self, rel: &str) -> Result<Option<String>, Problem>;
-    fn data_files(&self) -> Result<Vec<String>, Problem>;
-    /// Fails on what no writer of msma puts in a zone (see [`Problem::Planted`]).
-    fn planted(&self) -> Result<(), Problem>;
-}
-
-impl Zone for Path {
-    fn records(&self) -> Result<Vec<Stored>, Problem> {
-        read_all(&self.join(META_DIR).join(LOG_DIR)).map_err(|e| Problem::Ledger(e.to_string()))
-    }
-
-    fn sha256(&self, rel: &str) -> Result<Option<String>, Problem> {
-        let path = self.join(rel);
-        if !path.is_file() {
-            return Ok(None);
+impl Problem {
+    /// A failure to read the ledger: the store's, or the ledger's own.
+    pub(crate) fn ledger(e: msma_sink::Error) -> Self {
+        match e {
+            e @ msma_sink::Error::Store { .. } => Self::Store(e.to_string()),
+            e => Self::Ledger(e.to_string()),
         }
-        sha256_file(&path).map(Some)
     }
 
-    fn data_files(&self) -> Result<Vec<String>, Problem> {
-        data_files(self)
-    }
-
-    fn planted(&self) -> Result<(), Problem> {
-        msma_sink::check_tree(self).map_err(|e| match e {
-            msma_sink::Error::Io { path, source } => Problem::Io(path, source),
-            e => Problem::Planted(e.to_string()),
-        })
+    /// A failure to read the zone's files, or what its tree holds.
+    pub(crate) fn reading(e: msma_sink::Error) -> Self {
+        match e {
+            msma_sink::Error::Io { path, source } => Self::Io(path, source),
+            e @ (msma_sink::Error::Planted { .. } | msma_sink::Error::PlantedObject(_)) => Self::Planted(e.to_string()),
+            e => Self::Store(e.to_string()),
+        }
     }
 }
 
 pub fn verify(zone: &Location, expect_head: Option<&str>) -> Result<Summary, Problem> {
-    match zone {
-        Location::Local(root) => verify_zone(root.as_path(), expect_head),
-        Location::Remote(url) => verify_zone(&crate::remote::RemoteZone::open(url)?, expect_head),
-    }
+    let reader = ZoneReader::open(zone).map_err(Problem::reading)?;
+    msma_sink::block_on(verify_zone(&reader, expect_head)).map_err(Problem::reading)?
 }
 
-fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result<Summary, Problem> {
-    zone.planted()?;
-    let stored = zone.records()?;
+async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Summary, Problem> {
+    zone.check_tree().await.map_err(Problem::reading)?;
+    let stored = zone.ledger(None).await.map_err(Problem::ledger)?.unwrap_or_default();
     let mut s = Summary::default();
     let mut recorded = BTreeSet::new();
     for st in &stored {
@@ -121,7 +101,7 @@ fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
         for f in &r.files {
-            let Some(found) = zone.sha256(&f.path)? else {
+            let Some(found) = zone.sha256(&f.path).await.map_err(Problem::reading)? else {
                 return Err(Problem::Missing(f.path.clone(), r.seq));
             };
             if found != f.sha256 {
@@ -137,7 +117,7 @@ fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result
             recorded.insert(f.path.clone());
         }
     }
-    for rel in zone.data_files()? {
+    for rel in zone.files().await.map_err(Problem::reading)? {
         if !recorded.contains(&rel) {
             return Err(Problem::Unrecorded(rel));
         }
@@ -155,44 +135,10 @@ fn verify_zone(zone: &(impl Zone + ?Sized), expect_head: Option<&str>) -> Result
     Ok(s)
 }
 
-fn sha256_file(path: &Path) -> Result<String, Problem> {
-    let io = |e| Problem::Io(path.to_owned(), e);
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buf[..n]);
-    }
-    Ok(hex::encode(sha.finalize()))
-}
-
-/// Every file of the zone outside `_msma/`, relative, with `/` separators.
+/// Every file of a local zone outside `_msma/`, relative, with `/` separators.
 pub fn data_files(zone: &Path) -> Result<Vec<String>, Problem> {
-    let mut out = Vec::new();
-    let mut stack = vec![zone.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Problem::Io(dir.clone(), e))? {
-            let path = entry.map_err(|e| Problem::Io(dir.clone(), e))?.path();
-            if path.parent() == Some(zone) && path.file_name().is_some_and(|n| n == META_DIR) {
-                continue;
-            }
-            // Not following links: a linked folder's files are not the zone's.
-            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(zone).expect("below the zone");
-                let parts: Vec<String> = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                out.push(parts.join("/"));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    let reader = ZoneReader::open(&Location::Local(zone.to_owned())).map_err(Problem::reading)?;
+    msma_sink::block_on(reader.files())
+        .map_err(Problem::reading)?
+        .map_err(Problem::reading)
 }

@@ -17,18 +17,48 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use msma_model::EventType;
 use msma_sink::Location;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// The zone's folder cannot be made absolute.
+    #[error("{}: {source}", path.display())]
+    Path { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{}: not a research zone (no {}/{} folder); give the --out folder of `msma ingest`",
+        .0.display(), msma_sink::META_DIR, msma_sink::LOG_DIR
+    )]
+    NoLogFolder(PathBuf),
+    #[error("{0}: not a research zone (no commit record); give the --out of `msma ingest`")]
+    NoCommit(url::Url),
+    #[error("--as-of {seq}: the ledger has records 1 to {last}")]
+    AsOf { seq: u64, last: u64 },
+    /// The ledger of a zone in a store is broken (the sink names the record, not the zone).
+    #[error("{zone}: {source}")]
+    Ledger {
+        zone: url::Url,
+        source: Box<msma_sink::Error>,
+    },
+    /// Reading the zone failed.
+    #[error(transparent)]
+    Zone(#[from] msma_sink::Error),
+    /// A dataset's folder is not a URL below the zone's.
     #[error("{0}")]
-    Zone(String),
+    Url(url::ParseError),
     #[error("{0}")]
     Engine(#[from] datafusion::error::DataFusionError),
+    /// Encoding a result (CSV, JSON, Parquet, the table).
     #[error("{0}")]
-    Output(String),
+    Encode(datafusion::arrow::error::ArrowError),
+    #[error("{0}")]
+    Parquet(parquet::errors::ParquetError),
+    /// Writing a result out.
+    #[error("{0}")]
+    Write(std::io::Error),
 }
 
 /// How much memory a query may hold before it fails with "resources exhausted"
@@ -58,7 +88,7 @@ impl Catalog {
             .with_information_schema(true)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true);
         let ctx = SessionContext::new_with_config_rt(config, runtime);
-        let store = store::SnapshotStore::new(&snapshot).map_err(|e| Error::Zone(e.to_string()))?;
+        let store = store::SnapshotStore::new(&snapshot);
         // The snapshot's store answers for the whole scheme and bucket of the zone.
         let mut store_url = snapshot.base.clone();
         store_url.set_path("");
@@ -83,10 +113,7 @@ async fn register(ctx: &SessionContext, snapshot: &Snapshot, event_type: EventTy
     let name = event_type.as_str();
     let columns = msma_ingest::dataset_columns(event_type);
     let file_schema: Schema = msma_sink::arrow_schema(&columns).as_ref().clone();
-    let dir = snapshot
-        .base
-        .join(&format!("{name}/"))
-        .map_err(|e| Error::Zone(e.to_string()))?;
+    let dir = snapshot.base.join(&format!("{name}/")).map_err(Error::Url)?;
     let url = ListingTableUrl::parse(dir)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")

@@ -60,10 +60,6 @@ enum Sink<'a> {
     Parquet(parquet::arrow::ArrowWriter<&'a mut (dyn Write + Send)>),
 }
 
-fn output_error(e: impl std::fmt::Display) -> Error {
-    Error::Output(e.to_string())
-}
-
 impl<'a> Sink<'a> {
     fn new(
         format: Format,
@@ -81,7 +77,7 @@ impl<'a> Sink<'a> {
                     .build();
                 Self::Parquet(
                     parquet::arrow::ArrowWriter::try_new(out, std::sync::Arc::new(schema.clone()), Some(props))
-                        .map_err(output_error)?,
+                        .map_err(Error::Parquet)?,
                 )
             }
         })
@@ -90,10 +86,10 @@ impl<'a> Sink<'a> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             Self::Table(_, batches) => batches.push(batch.clone()),
-            Self::Csv(w) => w.write(batch).map_err(output_error)?,
-            Self::Json(w) => w.write(batch).map_err(output_error)?,
-            Self::Ndjson(w) => w.write(batch).map_err(output_error)?,
-            Self::Parquet(w) => w.write(batch).map_err(output_error)?,
+            Self::Csv(w) => w.write(batch).map_err(Error::Encode)?,
+            Self::Json(w) => w.write(batch).map_err(Error::Encode)?,
+            Self::Ndjson(w) => w.write(batch).map_err(Error::Encode)?,
+            Self::Parquet(w) => w.write(batch).map_err(Error::Parquet)?,
         }
         Ok(())
     }
@@ -107,13 +103,13 @@ impl<'a> Sink<'a> {
                 } else {
                     datafusion::arrow::util::pretty::pretty_format_batches(&batches)
                 }
-                .map_err(output_error)?;
-                writeln!(out, "{table}").map_err(output_error)?;
+                .map_err(Error::Encode)?;
+                writeln!(out, "{table}").map_err(Error::Write)?;
             }
             Self::Csv(w) => drop(w.into_inner()),
-            Self::Json(mut w) => w.finish().map_err(output_error)?,
-            Self::Ndjson(mut w) => w.finish().map_err(output_error)?,
-            Self::Parquet(w) => drop(w.close().map_err(output_error)?),
+            Self::Json(mut w) => w.finish().map_err(Error::Encode)?,
+            Self::Ndjson(mut w) => w.finish().map_err(Error::Encode)?,
+            Self::Parquet(w) => drop(w.close().map_err(Error::Parquet)?),
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! and a figure can be recomputed later on exactly the same data (`--as-of`).
 
 use crate::{Error, Result};
-use msma_sink::{FileEntry, Identity, Location, Stored};
+use msma_sink::{FileEntry, Identity, Location, ZoneReader};
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
@@ -36,55 +36,29 @@ impl Snapshot {
     /// Reads the ledger of the zone at `location` up to record `as_of` (the last one for
     /// `None`), checking its numbering and hash chain.
     pub async fn open(location: &Location, as_of: Option<u64>) -> Result<Self> {
-        let (base, store, prefix, mut records) = match location {
-            Location::Local(zone) => {
-                let root = std::path::absolute(zone).map_err(|e| Error::Zone(format!("{}: {e}", zone.display())))?;
-                let log_dir = root.join(msma_sink::META_DIR).join(msma_sink::LOG_DIR);
-                if !log_dir.is_dir() {
-                    return Err(Error::Zone(format!(
-                        "{}: not a research zone (no {}/{} folder); give the --out folder of `msma ingest`",
-                        root.display(),
-                        msma_sink::META_DIR,
-                        msma_sink::LOG_DIR
-                    )));
-                }
-                let records = msma_sink::read_all(&log_dir).map_err(|e| Error::Zone(e.to_string()))?;
-                let base = url::Url::from_directory_path(&root)
-                    .map_err(|()| Error::Zone(format!("{}: not an absolute path", root.display())))?;
-                let prefix = ObjectPath::from_absolute_path(&root).map_err(|e| Error::Zone(e.to_string()))?;
-                let store: Arc<dyn ObjectStore> = Arc::new(object_store::local::LocalFileSystem::new());
-                (base, store, prefix, records)
-            }
-            Location::Remote(url) => {
-                let zone_error = |e: &dyn std::fmt::Display| Error::Zone(format!("{url}: {e}"));
-                let (store, prefix) = Location::connect(url).map_err(|e| zone_error(&e))?;
-                let fetched = msma_sink::fetch_records(store.as_ref(), &prefix, 0)
-                    .await
-                    .map_err(|e| zone_error(&e))?;
-                let records: Vec<Stored> =
-                    msma_sink::verify_after(None, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..])))
-                        .map_err(|e| zone_error(&e))?;
-                if records.is_empty() {
-                    return Err(zone_error(
-                        &"not a research zone (no commit record); give the --out of `msma ingest`",
-                    ));
-                }
-                let mut base = url.clone();
-                if !base.path().ends_with('/') {
-                    base.set_path(&format!("{}/", base.path()));
-                }
-                (base, store, prefix, records)
-            }
+        // A folder is read by its absolute path, which errors then name.
+        let location = match location {
+            Location::Local(zone) => Location::Local(std::path::absolute(zone).map_err(|source| Error::Path {
+                path: zone.clone(),
+                source,
+            })?),
+            remote => remote.clone(),
         };
-        if let Some(seq) = as_of {
-            let last = records.last().map_or(0, |s| s.record.seq);
-            if seq == 0 || seq > last {
-                return Err(Error::Zone(format!(
-                    "--as-of {seq}: the ledger has records 1 to {last}"
-                )));
+        let reader = ZoneReader::open(&location)?;
+        let records = match (reader.ledger(as_of).await, &location) {
+            (Ok(Some(records)), _) => records,
+            (Ok(None), Location::Local(root)) => return Err(Error::NoLogFolder(root.clone())),
+            (Ok(None), Location::Remote(url)) => return Err(Error::NoCommit(url.clone())),
+            (Err(msma_sink::Error::NotInLedger { seq, last }), _) => return Err(Error::AsOf { seq, last }),
+            (Err(e @ msma_sink::Error::Ledger(_)), Location::Remote(url)) => {
+                return Err(Error::Ledger {
+                    zone: url.clone(),
+                    source: Box::new(e),
+                });
             }
-            records.truncate(seq as usize);
-        }
+            (Err(e), _) => return Err(e.into()),
+        };
+        let (store, prefix, base) = reader.object_store()?;
         let head = records.last().map(|s| Head {
             seq: s.record.seq,
             sha256: s.sha256.clone(),

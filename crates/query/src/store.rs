@@ -21,7 +21,7 @@ pub struct SnapshotStore {
 }
 
 impl SnapshotStore {
-    pub fn new(snapshot: &Snapshot) -> Result<Self, object_store::Error> {
+    pub fn new(snapshot: &Snapshot) -> Self {
         let committed = snapshot
             .head
             .as_ref()
@@ -40,10 +40,10 @@ impl SnapshotStore {
             };
             files.insert(location, meta);
         }
-        Ok(Self {
+        Self {
             files,
             inner: snapshot.store.clone(),
-        })
+        }
     }
 
     fn under<'a>(&'a self, prefix: Option<&'a Path>) -> impl Iterator<Item = &'a ObjectMeta> + 'a {

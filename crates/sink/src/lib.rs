@@ -1,6 +1,7 @@
-//! msma's dataset writer. Rows become Arrow batches ([`BatchBuilder`]), batches become
-//! Parquet files in a staging area, and a [`Txn`] publishes them into Hive-partitioned
-//! dataset folders with one atomic commit record in the zone's log.
+//! msma's research zones, written and read. Rows become Arrow batches ([`BatchBuilder`]),
+//! batches become Parquet files in a staging area, and a [`Txn`] of a [`Zone`] publishes
+//! them into Hive-partitioned dataset folders with one atomic commit record in the zone's
+//! log. Every reader reads a zone through a [`ZoneReader`].
 //!
 //! Delivery contract: a commit's files are fully written and synced (or uploaded) before
 //! its record exists; the record exists before any of its files is visible; a crash at
@@ -10,26 +11,31 @@
 
 mod apart;
 mod batch;
+mod layout;
 mod local;
 mod location;
 mod log;
 mod order;
 mod parallel;
 mod part;
+mod read;
 mod remote;
 mod tree;
+mod txn;
 mod zone;
 
 pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
+pub use layout::{LOG_DIR, META_DIR};
 pub use location::{BadLocation, Location};
 pub use log::{
     CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, read_all, record_name,
-    verify_after,
 };
-pub use remote::{STALE_UPLOAD, fetch_records, key as object_key};
-pub use tree::{check_tree, holds};
-pub use zone::{LOG_DIR, META_DIR, RowGroup, Txn, Zone};
+pub use read::{ZoneReader, block_on, key as object_key, read_ledger};
+pub use remote::STALE_UPLOAD;
+pub use tree::holds;
+pub use txn::{RowGroup, Txn};
+pub use zone::Zone;
 
 use std::path::{Path, PathBuf};
 
@@ -61,6 +67,15 @@ pub enum Error {
     /// A zone's tree holds what msma never writes there.
     #[error("{path}: {what} in the zone, which holds only msma's own files and folders: remove it")]
     Planted { path: PathBuf, what: &'static str },
+    /// An object of a zone in a store holds a master key.
+    #[error(
+        "{0}: a master key file in the zone, which holds only msma's own files: remove it, and replace the key: it \
+         may have been read"
+    )]
+    PlantedObject(String),
+    /// A reader asked for the ledger as of a record it does not hold.
+    #[error("record {seq} is not in the ledger, which has records 1 to {last}")]
+    NotInLedger { seq: u64, last: u64 },
     /// The source range was committed by another writer meanwhile (record number).
     #[error("the source range is already committed (record {0})")]
     Conflict(u64),
@@ -96,24 +111,3 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Reads and checks a zone's ledger without opening the zone for writing (no staging,
-/// no repair): empty when nothing was committed there yet.
-pub fn read_ledger(location: &Location) -> Result<Vec<Stored>> {
-    match location {
-        Location::Local(root) => {
-            let dir = root.join(META_DIR).join(LOG_DIR);
-            if dir.is_dir() { read_all(&dir) } else { Ok(Vec::new()) }
-        }
-        Location::Remote(url) => {
-            let (store, prefix) = Location::connect(url).map_err(|e| Error::store(url, e))?;
-            let fetched = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::io(Path::new("tokio runtime"), e))?
-                .block_on(fetch_records(store.as_ref(), &prefix, 0))
-                .map_err(|e| Error::store(url, e))?;
-            verify_after(None, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..])))
-        }
-    }
-}

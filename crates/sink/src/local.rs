@@ -3,14 +3,13 @@
 //! the staged files are renamed into place. A writer's staging folder is locked while it
 //! lives, so recovery can tell a dead writer's leftovers from a live one's work.
 
+use crate::layout::{LOG_DIR, META_DIR, STAGING_DIR, staged_file};
 use crate::log::{self, CommitRecord, FileEntry, Stored};
-use crate::zone::{LOG_DIR, META_DIR, staged_file};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-const STAGING_DIR: &str = "staging";
 const LOCK: &str = "lock";
 
 pub(crate) struct Local {

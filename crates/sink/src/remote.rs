@@ -8,11 +8,12 @@
 //! upload older than [`STALE_UPLOAD`] is an orphan. Uploads only happen while a commit is
 //! being made, which takes seconds.
 
+use crate::layout::{LOG_DIR, META_DIR, STAGING_DIR, staged_file};
 use crate::log::{self, CommitRecord, FileEntry, Stored};
-use crate::zone::{LOG_DIR, META_DIR, staged_file};
+use crate::read::{CONCURRENCY, fetch_records, key};
 use crate::{Error, Result};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use object_store::path::{Path as ObjectPath, PathPart};
+use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -21,14 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-const STAGING_DIR: &str = "staging";
-
 /// Age past which an uncommitted upload belongs to a dead writer.
 pub const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 /// Files larger than this are uploaded in parts of this size (S3's smallest part).
 const PART_BYTES: usize = 5 << 20;
-/// Requests in flight at once when reading the log or publishing files.
-const CONCURRENCY: usize = 16;
 /// Small files uploaded at once: each is read whole, so at most 40 MiB are held.
 const SMALL_UPLOADS: usize = 8;
 
@@ -237,38 +234,4 @@ impl Remote {
         }
         Ok(())
     }
-}
-
-/// `rel` (with `/` separators) under `prefix`.
-pub fn key(prefix: &ObjectPath, rel: &str) -> ObjectPath {
-    prefix
-        .parts()
-        .chain(rel.split('/').filter(|p| !p.is_empty()).map(PathPart::from))
-        .collect()
-}
-
-/// The records numbered after `after` under a zone's prefix, in order, as
-/// (name, bytes): one listing, then concurrent reads.
-pub async fn fetch_records(
-    store: &dyn ObjectStore,
-    prefix: &ObjectPath,
-    after: u64,
-) -> Result<Vec<(String, bytes::Bytes)>, object_store::Error> {
-    let log_dir = key(prefix, &format!("{META_DIR}/{LOG_DIR}"));
-    let offset = key(&log_dir, &log::record_name(after));
-    let listed: Vec<object_store::ObjectMeta> = store.list_with_offset(Some(&log_dir), &offset).try_collect().await?;
-    let mut keys: Vec<ObjectPath> = listed
-        .into_iter()
-        .map(|m| m.location)
-        .filter(|k| k.filename().is_some_and(|n| log::record_seq(n).is_some()))
-        .collect();
-    keys.sort();
-    stream::iter(keys)
-        .map(|k| async move {
-            let bytes = store.get(&k).await?.bytes().await?;
-            Ok((k.filename().unwrap_or_default().to_owned(), bytes))
-        })
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await
 }

@@ -1,33 +1,14 @@
-//! A research zone: datasets with their commit log under `_msma/`, which readers skip
-//! (pyarrow, DuckDB, Polars and Spark ignore names starting with `_`), in a folder
-//! ([`crate::local`]) or an object store ([`crate::remote`]).
+//! A research zone opened for writing: datasets with their commit log under `_msma/`,
+//! in a folder ([`crate::local`]) or an object store ([`crate::remote`]). Transactions
+//! ([`crate::Txn`]) write and publish its files.
 
 use crate::local::Local;
-use crate::log::{self, CommitRecord, FileEntry, Identity, RowCounts, Source, Stored};
-use crate::parallel;
-use crate::part::{PartWriter, Written};
+use crate::log::{FileEntry, Identity, Stored};
 use crate::remote::Remote;
 use crate::{Error, Location, Result};
-use arrow_array::RecordBatch;
 use chrono::{Datelike, NaiveDate};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// Folder of msma's own files inside a zone.
-pub const META_DIR: &str = "_msma";
-/// The commit log, inside [`META_DIR`].
-pub const LOG_DIR: &str = "log";
-
-/// Files finished (footer, fsync) at once, whatever the thread count: they mostly wait
-/// for the disk, not for a core.
-pub(crate) const SYNC_THREADS: usize = 8;
-
-/// Files a transaction keeps open at once (an open file with no row group in progress
-/// costs little); past this, the least recently written is finished, and a later row of
-/// its partition opens a second file.
-const MAX_OPEN_FILES: usize = 512;
 
 enum Storage {
     Local(Local),
@@ -37,16 +18,16 @@ enum Storage {
 /// An open zone. Several processes, on one host or several, may hold the same zone: each
 /// writes its files apart, and commits race for the next record number, the loser
 /// re-reading the log and checking again that its source range is still new (see
-/// [`Txn::commit`]).
+/// [`crate::Txn::commit`]).
 pub struct Zone {
     location: Location,
     storage: Storage,
-    identity: Identity,
-    records: Vec<Stored>,
+    pub(crate) identity: Identity,
+    pub(crate) records: Vec<Stored>,
     next_txn: u64,
     writer: String,
     /// The period a commit's date is truncated to: see [`Zone::set_commit_dates`].
-    commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
+    pub(crate) commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
 }
 
 impl Zone {
@@ -114,29 +95,18 @@ impl Zone {
         Ok(())
     }
 
-    /// Starts a transaction whose files stay invisible until [`Txn::commit`].
-    pub fn begin(&mut self) -> Result<Txn<'_>> {
+    /// The id and the folder of this writer's next transaction.
+    pub(crate) fn next_txn(&mut self) -> (String, PathBuf) {
         self.next_txn += 1;
-        let id = format!("{}/{}", self.writer, self.next_txn);
         let dir = match &self.storage {
             Storage::Local(l) => l.txn_dir(self.next_txn),
             Storage::Remote(r) => r.txn_dir(self.next_txn),
         };
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(Txn {
-            zone: self,
-            id,
-            dir,
-            open: BTreeMap::new(),
-            closed: Vec::new(),
-            files_per_part: BTreeMap::new(),
-            tick: 0,
-            threads: std::thread::available_parallelism().map_or(1, usize::from),
-        })
+        (format!("{}/{}", self.writer, self.next_txn), dir)
     }
 
     /// Makes the files of a transaction durable where the zone lives, before its record.
-    fn stage(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
+    pub(crate) fn stage(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
         match &self.storage {
             Storage::Local(_) => Ok(()), // written and synced in place
             Storage::Remote(r) => r.stage(txn, dir, files),
@@ -144,7 +114,7 @@ impl Zone {
     }
 
     /// Creates record `seq`; `false` when another writer has that number.
-    fn create_record(&self, seq: u64, bytes: &[u8]) -> Result<bool> {
+    pub(crate) fn create_record(&self, seq: u64, bytes: &[u8]) -> Result<bool> {
         match &self.storage {
             Storage::Local(l) => l.create_record(seq, bytes),
             Storage::Remote(r) => r.create_record(seq, bytes),
@@ -152,7 +122,7 @@ impl Zone {
     }
 
     /// Moves a committed transaction's files to their final place.
-    fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
+    pub(crate) fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
         match &self.storage {
             Storage::Local(l) => l.publish(dir, files, threads),
             Storage::Remote(r) => r.publish(txn, files),
@@ -160,7 +130,7 @@ impl Zone {
     }
 
     /// Drops the staged files of a transaction that will not be committed.
-    fn discard(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
+    pub(crate) fn discard(&self, txn: &str, dir: &Path, files: &[FileEntry]) -> Result<()> {
         if let Storage::Remote(r) = &self.storage {
             r.discard(txn, files)?;
         }
@@ -177,487 +147,4 @@ fn mismatch(location: &Location, held: &Identity, wanted: &Identity) -> String {
         format!("generalisation policy {}, not {}", held.policy, wanted.policy)
     };
     format!("{location} holds data of {what}; a zone holds one study under one key and policy: choose another --out")
-}
-
-/// Where a transaction keeps its file bound for `rel` until it is published: flat in
-/// the transaction's folder, `/` written `%2F`. (A tree mirroring the datasets' cost a
-/// folder per partition made and deleted at every commit, and ext4 slows down creating
-/// files among many recently deleted ones.)
-pub(crate) fn staged_file(dir: &Path, rel: &str) -> PathBuf {
-    dir.join(rel.replace('/', "%2F"))
-}
-
-/// One dataset file of a transaction: dataset, schema version, partition path.
-type PartKey = (String, u16, String);
-
-/// Rows for one file of a transaction, written as one row group (more past its row
-/// limit).
-pub struct RowGroup {
-    pub dataset: String,
-    pub schema_version: u16,
-    /// A Hive partition, such as `network_id=RMS-ALSACE/year=2024`.
-    pub partition: String,
-    pub batches: Vec<RecordBatch>,
-}
-
-/// A set of files published together, or not at all.
-pub struct Txn<'z> {
-    zone: &'z mut Zone,
-    id: String,
-    dir: PathBuf,
-    /// Open files, with the tick of their last write.
-    open: BTreeMap<PartKey, (PartWriter, u64)>,
-    /// Finished files: partition, index within the partition, file.
-    closed: Vec<(PartKey, usize, Written)>,
-    files_per_part: BTreeMap<PartKey, usize>,
-    tick: u64,
-    /// Files encoded at once (they are synced on up to [`SYNC_THREADS`]).
-    threads: usize,
-}
-
-impl Txn<'_> {
-    /// Encodes up to `threads` files at once (default: one per core).
-    pub fn set_threads(&mut self, threads: usize) {
-        self.threads = threads.max(1);
-    }
-
-    /// Appends batches to the file of `dataset` (at `schema_version`) in the Hive
-    /// partition `partition`, as one row group: see [`Txn::write_all`].
-    pub fn write(
-        &mut self,
-        dataset: &str,
-        schema_version: u16,
-        partition: &str,
-        batches: &[RecordBatch],
-    ) -> Result<()> {
-        self.write_all(vec![RowGroup {
-            dataset: dataset.to_owned(),
-            schema_version,
-            partition: partition.to_owned(),
-            batches: batches.to_vec(),
-        }])
-    }
-
-    /// Appends each group to its partition's file as a row group, the files in parallel.
-    /// No encoder state outlives the call, so memory does not grow with the number of
-    /// partitions; callers gather rows to make row groups large.
-    pub fn write_all(&mut self, groups: Vec<RowGroup>) -> Result<()> {
-        // One file per partition: groups of the same one are merged.
-        let mut rows: BTreeMap<PartKey, Vec<RecordBatch>> = BTreeMap::new();
-        for g in groups.into_iter().filter(|g| !g.batches.is_empty()) {
-            rows.entry((g.dataset, g.schema_version, g.partition))
-                .or_default()
-                .extend(g.batches);
-        }
-        while !rows.is_empty() {
-            let mut chunk = rows;
-            rows = match chunk.keys().nth(MAX_OPEN_FILES).cloned() {
-                Some(key) => chunk.split_off(&key),
-                None => BTreeMap::new(),
-            };
-            self.write_chunk(chunk)?;
-        }
-        Ok(())
-    }
-
-    /// Writes at most [`MAX_OPEN_FILES`] partitions' rows, first closing the files least
-    /// recently written to that do not fit beside theirs.
-    fn write_chunk(&mut self, mut rows: BTreeMap<PartKey, Vec<RecordBatch>>) -> Result<()> {
-        self.tick += 1;
-        for key in rows.keys() {
-            if let Some((_, last)) = self.open.get_mut(key) {
-                *last = self.tick; // so that they are not the ones closed
-            }
-        }
-        let new = rows.keys().filter(|k| !self.open.contains_key(*k)).count();
-        self.close_least_recent((self.open.len() + new).saturating_sub(MAX_OPEN_FILES))?;
-        for (key, batches) in &rows {
-            if !self.open.contains_key(key) {
-                let writer = self.create(key, batches)?;
-                self.open.insert(key.clone(), (writer, self.tick));
-            }
-        }
-        let mut jobs: Vec<_> = (self.open.iter_mut())
-            .filter_map(|(key, (writer, _))| rows.remove(key).map(|batches| (writer, batches)))
-            .collect();
-        // The largest first, so that the threads finish together.
-        jobs.sort_by_key(|(_, batches)| std::cmp::Reverse(batches.iter().map(RecordBatch::num_rows).sum::<usize>()));
-        parallel::run(self.threads, jobs, |(writer, batches)| writer.write_group(&batches))?;
-        Ok(())
-    }
-
-    fn create(&mut self, key: &PartKey, batches: &[RecordBatch]) -> Result<PartWriter> {
-        let (dataset, schema_version, _) = key;
-        // Every file so far is open or closed: the next number is their count.
-        let path = self
-            .dir
-            .join(format!("{}.parquet", self.open.len() + self.closed.len()));
-        let identity = &self.zone.identity;
-        let metadata = [
-            ("msma.dataset", dataset.clone()),
-            ("msma.schema_version", schema_version.to_string()),
-            ("msma.study_id", identity.study_id.clone()),
-            ("msma.key_id", identity.key_id.clone()),
-            ("msma.policy", identity.policy.to_string()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v));
-        let rows = batches.iter().map(RecordBatch::num_rows).sum();
-        let writer = PartWriter::create(&path, batches[0].schema(), rows, &metadata)?;
-        *self.files_per_part.entry(key.clone()).or_default() += 1;
-        Ok(writer)
-    }
-
-    /// Finishes (footer, sync) the `n` files least recently written to, in parallel.
-    fn close_least_recent(&mut self, n: usize) -> Result<()> {
-        let mut by_age: Vec<(u64, PartKey)> = self.open.iter().map(|(k, (_, t))| (*t, k.clone())).collect();
-        by_age.sort();
-        let jobs: Vec<_> = (by_age.into_iter().take(n))
-            .map(|(_, key)| {
-                let (writer, _) = self.open.remove(&key).expect("listed");
-                let index = self.files_per_part[&key] - 1;
-                (key, index, writer)
-            })
-            .collect();
-        let closed = parallel::run(self.threads.max(SYNC_THREADS), jobs, |(key, index, writer)| {
-            writer.finish().map(|written| (key, index, written))
-        })?;
-        self.closed.extend(closed);
-        Ok(())
-    }
-
-    /// Publishes every file of the transaction with one commit record. Files are named
-    /// by [`file_name`] in their partition folder.
-    pub fn commit(mut self, source: Source, rows: RowCounts) -> Result<CommitRecord> {
-        if let Err(e) = self.close_least_recent(self.open.len()) {
-            let _ = fs::remove_dir_all(&self.dir);
-            return Err(e);
-        }
-        let Txn {
-            zone,
-            id,
-            dir,
-            mut closed,
-            threads,
-            ..
-        } = self;
-        closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        let mut files = Vec::with_capacity(closed.len());
-        let mut schema_versions: BTreeMap<String, Vec<u16>> = BTreeMap::new();
-        for ((dataset, version, partition), index, written) in closed {
-            let rel = format!(
-                "{dataset}/{partition}/{}",
-                file_name(&source, version, index, &written.sha256)
-            );
-            let staged = staged_file(&dir, &rel);
-            if let Err(e) = fs::rename(&written.path, &staged) {
-                let _ = fs::remove_dir_all(&dir);
-                return Err(Error::io(&staged, e));
-            }
-            let versions = schema_versions.entry(dataset.clone()).or_default();
-            if !versions.contains(&version) {
-                versions.push(version);
-            }
-            files.push(FileEntry {
-                path: rel,
-                dataset,
-                schema_version: version,
-                rows: written.rows,
-                bytes: written.bytes,
-                sha256: written.sha256,
-            });
-        }
-        // Until the record exists, a failure leaves nothing behind; after, the staged
-        // files belong to the commit and wait for recovery.
-        let not_committed = |zone: &Zone, e: Error| {
-            let _ = zone.discard(&id, &dir, &files);
-            e
-        };
-        zone.stage(&id, &dir, &files).map_err(|e| not_committed(zone, e))?;
-        let record = loop {
-            zone.refresh().map_err(|e| not_committed(zone, e))?;
-            if let Some(held) = zone.records.iter().rev().find(|s| overlaps(&s.record.source, &source)) {
-                let held = held.record.seq;
-                zone.discard(&id, &dir, &files)?;
-                return Err(Error::Conflict(held));
-            }
-            let prev = zone.records.last();
-            let record = CommitRecord {
-                format: log::RECORD_FORMAT,
-                seq: prev.map_or(1, |p| p.record.seq + 1),
-                prev_sha256: prev.map(|p| p.sha256.clone()),
-                committed_at: format!("{}T00:00:00Z", (zone.commit_period)(chrono::Utc::now().date_naive())),
-                msma_version: env!("CARGO_PKG_VERSION").to_owned(),
-                txn: id.clone(),
-                identity: zone.identity.clone(),
-                schema_versions: schema_versions.clone(),
-                source: source.clone(),
-                rows,
-                files: files.clone(),
-            };
-            if zone
-                .create_record(record.seq, &log::to_bytes(&record))
-                .map_err(|e| not_committed(zone, e))?
-            {
-                break record;
-            }
-            // Another writer took this number: read its record and check again.
-        };
-        zone.publish(&id, &dir, &record.files, threads.max(SYNC_THREADS))?;
-        fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        zone.refresh()?;
-        Ok(record)
-    }
-
-    /// Drops the transaction's files.
-    pub fn abort(self) -> Result<()> {
-        drop(self.open);
-        fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
-    }
-}
-
-/// `part-v<schema version>-<digest>.parquet`, the digest taken over the file's SHA-256,
-/// its commit's source range and its number among the commit's files of its partition.
-/// Names are unique (a source range commits once) yet say nothing of the range, the
-/// input or the source partition, and differ between studies as the files' bytes do.
-fn file_name(source: &Source, version: u16, index: usize, sha256: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(serde_json::to_vec(source).expect("a source serialises"));
-    h.update(index.to_le_bytes());
-    h.update(sha256.as_bytes());
-    format!("part-v{version}-{}.parquet", &hex::encode(h.finalize())[..32])
-}
-
-/// Whether a committed source range already holds some of `new`: then committing `new`
-/// would duplicate rows. A file segment is held when the same lines with the same bytes
-/// were committed; a Kafka range when its partition was committed up to or past its start.
-fn overlaps(held: &Source, new: &Source) -> bool {
-    match (held, new) {
-        (
-            Source::Segment {
-                first_line: a,
-                last_line: b,
-                hmac_sha256: h,
-            },
-            Source::Segment {
-                first_line: c,
-                last_line: d,
-                hmac_sha256: k,
-            },
-        ) => (a, b, h) == (c, d, k),
-        (Source::Kafka { topic: t, ranges: held }, Source::Kafka { topic: u, ranges: new }) => {
-            t == u
-                && held.iter().any(|h| {
-                    new.iter()
-                        .any(|n| h.partition == n.partition && h.last_offset >= n.first_offset)
-                })
-        }
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const STAGING_DIR: &str = "staging";
-    use arrow_array::{Int16Array, RecordBatch};
-    use std::sync::Arc;
-
-    fn identity(study: &str) -> Identity {
-        Identity {
-            study_id: study.into(),
-            key_id: "0123456789abcdef".into(),
-            policy: serde_json::json!({}),
-        }
-    }
-
-    fn batch(n: i16) -> RecordBatch {
-        let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
-            "x",
-            arrow_schema::DataType::Int16,
-            false,
-        )]));
-        RecordBatch::try_new(schema, vec![Arc::new(Int16Array::from_iter_values(0..n))]).unwrap()
-    }
-
-    fn source(first: u64) -> Source {
-        Source::Segment {
-            first_line: first,
-            last_line: first,
-            hmac_sha256: "00".into(),
-        }
-    }
-
-    fn commit(zone: &mut Zone, first: u64) -> CommitRecord {
-        let mut txn = zone.begin().unwrap();
-        txn.write("ds", 1, "year=2024", &[batch(10)]).unwrap();
-        txn.write("ds", 1, "year=2025", &[batch(5)]).unwrap();
-        txn.commit(
-            source(first),
-            RowCounts {
-                read: 15,
-                written: 15,
-                rejected: 0,
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn commits_chain_and_publish() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
-        let r1 = commit(&mut zone, 1);
-        let r2 = commit(&mut zone, 2);
-        assert_eq!((r1.seq, r2.seq), (1, 2));
-        assert_eq!(r2.prev_sha256.as_deref(), Some(zone.records()[0].sha256.as_str()));
-        for f in r1.files.iter().chain(&r2.files) {
-            assert!(dir.path().join(&f.path).is_file(), "{}", f.path);
-        }
-        let name = r1.files[0].path.strip_prefix("ds/year=2024/part-v1-").unwrap();
-        assert_eq!(name.len(), "0123456789abcdef0123456789abcdef.parquet".len());
-        assert_ne!(
-            r1.files[0].path, r2.files[0].path,
-            "the same rows from another source range"
-        );
-        assert!(r1.committed_at.ends_with("-01T00:00:00Z"), "{}", r1.committed_at);
-        drop(zone);
-        let zone = Zone::open(dir.path(), identity("a")).unwrap();
-        assert_eq!(zone.records().len(), 2);
-    }
-
-    #[test]
-    fn more_partitions_than_open_files_are_written_in_parallel_and_each_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
-        let parts = MAX_OPEN_FILES + 40;
-        let group = |year: usize, rows: i16| RowGroup {
-            dataset: "ds".into(),
-            schema_version: 1,
-            partition: format!("year={year}"),
-            batches: vec![batch(rows)],
-        };
-        let mut txn = zone.begin().unwrap();
-        txn.set_threads(3);
-        // The first partition comes twice in the call and again in a second one.
-        let mut groups: Vec<_> = (0..parts).map(|y| group(y, 2)).collect();
-        groups.push(group(0, 1));
-        txn.write_all(groups).unwrap();
-        txn.write_all(vec![group(0, 4)]).unwrap();
-        let rows = (parts * 2 + 5) as u64;
-        let record = txn
-            .commit(
-                source(1),
-                RowCounts {
-                    read: rows,
-                    written: rows,
-                    rejected: 0,
-                },
-            )
-            .unwrap();
-        assert_eq!(record.files.iter().map(|f| f.rows).sum::<u64>(), rows);
-        let first: Vec<_> = record
-            .files
-            .iter()
-            .filter(|f| f.path.starts_with("ds/year=0/"))
-            .collect();
-        // The last 40 partitions closed the 40 least recent files, year=0 among them (the
-        // oldest, the first in order), so its last rows went to a second file.
-        assert_eq!(first.iter().map(|f| f.rows).collect::<Vec<_>>(), [3, 4]);
-        assert_eq!(record.files.len(), parts + 1);
-        for f in &record.files {
-            assert!(dir.path().join(&f.path).is_file(), "{}", f.path);
-        }
-    }
-
-    #[test]
-    fn uncommitted_files_are_removed_and_interrupted_commits_completed() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
-        let record = commit(&mut zone, 1);
-        // A crash after the record but before the renames: put the files back in staging,
-        // one where this version stages files, one where earlier versions did (in a tree
-        // mirroring the datasets).
-        let staged = dir.path().join(META_DIR).join(STAGING_DIR).join(&record.txn);
-        let [flat, mirrored] = [&record.files[0].path, &record.files[1].path];
-        std::fs::create_dir_all(&staged).unwrap();
-        std::fs::rename(dir.path().join(flat), staged_file(&staged, flat)).unwrap();
-        std::fs::create_dir_all(staged.join(mirrored).parent().unwrap()).unwrap();
-        std::fs::rename(dir.path().join(mirrored), staged.join(mirrored)).unwrap();
-        // A crash before the record: a transaction with files and no commit.
-        let mut txn = zone.begin().unwrap();
-        txn.write("ds", 1, "year=2024", &[batch(3)]).unwrap();
-        std::mem::forget(txn);
-        drop(zone);
-
-        let zone = Zone::open(dir.path(), identity("a")).unwrap();
-        for moved in [flat, mirrored] {
-            assert!(dir.path().join(moved).is_file(), "the interrupted commit was completed");
-        }
-        let staging = dir.path().join(META_DIR).join(STAGING_DIR);
-        assert_eq!(
-            std::fs::read_dir(staging).unwrap().count(),
-            1,
-            "orphans removed, only the live writer's folder"
-        );
-        assert_eq!(zone.records().len(), 1);
-    }
-
-    #[test]
-    fn writers_share_a_zone_and_never_commit_a_range_twice() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut a = Zone::open(dir.path(), identity("a")).unwrap();
-        let mut b = Zone::open(dir.path(), identity("a")).unwrap();
-        assert_eq!(commit(&mut a, 1).seq, 1);
-        assert_eq!(commit(&mut b, 2).seq, 2, "b reads a's record before claiming a number");
-        let mut txn = b.begin().unwrap();
-        txn.write("ds", 1, "year=2024", &[batch(1)]).unwrap();
-        let again = txn.commit(source(1), RowCounts::default());
-        assert!(matches!(again, Err(Error::Conflict(1))), "{again:?}");
-        let kafka = |first_offset, last_offset| Source::Kafka {
-            topic: "t".into(),
-            ranges: vec![crate::OffsetRange {
-                partition: 0,
-                first_offset,
-                last_offset,
-            }],
-        };
-        let txn = a.begin().unwrap();
-        txn.commit(kafka(0, 99), RowCounts::default()).unwrap();
-        let txn = b.begin().unwrap();
-        assert!(matches!(
-            txn.commit(kafka(50, 149), RowCounts::default()),
-            Err(Error::Conflict(3))
-        ));
-        let txn = b.begin().unwrap();
-        assert_eq!(txn.commit(kafka(100, 149), RowCounts::default()).unwrap().seq, 4);
-        drop((a, b));
-        assert!(matches!(
-            Zone::open(dir.path(), identity("b")),
-            Err(Error::IdentityMismatch(_))
-        ));
-        let staging = dir.path().join(META_DIR).join(STAGING_DIR);
-        let zone = Zone::open(dir.path(), identity("a")).unwrap();
-        assert_eq!(zone.records().len(), 4);
-        assert_eq!(
-            std::fs::read_dir(staging).unwrap().count(),
-            1,
-            "only the live writer's folder"
-        );
-    }
-
-    #[test]
-    fn a_broken_chain_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
-        commit(&mut zone, 1);
-        commit(&mut zone, 2);
-        drop(zone);
-        let first = dir.path().join(META_DIR).join(LOG_DIR).join(log::record_name(1));
-        let text = std::fs::read_to_string(&first)
-            .unwrap()
-            .replace("\"written\": 15", "\"written\": 14");
-        std::fs::write(&first, text).unwrap();
-        assert!(matches!(Zone::open(dir.path(), identity("a")), Err(Error::Ledger(_))));
-    }
 }

@@ -1,0 +1,315 @@
+//! A zone opened for reading, in a folder or an object store: its ledger as of a record,
+//! its files' listing, bytes and digests, and a check of what its tree holds. Every
+//! reader (queries, reports, audits, rotation, `config check`) reads through here, and
+//! the writer's own log reads share [`fetch_records`] and [`crate::log::read_after`].
+
+use crate::layout::{LOG_DIR, META_DIR};
+use crate::log::{self, Stored};
+use crate::{Error, Location, Result};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use object_store::path::{Path as ObjectPath, PathPart};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use url::Url;
+
+/// Requests in flight at once when reading the log or publishing files.
+pub(crate) const CONCURRENCY: usize = 16;
+/// Objects of a key's size at most are read to see if they hold one.
+const KEY_OBJECT_MAX_BYTES: u64 = 128;
+
+/// A zone opened for reading: nothing is written, staged files are not repaired.
+/// Reads are asynchronous, for engines that share the zone's store (queries); [`block_on`]
+/// runs them for the others.
+pub struct ZoneReader {
+    root: Root,
+}
+
+enum Root {
+    Local(PathBuf),
+    Store {
+        store: Arc<dyn ObjectStore>,
+        prefix: ObjectPath,
+        url: Url,
+    },
+}
+
+impl ZoneReader {
+    /// Opens the zone at `location`: connects to its store, reads nothing yet.
+    pub fn open(location: &Location) -> Result<Self> {
+        let root = match location {
+            Location::Local(path) => Root::Local(path.clone()),
+            Location::Remote(url) => {
+                let (store, prefix) = Location::connect(url).map_err(|e| Error::store(url, e))?;
+                Root::Store {
+                    store,
+                    prefix,
+                    url: url.clone(),
+                }
+            }
+        };
+        Ok(Self { root })
+    }
+
+    /// The ledger's records up to record `as_of` (all of them for `None`), checked for
+    /// numbering and hash chain; `None` when the zone has no ledger (no log folder; in a
+    /// store, which has no folders, no record). A record past the last is
+    /// [`Error::NotInLedger`].
+    pub async fn ledger(&self, as_of: Option<u64>) -> Result<Option<Vec<Stored>>> {
+        let mut records = match &self.root {
+            Root::Local(root) => {
+                let dir = root.join(META_DIR).join(LOG_DIR);
+                if !dir.is_dir() {
+                    return Ok(None);
+                }
+                log::read_all(&dir)?
+            }
+            Root::Store { store, prefix, url } => {
+                let fetched = fetch_records(store.as_ref(), prefix, 0)
+                    .await
+                    .map_err(|e| Error::store(url, e))?;
+                let records = log::verify_after(None, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..])))?;
+                if records.is_empty() {
+                    return Ok(None);
+                }
+                records
+            }
+        };
+        if let Some(seq) = as_of {
+            let last = records.last().map_or(0, |s| s.record.seq);
+            if seq == 0 || seq > last {
+                return Err(Error::NotInLedger { seq, last });
+            }
+            records.truncate(seq as usize);
+        }
+        Ok(Some(records))
+    }
+
+    /// Every file of the zone outside `_msma/`, relative, with `/` separators, sorted.
+    /// Links are listed, not followed: a linked folder's files are not the zone's.
+    pub async fn files(&self) -> Result<Vec<String>> {
+        match &self.root {
+            Root::Local(root) => local_files(root),
+            Root::Store { store, prefix, url } => {
+                let depth = prefix.parts().count();
+                let mut files: Vec<String> = (list(store.as_ref(), prefix, url, None).await?.iter())
+                    .map(|m| {
+                        m.location
+                            .parts()
+                            .skip(depth)
+                            .map(|p| p.as_ref().to_owned())
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|parts| parts.first().is_some_and(|p| p != META_DIR))
+                    .map(|parts| parts.join("/"))
+                    .collect();
+                files.sort();
+                Ok(files)
+            }
+        }
+    }
+
+    /// The names of the entries of the log folder, sorted, records or not; none when it
+    /// cannot be read.
+    pub async fn log_entries(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = match &self.root {
+            Root::Local(root) => {
+                let Ok(entries) = std::fs::read_dir(root.join(META_DIR).join(LOG_DIR)) else {
+                    return Ok(Vec::new());
+                };
+                entries
+                    .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            }
+            Root::Store { store, prefix, url } => {
+                (list(store.as_ref(), prefix, url, Some(&format!("{META_DIR}/{LOG_DIR}")))
+                    .await?
+                    .iter())
+                .filter_map(|m| m.location.filename().map(str::to_owned))
+                .collect()
+            }
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    /// The bytes of the file at `rel` (relative to the zone's root).
+    pub async fn read(&self, rel: &str) -> Result<Vec<u8>> {
+        match &self.root {
+            Root::Local(root) => {
+                let path = root.join(rel);
+                std::fs::read(&path).map_err(|e| Error::io(&path, e))
+            }
+            Root::Store { store, prefix, url } => {
+                let get = async { store.get(&key(prefix, rel)).await?.bytes().await };
+                Ok(get.await.map_err(|e| Error::store(url, e))?.to_vec())
+            }
+        }
+    }
+
+    /// SHA-256 of the file at `rel`, streamed; `None` when there is no such file.
+    pub async fn sha256(&self, rel: &str) -> Result<Option<String>> {
+        let mut sha = Sha256::new();
+        match &self.root {
+            Root::Local(root) => {
+                let path = root.join(rel);
+                if !path.is_file() {
+                    return Ok(None);
+                }
+                let io = |e| Error::io(&path, e);
+                let mut f = std::fs::File::open(&path).map_err(io)?;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    let n = f.read(&mut buf).map_err(io)?;
+                    if n == 0 {
+                        break;
+                    }
+                    sha.update(&buf[..n]);
+                }
+            }
+            Root::Store { store, prefix, url } => {
+                let mut body = match store.get(&key(prefix, rel)).await {
+                    Ok(found) => found.into_stream(),
+                    Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                    Err(e) => return Err(Error::store(url, e)),
+                };
+                while let Some(chunk) = body.try_next().await.map_err(|e| Error::store(url, e))? {
+                    sha.update(&chunk);
+                }
+            }
+        }
+        Ok(Some(hex::encode(sha.finalize())))
+    }
+
+    /// Refuses a zone holding what no writer of msma puts there: in a folder, a link, a
+    /// special file or a master key at any depth; in a store (no links there),
+    /// an object that holds a master key.
+    pub async fn check_tree(&self) -> Result<()> {
+        let (store, prefix, url) = match &self.root {
+            Root::Local(root) => return crate::tree::check_tree(root),
+            Root::Store { store, prefix, url } => (store, prefix, url),
+        };
+        for meta in list(store.as_ref(), prefix, url, None)
+            .await?
+            .iter()
+            .filter(|m| m.size <= KEY_OBJECT_MAX_BYTES)
+        {
+            let get = async { store.get(&meta.location).await?.bytes().await };
+            let bytes = get.await.map_err(|e| Error::store(url, e))?;
+            if msma_pseudo::MasterKey::looks_like(&bytes) {
+                return Err(Error::PlantedObject(meta.location.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The zone's files as an object store, for engines that read through one: the
+    /// store, the zone's prefix in it, and the zone's root as a URL with a final slash
+    /// (`file:///…/` for a folder).
+    pub fn object_store(&self) -> Result<(Arc<dyn ObjectStore>, ObjectPath, Url)> {
+        match &self.root {
+            Root::Local(root) => {
+                let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
+                let base = Url::from_directory_path(&root)
+                    .map_err(|()| Error::io(&root, std::io::Error::other("not an absolute path")))?;
+                let prefix = ObjectPath::from_absolute_path(&root).map_err(|e| Error::Store {
+                    location: root.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                Ok((Arc::new(object_store::local::LocalFileSystem::new()), prefix, base))
+            }
+            Root::Store { store, prefix, url } => {
+                let mut base = url.clone();
+                if !base.path().ends_with('/') {
+                    base.set_path(&format!("{}/", base.path()));
+                }
+                Ok((store.clone(), prefix.clone(), base))
+            }
+        }
+    }
+}
+
+/// Runs a read on a runtime of its own, for callers that are not asynchronous.
+pub fn block_on<F: std::future::Future>(read: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io(Path::new("tokio runtime"), e))?;
+    Ok(runtime.block_on(read))
+}
+
+/// Reads and checks a zone's ledger without opening the zone for writing (no staging,
+/// no repair): empty when nothing was committed there yet.
+pub fn read_ledger(location: &Location) -> Result<Vec<Stored>> {
+    let reader = ZoneReader::open(location)?;
+    Ok(block_on(reader.ledger(None))??.unwrap_or_default())
+}
+
+/// Every file of a local zone outside `_msma/` (see [`ZoneReader::files`]).
+fn local_files(zone: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack = vec![zone.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let path = entry.map_err(|e| Error::io(&dir, e))?.path();
+            if path.parent() == Some(zone) && path.file_name().is_some_and(|n| n == META_DIR) {
+                continue;
+            }
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(zone).expect("below the zone");
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                out.push(parts.join("/"));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Every object of a zone in a store under `sub` (the whole zone, `_msma/` included,
+/// for `None`).
+async fn list(store: &dyn ObjectStore, prefix: &ObjectPath, url: &Url, sub: Option<&str>) -> Result<Vec<ObjectMeta>> {
+    let under = sub.map_or_else(|| prefix.clone(), |s| key(prefix, s));
+    (store.list(Some(&under)).try_collect().await).map_err(|e| Error::store(url, e))
+}
+
+/// `rel` (with `/` separators) under `prefix`.
+pub fn key(prefix: &ObjectPath, rel: &str) -> ObjectPath {
+    prefix
+        .parts()
+        .chain(rel.split('/').filter(|p| !p.is_empty()).map(PathPart::from))
+        .collect()
+}
+
+/// The records numbered after `after` under a zone's prefix, in order, as
+/// (name, bytes): one listing, then concurrent reads.
+pub(crate) async fn fetch_records(
+    store: &dyn ObjectStore,
+    prefix: &ObjectPath,
+    after: u64,
+) -> Result<Vec<(String, bytes::Bytes)>, object_store::Error> {
+    let log_dir = key(prefix, &format!("{META_DIR}/{LOG_DIR}"));
+    let offset = key(&log_dir, &log::record_name(after));
+    let listed: Vec<ObjectMeta> = store.list_with_offset(Some(&log_dir), &offset).try_collect().await?;
+    let mut keys: Vec<ObjectPath> = listed
+        .into_iter()
+        .map(|m| m.location)
+        .filter(|k| k.filename().is_some_and(|n| log::record_seq(n).is_some()))
+        .collect();
+    keys.sort();
+    stream::iter(keys)
+        .map(|k| async move {
+            let bytes = store.get(&k).await?.bytes().await?;
+            Ok((k.filename().unwrap_or_default().to_owned(), bytes))
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await
+}
