@@ -1,10 +1,23 @@
 //! The RECAP product items of one assessed product, consistent with the product: usual
 //! route, frequency over 30 days, use level, age at first use, injection and drinks.
 
-use crate::profile::{Assessment, is_drug};
+use crate::product::is_drug;
 use crate::rng::Rng;
 
 type W = &'static [(&'static str, u32)];
+
+/// One product or behaviour assessed at inclusion (RECAP product items).
+pub struct Assessment {
+    pub product: &'static str,
+    pub origin_of_care: bool,
+    pub route: Option<&'static str>,
+    pub frequency_30d: Option<&'static str>,
+    pub use_level: Option<&'static str>,
+    pub age_first_use: Option<u32>,
+    pub ever_injected: Option<bool>,
+    pub syringe_sharing: Option<bool>,
+    pub standard_drinks_per_day: Option<u32>,
+}
 
 pub fn assess(rng: &mut Rng, product: &'static str, origin: bool, age: u32, injector: bool) -> Assessment {
     let route = route(rng, product, injector);

@@ -7,7 +7,8 @@
 
 use crate::calendar::Ts;
 use crate::emit::Body;
-use crate::profile::{Profile, is_opioid};
+use crate::product::is_opioid;
+use crate::profile::Profile;
 use crate::rng::Rng;
 use crate::window::Window;
 

@@ -1,9 +1,10 @@
 //! Events as compact JSON, written straight into one text buffer per month (no
 //! `serde_json::Value`, no allocation per event), with an index to sort them by time.
 
+use crate::assess::Assessment;
 use crate::calendar::{Month, Ts, write_date};
 use crate::identity::Identity;
-use crate::profile::{Assessment, Profile};
+use crate::profile::Profile;
 use crate::rng::Rng;
 
 /// Roles at a synthesis meeting, in code-list order; a meeting's roles are a bit mask

@@ -34,6 +34,7 @@ mod identity;
 mod invalid;
 mod ms;
 mod patient;
+mod product;
 mod profile;
 mod rng;
 mod window;

@@ -2,21 +2,10 @@
 //! products assessed. Distributions follow `docs` calibration (domain.md) and differ by
 //! sex where the seed figures show that they do.
 
+use crate::assess::{Assessment, assess};
+use crate::product::{is_drug, is_opioid};
 use crate::rng::Rng;
 use chrono::{Days, Months, NaiveDate};
-
-/// One product or behaviour assessed at inclusion (RECAP product items).
-pub struct Assessment {
-    pub product: &'static str,
-    pub origin_of_care: bool,
-    pub route: Option<&'static str>,
-    pub frequency_30d: Option<&'static str>,
-    pub use_level: Option<&'static str>,
-    pub age_first_use: Option<u32>,
-    pub ever_injected: Option<bool>,
-    pub syringe_sharing: Option<bool>,
-    pub standard_drinks_per_day: Option<u32>,
-}
 
 pub struct Profile {
     /// "F", "M" or "U".
@@ -38,17 +27,6 @@ pub struct Profile {
     /// The first one is the product at the origin of care.
     pub substances: Vec<Assessment>,
     pub injector: bool,
-}
-
-pub const OPIOIDS: [&str; 4] = ["heroin", "buprenorphine_misused", "methadone_misused", "other_opioids"];
-
-pub fn is_opioid(p: &str) -> bool {
-    OPIOIDS.contains(&p)
-}
-
-/// Products whose users are offered hepatitis and HIV screening as "drug users".
-pub fn is_drug(p: &str) -> bool {
-    is_opioid(p) || matches!(p, "cocaine" | "crack" | "amphetamines")
 }
 
 impl Profile {
@@ -149,7 +127,7 @@ impl Profile {
         let substances = products
             .iter()
             .enumerate()
-            .map(|(i, p)| crate::assess::assess(rng, p, i == 0, age, injector))
+            .map(|(i, p)| assess(rng, p, i == 0, age, injector))
             .collect();
         Self {
             sex,
