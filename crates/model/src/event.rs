@@ -5,6 +5,8 @@ use crate::checks;
 use crate::codes::Sex;
 use crate::int::Int;
 use crate::payload::{EventType, Payload};
+use crate::rejection::{RejectKind, Rejection};
+use crate::strict::{from_object, json_rejection, object};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -76,84 +78,6 @@ pub struct Event<'a> {
     /// `patient.birth_date`, parsed.
     pub birth_date: Option<NaiveDate>,
     pub payload: Payload<'a>,
-}
-
-/// Why an event was rejected: a small fixed set, fit for metrics and logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RejectKind {
-    /// The line is not UTF-8.
-    InvalidUtf8,
-    /// The line is not one JSON value.
-    MalformedJson,
-    /// The line is longer than the configured limit.
-    OversizedLine,
-    /// `event_type` names no known event type.
-    UnknownEventType,
-    /// `schema_version` is not a version of that event type that this build knows.
-    UnknownSchemaVersion,
-    /// The event breaks its JSON Schema.
-    SchemaViolation,
-    /// A valid event of a network the study's policy does not declare.
-    NetworkNotDeclared,
-    /// A valid event of a year outside the policy's window.
-    YearOutsideWindow,
-    /// A valid event of a partition beyond the cap of partitions in one commit.
-    PartitionCap,
-}
-
-impl RejectKind {
-    pub const ALL: [RejectKind; 9] = [
-        Self::InvalidUtf8,
-        Self::MalformedJson,
-        Self::OversizedLine,
-        Self::UnknownEventType,
-        Self::UnknownSchemaVersion,
-        Self::SchemaViolation,
-        Self::NetworkNotDeclared,
-        Self::YearOutsideWindow,
-        Self::PartitionCap,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidUtf8 => "invalid_utf8",
-            Self::MalformedJson => "malformed_json",
-            Self::OversizedLine => "oversized_line",
-            Self::UnknownEventType => "unknown_event_type",
-            Self::UnknownSchemaVersion => "unknown_schema_version",
-            Self::SchemaViolation => "schema_violation",
-            Self::NetworkNotDeclared => "network_not_declared",
-            Self::YearOutsideWindow => "year_outside_window",
-            Self::PartitionCap => "partition_cap",
-        }
-    }
-}
-
-/// A rejected event: the kind, and a detail that names the field, the rule and the
-/// column, never a value of the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub kind: RejectKind,
-    pub detail: String,
-}
-
-impl Rejection {
-    pub fn new(kind: RejectKind, detail: impl Into<String>) -> Self {
-        Self {
-            kind,
-            detail: detail.into(),
-        }
-    }
-
-    fn violation(detail: impl Into<String>) -> Self {
-        Self::new(RejectKind::SchemaViolation, detail)
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.as_str(), self.detail)
-    }
 }
 
 /// Decodes and validates one event. Duplicate keys are rejected (RFC 8259 leaves them
@@ -246,94 +170,4 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         birth_date,
         payload,
     })
-}
-
-/// Why `text` (at `offset` in its line) does not decode as a `T`: the field, found by a
-/// second, tracking pass (on this error path only, so the valid path pays nothing),
-/// serde's rule without the value it quotes, and the column in the line.
-pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
-    text: &'a str,
-    offset: usize,
-    prefix: &str,
-    e: serde_json::Error,
-) -> Rejection {
-    let kind = match e.classify() {
-        serde_json::error::Category::Data => RejectKind::SchemaViolation,
-        _ => RejectKind::MalformedJson,
-    };
-    let full = e.to_string();
-    let message = full
-        .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
-        .unwrap_or(&full);
-    let mut track = serde_path_to_error::Track::new();
-    let mut de = serde_json::Deserializer::from_str(text);
-    let same = T::deserialize(ObjectOnly(serde_path_to_error::Deserializer::new(&mut de, &mut track)))
-        .err()
-        .is_some_and(|again| again.to_string() == full);
-    let segments: Vec<String> = if same {
-        track.path().iter().map(ToString::to_string).collect()
-    } else {
-        Vec::new()
-    };
-    // Every key on the path is one of the schema's (an unknown one fails as a key,
-    // before any path goes through it), but an unknown key itself came from the input.
-    let unknown = message
-        .strip_prefix("unknown field `")
-        .and_then(|m| m.split('`').next());
-    let path: Vec<&str> = segments
-        .iter()
-        .map(String::as_str)
-        .filter(|s| Some(*s) != unknown && *s != "?")
-        .collect();
-    let path = path.join(".").replace(".[", "[");
-    let field = match (prefix, path.as_str()) {
-        ("", "") => "event".to_owned(),
-        (p, "") => p.to_owned(),
-        ("", rest) => rest.to_owned(),
-        (p, rest) => format!("{p}.{rest}"),
-    };
-    let column = offset + e.column();
-    Rejection::new(
-        kind,
-        format!("{field}: {} (column {column})", crate::redact::rule(message)),
-    )
-}
-
-/// `serde_json::from_str`, but structs only from JSON objects: serde's derive also takes
-/// an array of the field values, which `"type": "object"` rejects.
-pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = T::deserialize(ObjectOnly(&mut de))?;
-    de.end()?;
-    Ok(value)
-}
-
-fn object<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
-    T::deserialize(ObjectOnly(d))
-}
-
-/// A deserializer that turns `deserialize_struct` into `deserialize_map`.
-struct ObjectOnly<D>(D);
-
-impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
-    type Error = D::Error;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_any(v)
-    }
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        v: V,
-    ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_map(v)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-        ignored_any
-    }
 }

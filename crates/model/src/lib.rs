@@ -12,11 +12,14 @@ mod event;
 mod int;
 mod payload;
 pub mod redact;
+mod rejection;
 pub mod shapes;
+mod strict;
 
 pub use checks::{network_id as is_network_id, phone_tails, trim_local_id};
 pub use codes::*;
 pub use columns::{CellSink, Column, ColumnType, Linkable};
-pub use event::{Event, Patient, RejectKind, Rejection, decode};
+pub use event::{Event, Patient, decode};
 pub use int::Int;
 pub use payload::*;
+pub use rejection::{RejectKind, Rejection};

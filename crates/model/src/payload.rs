@@ -4,6 +4,7 @@
 
 use crate::codes::*;
 use crate::int::Int;
+use crate::strict::{from_object, json_rejection};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -124,8 +125,7 @@ impl<'a> Payload<'a> {
     ) -> Option<Result<Self, String>> {
         use EventType as T;
         fn de<'a, P: Deserialize<'a>>(json: &'a str, offset: usize) -> Result<P, String> {
-            crate::event::from_object(json)
-                .map_err(|e| crate::event::json_rejection::<P>(json, offset, "payload", e).detail)
+            from_object(json).map_err(|e| json_rejection::<P>(json, offset, "payload", e).detail)
         }
         if version != 1 {
             return None;
