@@ -3,7 +3,7 @@
 
 use crate::escape::escape;
 use crate::svg::{self, Chart, Point, Series};
-use crate::table::{ChartKind, Table};
+use crate::table::{ChartKind, MARK, Table};
 use crate::{Report, sdc};
 use std::fmt::Write;
 
@@ -91,7 +91,7 @@ fn disclosure(report: &Report) -> String {
          confidential figure: a count below {t} before or after the noise ({n} here), or a ratio, share, mean \
          or amount computed from one ({d} here).",
         max = sdc::MAX_NOISE,
-        mark = sdc::MARK,
+        mark = MARK,
         t = report.settings.threshold,
         n = s.small,
         d = s.derived,
@@ -169,7 +169,7 @@ fn chart(table: &Table) -> Option<String> {
         category_axis: table.row_header.clone(),
         value_axis: spec.value_axis.clone(),
         series,
-        masked_label: sdc::MARK.into(),
+        masked_label: MARK.into(),
     };
     Some(match spec.kind {
         ChartKind::Bars => svg::bars(&chart),

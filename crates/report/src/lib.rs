@@ -21,7 +21,7 @@ pub use scope::Filter;
 
 use msma_query::{Catalog, Head};
 use sdc::Suppressed;
-use table::{Count, Table};
+use table::{Count, MARK, Table};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -126,7 +126,7 @@ impl Report {
     /// The unknown-sex count as published.
     pub fn unknown_sex_display(&self) -> Option<String> {
         self.unknown_sex
-            .map(|c| sdc::publish(c, self.settings.threshold).map_or_else(|| sdc::MARK.to_string(), |n| n.to_string()))
+            .map(|c| sdc::publish(c, self.settings.threshold).map_or_else(|| MARK.to_string(), |n| n.to_string()))
     }
 
     pub fn render(&self, format: Format) -> String {

@@ -16,7 +16,7 @@
 //! 5. Ratios, shares and amounts are computed from the counts as published, and masked
 //!    when one of them is; a mean is masked with the count of its group.
 
-use crate::table::{Cell, Count, Mask, Table, Term, Value};
+use crate::table::{Cell, Count, MARK, Mask, Table, Term, Value};
 use msma_query::datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray};
 use msma_query::datafusion::arrow::compute::cast;
 use msma_query::datafusion::arrow::datatypes::DataType;
@@ -25,10 +25,6 @@ use msma_query::datafusion::logical_expr::{ColumnarValue, Volatility, create_udf
 use msma_query::datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-/// What a masked cell shows, whatever the reason ("confidential", as the UK statistics
-/// guidance marks it).
-pub const MARK: &str = "[c]";
 
 /// The perturbation table: of the 256 places a cell key and count point to, how many
 /// give each noise. Mean 0, variance 1.1; most counts are published as they are.

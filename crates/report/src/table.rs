@@ -2,10 +2,8 @@
 //! a figure derived from counts. Disclosure control ([`crate::sdc`]) decides what each
 //! cell shows.
 
-use crate::sdc;
-
 /// A number of patients, meetings, consultations..., and the cell key of the records it
-/// counts ([`sdc::record_key`]): the same records give the same key in every table.
+/// counts ([`crate::sdc::record_key`]): the same records give the same key in every table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Count {
     pub n: u64,
@@ -49,6 +47,10 @@ pub enum Value {
         of: (usize, usize),
     },
 }
+
+/// What a masked cell shows, whatever the reason ("confidential", as the UK statistics
+/// guidance marks it).
+pub const MARK: &str = "[c]";
 
 /// Why a cell is not shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,11 +123,11 @@ impl Cell {
         self.published.map(|v| (v * scale).round() / scale)
     }
 
-    /// The cell as shown: the published figure, [`sdc::MARK`] when masked, "–" where no
+    /// The cell as shown: the published figure, [`MARK`] when masked, "–" where no
     /// figure belongs.
     pub fn display(&self) -> String {
         match (self.mask, self.published) {
-            (Some(_), _) => sdc::MARK.into(),
+            (Some(_), _) => MARK.into(),
             (None, Some(v)) => format!("{v:.*}", self.decimals()),
             (None, None) => "–".into(),
         }
