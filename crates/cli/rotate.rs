@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail, ensure};
 use msma_ingest::{DeadLetters, Input, Options, Transform};
 use msma_pseudo::{Domain, MasterKey, Policy, Pseudonymiser, StudyId};
-use msma_sink::{Identity, Location, RowCounts, Source, Zone};
+use msma_sink::{Identity, Location, RowCounts, Source, Stored, Zone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
@@ -44,100 +44,24 @@ pub struct Args {
     dead_letter: PathBuf,
 }
 
+/// Old and new pseudonyms of the same identifiers: (kind, old, new).
+type Crosswalk = BTreeSet<(&'static str, String, String)>;
+
 pub fn run(a: Args) -> Result<ExitCode> {
     let study = StudyId::new(&a.study)?;
     let old_key = MasterKey::load(&a.keys)?;
     let new_key = MasterKey::load(&a.new_keys)?;
     ensure!(old_key.id() != new_key.id(), "the new key is the current key");
-    let old_records = msma_sink::read_ledger(&Location::Local(a.data.clone()))?;
-    let Some(first) = old_records.first() else {
-        bail!("{} holds no commit", a.data.display())
-    };
-    ensure!(
-        first.record.identity.study_id == study.as_str(),
-        "{} holds another study",
-        a.data.display()
-    );
-    ensure!(
-        first.record.identity.key_id == old_key.id().as_str(),
-        "{} was written under key id {}, not {}",
-        a.data.display(),
-        first.record.identity.key_id,
-        old_key.id()
-    );
-    let policy: Policy = serde_json::from_value(first.record.identity.policy.clone())?;
-    let mut apart: Vec<(&str, &Path)> = a.inputs.iter().map(|p| ("input", p.as_path())).collect();
-    apart.extend([
-        ("dead-letter file", a.dead_letter.as_path()),
-        ("key file", a.keys.as_path()),
-        ("new key file", a.new_keys.as_path()),
-        ("crosswalk", a.crosswalk.as_path()),
-    ]);
-    msma_sink::keep_apart(&a.out.as_path().into(), &apart)?;
-    // The crosswalk links old and new pseudonyms: in neither zone.
-    msma_sink::keep_apart(&a.data.as_path().into(), &[("crosswalk", a.crosswalk.as_path())])?;
+    let (old_records, policy) = read_old_zone(&a, &study, &old_key)?;
+    keep_apart(&a)?;
 
     let old = Pseudonymiser::new(&old_key.study_key(&study));
     let new = Pseudonymiser::new(&new_key.study_key(&study));
-    let identity = Identity {
-        study_id: study.to_string(),
-        key_id: new_key.id().to_string(),
-        policy: serde_json::to_value(&policy)?,
-    };
-    let mut zone = Zone::open(&a.out, identity)?;
-    let granularity = policy.date_granularity;
-    zone.set_commit_dates(move |d| granularity.truncate(d));
-    ensure!(
-        zone.records().is_empty(),
-        "{} is not empty: rotate into a new folder",
-        a.out.display()
-    );
-    let mut dead = DeadLetters::open(&a.dead_letter, Some(&a.out))?;
+    let mut zone = open_new_zone(&a, &study, &new_key, &policy)?;
     let transform = Transform::new(new.clone(), policy);
-    let mut crosswalk: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
-    for input in &a.inputs {
-        let open = || std::fs::File::open(input).with_context(|| format!("opening {}", input.display()));
-        let name = input.display().to_string();
-        msma_ingest::ingest(
-            Input::File(std::io::BufReader::new(open()?)),
-            &name,
-            &mut zone,
-            &transform,
-            &mut dead,
-            &Options::default(),
-        )?;
-        for line in std::io::BufReader::new(open()?).split(b'\n') {
-            let line = line?;
-            let Ok(ev) = msma_model::decode(&line) else { continue };
-            let n = &ev.network_id;
-            let pairs = [
-                (
-                    "patient",
-                    old.patient(n, &ev.patient.local_id),
-                    new.patient(n, &ev.patient.local_id),
-                ),
-                (
-                    "microstructure",
-                    old.linked(Domain::Microstructure, n, &ev.microstructure_id),
-                    new.linked(Domain::Microstructure, n, &ev.microstructure_id),
-                ),
-            ];
-            for (kind, o, w) in pairs {
-                crosswalk.insert((kind, o.to_string(), w.to_string()));
-            }
-        }
-    }
+    let crosswalk = reingest(&a, &mut zone, &transform, [&old, &new])?;
 
-    let rows = |records: &[msma_sink::Stored]| {
-        let mut by: BTreeMap<String, u64> = BTreeMap::new();
-        for r in records {
-            for f in &r.record.files {
-                *by.entry(f.dataset.clone()).or_default() += f.rows;
-            }
-        }
-        by
-    };
-    let (before, after) = (rows(&old_records), rows(zone.records()));
+    let (before, after) = (rows_per_dataset(&old_records), rows_per_dataset(zone.records()));
     ensure!(
         before == after,
         "the inputs do not reproduce {}: rows per dataset {before:?} there, {after:?} now; nothing is published \
@@ -146,19 +70,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.out.display()
     );
 
-    let mut text = String::from("kind,old_pseudonym,new_pseudonym\n");
-    for (kind, o, w) in &crosswalk {
-        text.push_str(&format!("{kind},{o},{w}\n"));
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(&a.crosswalk)
-        .with_context(|| format!("creating {}", a.crosswalk.display()))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-
+    let text = write_crosswalk(&a.crosswalk, &crosswalk)?;
     let source = Source::Rotation {
         previous_zone: a.data.display().to_string(),
         previous_key_id: old_key.id().to_string(),
@@ -186,4 +98,132 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The current zone's ledger and policy, once checked to be this study's under the current key.
+fn read_old_zone(a: &Args, study: &StudyId, old_key: &MasterKey) -> Result<(Vec<Stored>, Policy)> {
+    let old_records = msma_sink::read_ledger(&Location::Local(a.data.clone()))?;
+    let Some(first) = old_records.first() else {
+        bail!("{} holds no commit", a.data.display())
+    };
+    ensure!(
+        first.record.identity.study_id == study.as_str(),
+        "{} holds another study",
+        a.data.display()
+    );
+    ensure!(
+        first.record.identity.key_id == old_key.id().as_str(),
+        "{} was written under key id {}, not {}",
+        a.data.display(),
+        first.record.identity.key_id,
+        old_key.id()
+    );
+    let policy: Policy = serde_json::from_value(first.record.identity.policy.clone())?;
+    Ok((old_records, policy))
+}
+
+/// Inputs, dead letters, keys and crosswalk stay out of the new zone, and the crosswalk out of the old one.
+fn keep_apart(a: &Args) -> Result<()> {
+    let mut apart: Vec<(&str, &Path)> = a.inputs.iter().map(|p| ("input", p.as_path())).collect();
+    apart.extend([
+        ("dead-letter file", a.dead_letter.as_path()),
+        ("key file", a.keys.as_path()),
+        ("new key file", a.new_keys.as_path()),
+        ("crosswalk", a.crosswalk.as_path()),
+    ]);
+    msma_sink::keep_apart(&a.out.as_path().into(), &apart)?;
+    // The crosswalk links old and new pseudonyms: in neither zone.
+    msma_sink::keep_apart(&a.data.as_path().into(), &[("crosswalk", a.crosswalk.as_path())])?;
+    Ok(())
+}
+
+/// The new zone, empty, under the new key and the same study and policy.
+fn open_new_zone(a: &Args, study: &StudyId, new_key: &MasterKey, policy: &Policy) -> Result<Zone> {
+    let identity = Identity {
+        study_id: study.to_string(),
+        key_id: new_key.id().to_string(),
+        policy: serde_json::to_value(policy)?,
+    };
+    let mut zone = Zone::open(&a.out, identity)?;
+    let granularity = policy.date_granularity;
+    zone.set_commit_dates(move |d| granularity.truncate(d));
+    ensure!(
+        zone.records().is_empty(),
+        "{} is not empty: rotate into a new folder",
+        a.out.display()
+    );
+    Ok(zone)
+}
+
+/// Ingests every input again into the new zone, and pairs the old and new pseudonyms of its events.
+fn reingest(a: &Args, zone: &mut Zone, transform: &Transform, keys: [&Pseudonymiser; 2]) -> Result<Crosswalk> {
+    let mut dead = DeadLetters::open(&a.dead_letter, Some(&a.out))?;
+    let mut crosswalk = Crosswalk::new();
+    for input in &a.inputs {
+        let open = || std::fs::File::open(input).with_context(|| format!("opening {}", input.display()));
+        let name = input.display().to_string();
+        msma_ingest::ingest(
+            Input::File(std::io::BufReader::new(open()?)),
+            &name,
+            zone,
+            transform,
+            &mut dead,
+            &Options::default(),
+        )?;
+        pair_pseudonyms(std::io::BufReader::new(open()?), keys, &mut crosswalk)?;
+    }
+    Ok(crosswalk)
+}
+
+/// Adds to the crosswalk the patient and microstructure of every valid event of one input.
+fn pair_pseudonyms(input: impl BufRead, [old, new]: [&Pseudonymiser; 2], crosswalk: &mut Crosswalk) -> Result<()> {
+    for line in input.split(b'\n') {
+        let line = line?;
+        let Ok(ev) = msma_model::decode(&line) else { continue };
+        let n = &ev.network_id;
+        let pairs = [
+            (
+                "patient",
+                old.patient(n, &ev.patient.local_id),
+                new.patient(n, &ev.patient.local_id),
+            ),
+            (
+                "microstructure",
+                old.linked(Domain::Microstructure, n, &ev.microstructure_id),
+                new.linked(Domain::Microstructure, n, &ev.microstructure_id),
+            ),
+        ];
+        for (kind, o, w) in pairs {
+            crosswalk.insert((kind, o.to_string(), w.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Rows per dataset over the commits of a ledger.
+fn rows_per_dataset(records: &[Stored]) -> BTreeMap<String, u64> {
+    let mut by: BTreeMap<String, u64> = BTreeMap::new();
+    for r in records {
+        for f in &r.record.files {
+            *by.entry(f.dataset.clone()).or_default() += f.rows;
+        }
+    }
+    by
+}
+
+/// Writes the crosswalk as CSV to a new file of mode 0600, and returns the text written.
+fn write_crosswalk(path: &Path, crosswalk: &Crosswalk) -> Result<String> {
+    let mut text = String::from("kind,old_pseudonym,new_pseudonym\n");
+    for (kind, o, w) in crosswalk {
+        text.push_str(&format!("{kind},{o},{w}\n"));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(text)
 }
