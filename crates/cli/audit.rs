@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
@@ -89,25 +89,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             register,
             expect_head,
             seal,
-        } => {
-            let key = msma_pseudo::MasterKey::load(&keys)?;
-            let register = register.unwrap_or_else(|| msma_audit::requests::beside(&keys));
-            if seal {
-                let entry = msma_audit::requests::Entry::new(msma_audit::requests::Kind::Seal);
-                let s = msma_audit::requests::append(&register, &key, entry)?;
-                println!("sealed: line {} anchors the lines before it", s.seq);
-            }
-            match msma_audit::requests::verify(&register, &key, expect_head.as_deref()) {
-                Ok(lines) => {
-                    print_requests(&lines);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    println!("FAILED: {e}");
-                    Ok(ExitCode::from(1))
-                }
-            }
-        }
+        } => requests(&keys, register, expect_head.as_deref(), seal),
         Command::Risk {
             data,
             dataset,
@@ -115,88 +97,142 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             quasi,
             sensitive,
             format,
-        } => {
-            let r = msma_audit::risk(&data, &dataset, k, quasi, sensitive)?;
-            if format == Format::Json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                print_risk(&r);
-            }
-            Ok(if r.smallest_class >= k {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        } => risk(&data, &dataset, k, quasi, sensitive, format),
         Command::Verify {
             data,
             expect_head,
             format,
-        } => match msma_audit::verify(&data, expect_head.as_deref()) {
-            Ok(s) => {
-                if format == Format::Json {
-                    println!("{}", serde_json::json!({ "ok": true, "summary": s }));
-                } else {
-                    let span = format!(
-                        "{} to {}",
-                        s.first_commit.as_deref().unwrap_or("-"),
-                        s.last_commit.as_deref().unwrap_or("-")
-                    );
-                    println!(
-                        "ok: {} records, {} files ({} bytes), {} rows written, {} rejected",
-                        s.records, s.files, s.bytes, s.rows_written, s.rows_rejected
-                    );
-                    println!("studies: {}; key ids: {}", join(&s.studies), join(&s.key_ids));
-                    println!("commits: {span}");
-                    println!(
-                        "head: {} (keep it elsewhere; check later with --expect-head)",
-                        s.head_sha256.as_deref().unwrap_or("-")
-                    );
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(problem) => {
-                if format == Format::Json {
-                    println!("{}", serde_json::json!({ "ok": false, "problem": problem.to_string() }));
-                } else {
-                    println!("FAILED: {problem}");
-                }
-                Ok(ExitCode::from(1))
-            }
-        },
-        Command::Scan { data, known, format } => {
-            let known: HashSet<String> = match known {
-                Some(p) => std::fs::read_to_string(&p)
-                    .with_context(|| format!("reading {}", p.display()))?
-                    .lines()
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty())
-                    .collect(),
-                None => HashSet::new(),
-            };
-            let r = msma_audit::scan(&data, &known)?;
-            if format == Format::Json {
-                println!("{}", serde_json::to_string(&r)?);
-            } else {
-                for f in &r.findings {
-                    println!("{}: {} {} column {} row {}", f.kind, f.dataset, f.file, f.column, f.row);
-                }
-                println!(
-                    "{} files, {} values, {} names, {} ledger records read: {} findings",
-                    r.files,
-                    r.values,
-                    r.names,
-                    r.records,
-                    r.findings.len()
-                );
-            }
-            Ok(if r.findings.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+        } => verify(&data, expect_head.as_deref(), format),
+        Command::Scan { data, known, format } => scan(&data, known, format),
+    }
+}
+
+/// Seals the register if asked, then checks it and lists its lines.
+fn requests(keys: &Path, register: Option<PathBuf>, expect_head: Option<&str>, seal: bool) -> Result<ExitCode> {
+    let key = msma_pseudo::MasterKey::load(keys)?;
+    let register = register.unwrap_or_else(|| msma_audit::requests::beside(keys));
+    if seal {
+        let entry = msma_audit::requests::Entry::new(msma_audit::requests::Kind::Seal);
+        let s = msma_audit::requests::append(&register, &key, entry)?;
+        println!("sealed: line {} anchors the lines before it", s.seq);
+    }
+    match msma_audit::requests::verify(&register, &key, expect_head) {
+        Ok(lines) => {
+            print_requests(&lines);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("FAILED: {e}");
+            Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Measures the disclosure risk of one dataset; fails when k is not reached.
+fn risk(
+    data: &Path,
+    dataset: &str,
+    k: u64,
+    quasi: Option<Vec<String>>,
+    sensitive: Vec<String>,
+    format: Format,
+) -> Result<ExitCode> {
+    let r = msma_audit::risk(data, dataset, k, quasi, sensitive)?;
+    if format == Format::Json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        print_risk(&r);
+    }
+    Ok(if r.smallest_class >= k {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Verifies the zone's ledger and files; fails, naming the problem, on any difference.
+fn verify(data: &msma_sink::Location, expect_head: Option<&str>, format: Format) -> Result<ExitCode> {
+    match msma_audit::verify(data, expect_head) {
+        Ok(s) => {
+            if format == Format::Json {
+                println!("{}", serde_json::json!({ "ok": true, "summary": s }));
+            } else {
+                print_summary(&s);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            if format == Format::Json {
+                println!("{}", serde_json::json!({ "ok": false, "problem": problem.to_string() }));
+            } else {
+                println!("FAILED: {problem}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Scans the zone for what looks like a direct identifier; fails on any finding.
+fn scan(data: &Path, known: Option<PathBuf>, format: Format) -> Result<ExitCode> {
+    let known = read_known(known)?;
+    let r = msma_audit::scan(data, &known)?;
+    if format == Format::Json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        print_scan(&r);
+    }
+    Ok(if r.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The known raw identifiers, one per line, trimmed, blank lines skipped.
+fn read_known(known: Option<PathBuf>) -> Result<HashSet<String>> {
+    Ok(match known {
+        Some(p) => std::fs::read_to_string(&p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        None => HashSet::new(),
+    })
+}
+
+/// The verified ledger, as text.
+fn print_summary(s: &msma_audit::Summary) {
+    let span = format!(
+        "{} to {}",
+        s.first_commit.as_deref().unwrap_or("-"),
+        s.last_commit.as_deref().unwrap_or("-")
+    );
+    println!(
+        "ok: {} records, {} files ({} bytes), {} rows written, {} rejected",
+        s.records, s.files, s.bytes, s.rows_written, s.rows_rejected
+    );
+    println!("studies: {}; key ids: {}", join(&s.studies), join(&s.key_ids));
+    println!("commits: {span}");
+    println!(
+        "head: {} (keep it elsewhere; check later with --expect-head)",
+        s.head_sha256.as_deref().unwrap_or("-")
+    );
+}
+
+/// The findings and what was read, as text.
+fn print_scan(r: &msma_audit::ScanReport) {
+    for f in &r.findings {
+        println!("{}: {} {} column {} row {}", f.kind, f.dataset, f.file, f.column, f.row);
+    }
+    println!(
+        "{} files, {} values, {} names, {} ledger records read: {} findings",
+        r.files,
+        r.values,
+        r.names,
+        r.records,
+        r.findings.len()
+    );
 }
 
 fn print_requests(lines: &[msma_audit::requests::Line]) {
