@@ -27,24 +27,37 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
     report.year = Some(year);
     report.tables.push(followed_per_year(&yearly, &extent.years));
 
-    let by = |column: &str| {
-        format!(
-            "SELECT {column} AS category, sex, COUNT(*) AS n, SUM(rkey) AS k FROM followed WHERE year = {year} \
-             GROUP BY {column}, sex"
-        )
-    };
+    report.unknown_sex = unknown_sex(catalog, year).await?;
+    let regions = count_by_category(&Frame::query(catalog, &by_category("region", year)).await?);
+    report
+        .tables
+        .push(sex_ratio_by_region(&regions, &extent.regions(&settings.filter), year));
+    report.tables.extend(age_tables(catalog, year).await?);
+    report.tables.extend(code_list_tables(catalog, year).await?);
+    report.tables.push(origin_table(catalog, year).await?);
+    Ok(report.finish(settings))
+}
+
+/// The query of rows of `category, sex, n, k` over one column of the patients followed in `year`.
+fn by_category(column: &str, year: i64) -> String {
+    format!(
+        "SELECT {column} AS category, sex, COUNT(*) AS n, SUM(rkey) AS k FROM followed WHERE year = {year} \
+         GROUP BY {column}, sex"
+    )
+}
+
+/// The patients followed in `year` whose sex is unknown.
+async fn unknown_sex(catalog: &Catalog, year: i64) -> Result<Option<Count>> {
     let unknown = Frame::query(
         catalog,
         &format!("SELECT COUNT(*) AS n, SUM(rkey) AS k FROM followed WHERE year = {year} AND sex = 'U'"),
     )
     .await?;
-    report.unknown_sex = unknown.rows.first().map(|r| unknown.count(r, "n", "k"));
+    Ok(unknown.rows.first().map(|r| unknown.count(r, "n", "k")))
+}
 
-    let regions = count_by_category(&Frame::query(catalog, &by("region")).await?);
-    report
-        .tables
-        .push(sex_ratio_by_region(&regions, &extent.regions(&settings.filter), year));
-
+/// The mean age, and the age groups, of women and men followed in `year`.
+async fn age_tables(catalog: &Catalog, year: i64) -> Result<[Table; 2]> {
     let ages = Frame::query(
         catalog,
         &format!(
@@ -66,9 +79,12 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
         )
         .await?,
     );
-    report.tables.push(age_by_sex(&ages, year));
-    report.tables.push(age_groups_by_sex(&groups, year));
+    Ok([age_by_sex(&ages, year), age_groups_by_sex(&groups, year)])
+}
 
+/// Income, activity and first reason for care by sex, one row per code and a total.
+async fn code_list_tables(catalog: &Catalog, year: i64) -> Result<Vec<Table>> {
+    let mut tables = Vec::new();
     for (column, codes, id, title) in [
         (
             "main_income",
@@ -89,7 +105,7 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
             "First reason for care",
         ),
     ] {
-        let counts = count_by_category(&Frame::query(catalog, &by(column)).await?);
+        let counts = count_by_category(&Frame::query(catalog, &by_category(column, year)).await?);
         let mut table = by_sex(
             id,
             format!("{title} by sex, {year}"),
@@ -102,9 +118,13 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
             &counts,
         );
         add_total_row(&mut table);
-        report.tables.push(table);
+        tables.push(table);
     }
+    Ok(tables)
+}
 
+/// The products at the origin of care of women and men followed in `year`.
+async fn origin_table(catalog: &Catalog, year: i64) -> Result<Table> {
     let origin = format!(
         "WITH origin AS (
            SELECT DISTINCT network_id, patient_pseudonym, product FROM substance_assessment WHERE origin_of_care),
@@ -134,8 +154,7 @@ pub async fn build(catalog: &Catalog, settings: &Settings) -> Result<Report> {
         )
         .await?,
     );
-    report.tables.push(products_by_sex(&products, &any, year));
-    Ok(report.finish(settings))
+    Ok(products_by_sex(&products, &any, year))
 }
 
 type Counts = HashMap<(Option<String>, String), Count>;
