@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use msma_ingest::Options;
+use msma_kafka::WorkerConfig;
 use msma_sink::Location;
 use std::path::PathBuf;
 
@@ -205,13 +206,23 @@ impl KafkaArgs {
             topic: f.topic.or(c.topic),
             group: f.group.or(c.group),
             dead_letter_topic: f.dead_letter_topic.or(c.dead_letter_topic),
-            flush_rows: f.flush_rows.or(c.flush_rows).unwrap_or(100_000),
-            flush_bytes: f.flush_bytes.or(c.flush_bytes).unwrap_or(64 << 20),
-            flush_latency_ms: f.flush_latency_ms.or(c.flush_latency_ms).unwrap_or(30_000),
-            session_timeout_ms: f.session_timeout_ms.or(c.session_timeout_ms).unwrap_or(10_000),
+            flush_rows: f.flush_rows.or(c.flush_rows).unwrap_or(WorkerConfig::FLUSH_ROWS),
+            flush_bytes: f.flush_bytes.or(c.flush_bytes).unwrap_or(WorkerConfig::FLUSH_BYTES),
+            flush_latency_ms: f
+                .flush_latency_ms
+                .or(c.flush_latency_ms)
+                .unwrap_or(millis(WorkerConfig::FLUSH_LATENCY)),
+            session_timeout_ms: f
+                .session_timeout_ms
+                .or(c.session_timeout_ms)
+                .unwrap_or(millis(WorkerConfig::SESSION_TIMEOUT)),
             stop_when_idle_ms: f.stop_when_idle_ms.or(c.stop_when_idle_ms),
             kafka_properties: f.kafka_properties.or(c.client_properties),
             metrics_listen: f.metrics_listen.or(metrics_listen),
         }
     }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

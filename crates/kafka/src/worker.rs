@@ -61,16 +61,22 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// The defaults of the flush triggers and the session timeout.
+    pub const FLUSH_ROWS: usize = 100_000;
+    pub const FLUSH_BYTES: usize = 64 << 20;
+    pub const FLUSH_LATENCY: Duration = Duration::from_secs(30);
+    pub const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+
     pub fn new(brokers: &str, topic: &str, group: &str) -> Self {
         Self {
             brokers: brokers.to_owned(),
             topic: topic.to_owned(),
             group: group.to_owned(),
             dead_letter_topic: format!("{topic}.dead-letters"),
-            flush_rows: 100_000,
-            flush_bytes: 64 << 20,
-            flush_latency: Duration::from_secs(30),
-            session_timeout: Duration::from_secs(10),
+            flush_rows: Self::FLUSH_ROWS,
+            flush_bytes: Self::FLUSH_BYTES,
+            flush_latency: Self::FLUSH_LATENCY,
+            session_timeout: Self::SESSION_TIMEOUT,
             stop_when_idle: None,
             metrics: Arc::default(),
             properties: crate::ClientProperties::default(),
