@@ -72,8 +72,10 @@ def machine():
 
 def prepare(a, events):
     """The cached input file and master key."""
-    os.makedirs(a.work, exist_ok=True)
-    path = os.path.join(a.work, f"events-{events}-seed1.ndjson")
+    # Identified input in a folder of its own: msma refuses a research zone inside the
+    # input's folder, and the zones go in runs/ and kafka/ beside it.
+    os.makedirs(os.path.join(a.work, "identified"), exist_ok=True)
+    path = os.path.join(a.work, "identified", f"events-{events}-seed1.ndjson")
     if not os.path.exists(path):
         tmp = path + ".tmp"
         subprocess.run([a.msma, "generate", "--events", str(events), "--seed", "1", "--out", tmp], check=True)
@@ -114,8 +116,9 @@ def file_section(a, events_path, key, n_events):
     for run in range(a.runs):
         for name, (_, argv) in chosen.items():
             # A folder per run, all deleted at the end (see `scratch`).
-            out, dead = (os.path.join(base, name, f"run{run}", f) for f in ("zone", "dead.ndjson"))
-            os.makedirs(os.path.dirname(out))
+            # Dead letters (identified data) in a folder apart from the zone, as msma requires.
+            out, dead = (os.path.join(base, name, f"run{run}", f) for f in ("zone", "identified/dead.ndjson"))
+            os.makedirs(os.path.dirname(dead))
             wall, rss, cpu = run_child(argv(out, dead), os.path.join(base, f"{name}.log"))
             results[name].append((wall, rss, cpu))
             print(f"  run {run + 1}/{a.runs} {name:<16} {wall:7.2f} s  {rss:6.0f} MiB", file=sys.stderr)
@@ -292,8 +295,10 @@ def kafka_section(a, events_path, key, n_events):
             if a.check:
                 # The drained zone against a file ingest of the same events.
                 file_zone = os.path.join(base, f"{workers}w{threads}t-file-zone")
+                file_dead = os.path.join(base, f"{workers}w{threads}t-file-identified", "dead.ndjson")
+                os.makedirs(os.path.dirname(file_dead), exist_ok=True)
                 subprocess.run([a.msma, "-q", "ingest", "--input", events_path, "--out", file_zone, "--keys", key,
-                                "--study", STUDY, "--dead-letter", file_zone + "-dead.ndjson"],
+                                "--study", STUDY, "--dead-letter", file_dead],
                                check=True, stdout=subprocess.DEVNULL)
                 check = subprocess.run([sys.executable, f"{HERE}/same_output.py", file_zone,
                                         os.path.join(run_base, "zone")], capture_output=True, text=True)
