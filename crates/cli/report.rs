@@ -76,19 +76,18 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     {
         anyhow::bail!("--region {region}: expected a two-digit INSEE region code, e.g. 44 for Grand Est");
     }
-    let mut settings = Settings {
-        filter: Filter {
-            network: common.network.clone(),
-            region: common.region.clone(),
-        },
-        year: common.year,
-        threshold: 0,
-        flat_rate_eur,
-    };
     let format = format(common.format, &common.out);
     let report = crate::query::runtime()?.block_on(async {
         let catalog = msma_query::Catalog::open(&common.data, common.as_of, msma_query::DEFAULT_MEMORY_LIMIT).await?;
-        settings.threshold = threshold(common.threshold, &catalog)?;
+        let settings = Settings {
+            filter: Filter {
+                network: common.network.clone(),
+                region: common.region.clone(),
+            },
+            year: common.year,
+            threshold: threshold(common.threshold, &catalog)?,
+            flat_rate_eur,
+        };
         let built = match cmd {
             Command::Gender { .. } => msma_report::gender::build(&catalog, &settings).await,
             Command::Activity { .. } => msma_report::activity::build(&catalog, &settings).await,
@@ -114,7 +113,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             report.kind,
             report.tables.len(),
             s.small,
-            settings.threshold,
+            report.settings.threshold,
             s.derived,
             common.out.display(),
             started.elapsed().as_secs_f64()
@@ -138,7 +137,7 @@ fn threshold(asked: Option<u64>, catalog: &msma_query::Catalog) -> Result<u64> {
              the policy says otherwise)"
         ),
         Some(t) => Ok(t),
-        None => Ok(floor.max(11)),
+        None => Ok(floor.max(Settings::default().threshold)),
     }
 }
 

@@ -116,7 +116,7 @@ fn check_metrics(text: &str, report: &Report) {
 /// Checks that the log covers each partition's offsets 0..end without gap or overlap,
 /// and returns the rows written and rejected.
 fn check_log(zone_dir: &Path) -> (u64, u64) {
-    let records = msma_sink::read_all(&zone_dir.join("_msma/log")).unwrap();
+    let records = msma_sink::read_ledger(&msma_sink::Location::Local(zone_dir.to_path_buf())).unwrap();
     let mut ranges: BTreeMap<i32, Vec<(i64, i64)>> = BTreeMap::new();
     let (mut written, mut rejected) = (0, 0);
     for s in &records {
@@ -271,7 +271,7 @@ fn two_groups_two_studies_two_zones_unlinkable() {
 fn pseudonyms(zone: &Path) -> std::collections::HashSet<String> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let mut out = std::collections::HashSet::new();
-    for s in msma_sink::read_all(&zone.join("_msma/log")).unwrap() {
+    for s in msma_sink::read_ledger(&msma_sink::Location::Local(zone.to_path_buf())).unwrap() {
         for f in s.record.files.iter().filter(|f| f.dataset == "patient_inclusion") {
             let file = std::fs::File::open(zone.join(&f.path)).unwrap();
             for batch in ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap() {

@@ -28,9 +28,7 @@ pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
 pub use layout::{LOG_DIR, META_DIR};
 pub use location::{BadLocation, Location};
-pub use log::{
-    CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, read_all, record_name,
-};
+pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
 pub use read::{ZoneReader, block_on, key as object_key, read_ledger};
 pub use remote::STALE_UPLOAD;
 pub use tree::holds;

@@ -121,7 +121,7 @@ pub struct Stored {
 }
 
 /// Reads every record in order, checking numbering and the hash chain.
-pub fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
+pub(crate) fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
     read_after(dir, None)
 }
 
