@@ -6,7 +6,7 @@
 
 The schemas are self-contained (no cross-file $ref): the envelope is generated from the
 same dictionaries for every event type, so it is byte-identical in every file. They
-mirror the Rust decoder in crates/model (event.rs, payload.rs, codes.rs, checks.rs,
+mirror the Rust decoder in crates/schema (event.rs, payload.rs, codes.rs, checks.rs,
 int.rs); tests/py/check_schemas.py checks the examples and the code lists against them.
 Edit this file, never its outputs.
 """
@@ -20,7 +20,7 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ID_BASE = "https://msma.invalid/schemas"
 
 # ---------------------------------------------------------------------------------------
-# Code lists: exactly those of crates/model/src/codes.rs, in the same order.
+# Code lists: exactly those of crates/schema/src/codes.rs, in the same order.
 # name: (codes, meaning, RECAP item, EMCDDA TDI 3.0 item)
 # ---------------------------------------------------------------------------------------
 CODE_LISTS = {
@@ -654,7 +654,7 @@ def docs():
         out.append("")
     out.append(DOC_RULES)
     out.append("## Code lists and their RECAP / EMCDDA TDI 3.0 items\n")
-    out.append("Codes are English snake_case; the Rust enums in `crates/model/src/codes.rs` "
+    out.append("Codes are English snake_case; the Rust enums in `crates/schema/src/codes.rs` "
                "list the same codes in the same order. TDI item numbers follow the TDI 3.0 "
                "protocol; \"none\" means the list has no RECAP or TDI counterpart "
                "(microstructure activity data).\n")
@@ -683,7 +683,7 @@ script, then run `python3 schemas/build.py`. -->
 
 Network software sends msma one event per line (NDJSON, UTF-8). Each event is checked
 against the JSON Schema (draft 2020-12) of its `event_type` and `schema_version`, under
-`schemas/<event_type>/v<N>.schema.json`. The Rust decoder (`msma_model::decode`) accepts
+`schemas/<event_type>/v<N>.schema.json`. The Rust decoder (`msma_schema::decode`) accepts
 exactly the documents those schemas accept; `tests/py/check_schemas.py` is the reference
 Python validator. Examples: `schemas/examples/valid/` and `schemas/examples/invalid/`
 (one event per file, named after what it shows).

@@ -32,7 +32,7 @@ fn truth(input: &str, (ka, a): (&str, &str), (kb, b): (&str, &str)) -> HashMap<S
     let (pa, pb) = (pseudo(ka, a), pseudo(kb, b));
     let text = std::fs::read_to_string(input).unwrap();
     text.lines()
-        .filter_map(|l| msma_model::decode(l.as_bytes()).ok())
+        .filter_map(|l| msma_schema::decode(l.as_bytes()).ok())
         .map(|ev| {
             let (n, l) = (&ev.network_id, &ev.patient.local_id);
             (pa.patient(n, l).to_string(), pb.patient(n, l).to_string())

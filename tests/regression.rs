@@ -31,7 +31,7 @@ fn the_fuzz_corpus_is_accepted_or_refused_never_a_panic() {
         let outcome = std::panic::catch_unwind(|| {
             let pseudo = msma_pseudo::Pseudonymiser::new(&key);
             let mut transform = msma_ingest::Transform::new(pseudo, msma_pseudo::Policy::default());
-            match msma_model::decode(&line).and_then(|event| transform.push(&event)) {
+            match msma_schema::decode(&line).and_then(|event| transform.push(&event)) {
                 Ok(()) => true,
                 Err(rejection) => {
                     assert!(!rejection.detail.is_empty(), "event {name}: a refusal without a reason");

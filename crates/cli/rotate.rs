@@ -179,7 +179,7 @@ fn reingest(a: &Args, zone: &mut Zone, transform: &Transform, keys: [&Pseudonymi
 fn pair_pseudonyms(input: impl BufRead, [old, new]: [&Pseudonymiser; 2], crosswalk: &mut Crosswalk) -> Result<()> {
     for line in input.split(b'\n') {
         let line = line?;
-        let Ok(ev) = msma_model::decode(&line) else { continue };
+        let Ok(ev) = msma_schema::decode(&line) else { continue };
         let n = &ev.network_id;
         let pairs = [
             (

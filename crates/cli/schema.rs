@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
-use msma_model::{ColumnType, EventType};
+use msma_schema::{ColumnType, EventType};
 use std::fmt::Write;
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use msma_ingest::{Input, LineReader};
-use msma_model::{RejectKind, Rejection, decode};
+use msma_schema::{RejectKind, Rejection, decode};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use msma_pseudo::{MasterKey, Policy, Pseudonymiser, StudyId};
 
 fuzz_target!(|line: &[u8]| {
-    if let Ok(event) = msma_model::decode(line) {
+    if let Ok(event) = msma_schema::decode(line) {
         let key = MasterKey::from_bytes([7; 32]).study_key(&StudyId::new("fuzz").expect("a valid study id"));
         let mut transform = msma_ingest::Transform::new(Pseudonymiser::new(&key), Policy::default());
         let _refused_or_not = transform.push(&event);

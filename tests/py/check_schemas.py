@@ -9,9 +9,9 @@ Checks: (a) every schema is a valid draft 2020-12 schema, with the envelope iden
 all of them and in step with schemas/build.py; (b) every file under
 schemas/examples/valid/ validates and every file under schemas/examples/invalid/ does
 not, the schema being chosen by the event's event_type and schema_version (unknown ones
-are invalid); (c) the code lists match crates/model/src/codes.rs.
+are invalid); (c) the code lists match crates/schema/src/codes.rs.
 
-Validation is meant to accept exactly what the Rust decoder (msma_model::decode)
+Validation is meant to accept exactly what the Rust decoder (msma_schema::decode)
 accepts, so it goes beyond plain python-jsonschema in three places:
 - parsing: the text must be UTF-8 JSON without duplicate keys, NaN/Infinity or lone
   UTF-16 surrogates (serde_json refuses them; Python's json module does not);

@@ -3,7 +3,7 @@
 //! and reports what looks like a direct identifier: a NIR/INS with a valid key (2A/2B
 //! handled), a French phone number, an email address, an RPPS number with a valid Luhn
 //! key, in a partition value also a date, a postcode or an ADELI/FINESS number
-//! (msma_model::shapes, the detectors ingest checks codes with), or any raw identifier
+//! (msma_schema::shapes, the detectors ingest checks codes with), or any raw identifier
 //! from a `--known` list. Findings name the place, never the value: a name that holds
 //! one shows as `…` in every place reported.
 
@@ -11,7 +11,7 @@ use crate::verify::Problem;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
-use msma_model::shapes;
+use msma_schema::shapes;
 use msma_sink::{LOG_DIR, Location, META_DIR, ZoneReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeSet, HashSet};

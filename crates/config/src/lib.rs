@@ -233,7 +233,7 @@ impl Config {
             Error::Invalid {
                 origin: shown,
                 key,
-                rule: msma_model::redact::rule(e.message()),
+                rule: msma_schema::redact::rule(e.message()),
             }
         })
     }
@@ -243,7 +243,7 @@ impl Config {
 /// msma's, and the rule; never the text of the line.
 fn redacted(text: &str, e: &toml::de::Error) -> String {
     let keys: Vec<&str> = KEYS.iter().map(|(_, k, _)| *k).collect();
-    msma_model::redact::at(text, e.span(), e.message(), &keys)
+    msma_schema::redact::at(text, e.span(), e.message(), &keys)
 }
 
 #[cfg(test)]

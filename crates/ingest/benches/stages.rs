@@ -4,8 +4,8 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use msma_ingest::Transform;
-use msma_model::decode;
 use msma_pseudo::{Domain, MasterKey, Policy, Pseudonymiser, StudyId};
+use msma_schema::decode;
 use msma_sink::{Identity, Zone};
 use serde::de::IgnoredAny;
 use std::hint::black_box;

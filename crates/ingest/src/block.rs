@@ -3,7 +3,7 @@
 
 use crate::transform::{Partition, Transform};
 use arrow_array::RecordBatch;
-use msma_model::{EventType, RejectKind, Rejection, decode};
+use msma_schema::{EventType, RejectKind, Rejection, decode};
 use msma_sink::RowGroup;
 use std::collections::{BTreeMap, HashMap};
 

@@ -7,7 +7,7 @@
 use crate::block::{Block, Gathered, decode_lines};
 use crate::deadletter::DeadLetterSink;
 use crate::transform::{PartitionCap, Transform};
-use msma_model::RejectKind;
+use msma_schema::RejectKind;
 use msma_sink::{RowCounts, RowGroup};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! when another commit already holds it (the exactly-once fence), and adds the outcome
 //! to the one [`Report`] of an ingest.
 
-use msma_model::RejectKind;
+use msma_schema::RejectKind;
 use msma_sink::{CommitRecord, RowCounts, Source, Txn};
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! segment commits, so a segment skipped as already committed adds none, and a crash
 //! between the two repeats them at most once (at-least-once, never lost).
 
-use msma_model::Rejection;
+use msma_schema::Rejection;
 use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, Write};

@@ -3,8 +3,8 @@
 //! in Arrow builders per dataset and Hive partition until they are handed to the sink.
 
 use arrow_array::RecordBatch;
-use msma_model::{CellSink, Column, ColumnType, Event, EventType, Linkable, RejectKind, Rejection};
 use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
+use msma_schema::{CellSink, Column, ColumnType, Event, EventType, Linkable, RejectKind, Rejection};
 use msma_sink::{BatchBuilder, RowGroup, Txn};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -35,7 +35,7 @@ const COMMON: &[Column] = &[
 const DEMOGRAPHICS: &[Column] = &[
     column(
         "sex",
-        ColumnType::Code(msma_model::Sex::CODES),
+        ColumnType::Code(msma_schema::Sex::CODES),
         true,
         "Sex (U: unknown or not stated)",
     ),

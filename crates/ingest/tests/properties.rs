@@ -115,7 +115,7 @@ proptest! {
         let lines: Vec<String> = patients.iter().enumerate().map(|(i, p)| inclusion(i, p)).collect();
         for line in &lines {
             transform
-                .push(&msma_model::decode(line.as_bytes()).expect("a valid event"))
+                .push(&msma_schema::decode(line.as_bytes()).expect("a valid event"))
                 .expect("a network and year the policy takes");
         }
         let mut txn = zone.begin().unwrap();

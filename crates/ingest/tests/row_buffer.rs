@@ -46,12 +46,12 @@ fn as_text(array: &dyn Array) -> Vec<String> {
 
 /// The dead letters a buffer sends: position and reason.
 #[derive(Default)]
-struct Collected(Vec<(usize, msma_model::RejectKind)>);
+struct Collected(Vec<(usize, msma_schema::RejectKind)>);
 
 impl DeadLetterSink for Collected {
     type At = usize;
     type Error = std::convert::Infallible;
-    fn reject(&mut self, at: usize, _: &[u8], _: Option<u64>, why: &msma_model::Rejection) -> Result<(), Self::Error> {
+    fn reject(&mut self, at: usize, _: &[u8], _: Option<u64>, why: &msma_schema::Rejection) -> Result<(), Self::Error> {
         self.0.push((at, why.kind));
         Ok(())
     }
@@ -98,7 +98,7 @@ fn threads_give_one_threads_rows_with_each_source_partitions_order() {
             if (i as u32 % sources) as usize % threads != lane {
                 continue;
             }
-            match msma_model::decode(line) {
+            match msma_schema::decode(line) {
                 Ok(ev) => serial.push(&ev).expect("a network and year the policy takes"),
                 Err(why) => expected_rejected.push((i, why.kind)),
             }

@@ -5,7 +5,7 @@
 use crate::ClientProperties;
 use crate::producer::AckedProducer;
 use msma_ingest::DeadLetterSink;
-use msma_model::Rejection;
+use msma_schema::Rejection;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::BaseRecord;

@@ -2,7 +2,7 @@
 //! Plain atomics: the hot path pays one relaxed add per event. Names carry their units; labels come from small
 //! fixed sets (reject reasons, partitions), never from data.
 
-use msma_model::RejectKind;
+use msma_schema::RejectKind;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet, prometheus_text};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;

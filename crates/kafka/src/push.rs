@@ -4,7 +4,7 @@
 //! idempotent producer.
 
 use crate::producer::AckedProducer;
-use msma_model::{decode, trim_local_id};
+use msma_schema::{decode, trim_local_id};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::BaseRecord;
 use std::io::BufRead;
@@ -27,7 +27,7 @@ pub fn push(
     topic: &str,
     properties: &crate::ClientProperties,
     input: impl BufRead,
-    mut invalid: impl FnMut(u64, &msma_model::Rejection),
+    mut invalid: impl FnMut(u64, &msma_schema::Rejection),
 ) -> Result<PushReport, PushError> {
     let mut producer = AckedProducer::new(brokers, properties)?;
     let mut report = PushReport::default();

@@ -104,7 +104,7 @@ fn check_metrics(text: &str, report: &Report) {
     assert_eq!(value("msma_events_written_total"), report.written);
     assert_eq!(value("msma_flushes_total"), report.commits);
     assert_eq!(value("msma_files_written_total"), report.files);
-    for kind in msma_model::RejectKind::ALL {
+    for kind in msma_schema::RejectKind::ALL {
         let n = report.rejected.get(&kind).copied().unwrap_or(0);
         assert_eq!(
             value(&format!("msma_events_rejected_total{{reason=\"{}\"}}", kind.as_str())),

@@ -119,7 +119,7 @@ impl Policy {
     /// which name the key, the rule and the line, never the value.
     pub fn parse(text: &str) -> Result<Self, String> {
         let policy: Policy =
-            toml::from_str(text).map_err(|e| msma_model::redact::at(text, e.span(), e.message(), Self::KEYS))?;
+            toml::from_str(text).map_err(|e| msma_schema::redact::at(text, e.span(), e.message(), Self::KEYS))?;
         policy.check()?;
         Ok(policy)
     }
@@ -135,12 +135,12 @@ impl Policy {
             return Err("networks: at least one network expected".into());
         }
         for (i, n) in self.networks.iter().enumerate() {
-            if !msma_model::is_network_id(n) {
+            if !msma_schema::is_network_id(n) {
                 return Err(format!(
                     "networks[{i}]: expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row"
                 ));
             }
-            if let Some(kind) = msma_model::shapes::in_code(n) {
+            if let Some(kind) = msma_schema::shapes::in_code(n) {
                 return Err(format!("networks[{i}]: shaped like an identifier ({kind})"));
             }
             if self.networks[..i].contains(n) {

@@ -15,7 +15,7 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
-use msma_model::EventType;
+use msma_schema::EventType;
 use msma_sink::Location;
 use std::path::PathBuf;
 use std::sync::Arc;

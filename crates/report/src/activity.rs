@@ -7,8 +7,8 @@ use crate::frame::Frame;
 use crate::scope::register_followed;
 use crate::table::{Cell, ChartKind, ChartSpec, Count, Row, Table, Term};
 use crate::{Report, Result, Settings, labels};
-use msma_model::ProfessionalRole;
 use msma_query::Catalog;
+use msma_schema::ProfessionalRole;
 use std::collections::BTreeMap;
 
 const PATIENTS: usize = 0;

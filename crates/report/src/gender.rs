@@ -5,8 +5,8 @@ use crate::frame::Frame;
 use crate::scope::register_followed;
 use crate::table::{Cell, ChartKind, ChartSpec, Count, Row, Table, Term};
 use crate::{Report, Result, Settings, labels};
-use msma_model::{FirstReason, MainIncome, Product, ProfessionalActivity};
 use msma_query::Catalog;
+use msma_schema::{FirstReason, MainIncome, Product, ProfessionalActivity};
 use std::collections::HashMap;
 
 /// The report's sex columns: women, men, then both.

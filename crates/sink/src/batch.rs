@@ -6,7 +6,7 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use msma_model::{CellSink, Column, ColumnType};
+use msma_schema::{CellSink, Column, ColumnType};
 use std::sync::Arc;
 
 /// The Arrow schema of a list of columns.

@@ -2,7 +2,7 @@
 //! the calibration figures of the domain reference.
 
 use chrono::{Datelike, NaiveDate, Timelike, Weekday};
-use msma_model::{
+use msma_schema::{
     Event, Payload, ProfessionalRole, ScreeningResult, ScreeningTarget, ScreeningTest, Sex, TreatmentAction,
     TreatmentKind, decode,
 };
@@ -353,7 +353,7 @@ fn calibration_over_years() {
     let lost = ends.len() as f64;
     let lost = events
         .iter()
-        .filter(|e| matches!(&e.payload, Payload::FollowUpEnd(f) if f.reason == msma_model::EndReason::LostToFollowUp))
+        .filter(|e| matches!(&e.payload, Payload::FollowUpEnd(f) if f.reason == msma_schema::EndReason::LostToFollowUp))
         .count() as f64
         / lost;
     let positive_by_age = |lo: f64, hi: f64| {
