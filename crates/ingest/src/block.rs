@@ -1,8 +1,9 @@
 //! Events in blocks: a block is decoded into Arrow batches by whichever thread takes it,
 //! and the batches are gathered by partition until they are written as row groups.
 
-use crate::transform::{Partition, Transform};
+use crate::transform::Transform;
 use arrow_array::RecordBatch;
+use msma_schema::Partition;
 use msma_schema::{EventType, RejectKind, Rejection, decode};
 use msma_sink::RowGroup;
 use std::collections::{BTreeMap, HashMap};
@@ -113,7 +114,7 @@ impl Gathered {
                 break;
             }
             let (batches, _) = self.parts.remove(&part).expect("listed");
-            groups.push(part.row_group(batches));
+            groups.push(crate::transform::row_group(&part, batches));
             self.bytes -= bytes;
         }
         groups

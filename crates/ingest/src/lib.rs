@@ -20,4 +20,4 @@ pub use error::IngestError;
 pub use file::ingest;
 pub use lines::{Input, LineReader};
 pub use options::{MAX_PARTITIONS, Options};
-pub use transform::{Partition, PartitionCap, Transform, dataset_columns};
+pub use transform::{PartitionCap, Transform};

@@ -4,109 +4,20 @@
 
 use arrow_array::RecordBatch;
 use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
-use msma_schema::{CellSink, Column, ColumnType, Event, EventType, Linkable, RejectKind, Rejection};
+use msma_schema::{CellSink, Event, EventType, Partition, RejectKind, Rejection, dataset_columns};
 use msma_sink::{BatchBuilder, RowGroup, Txn};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
 
-const COMMON: &[Column] = &[
-    column(
-        "patient_pseudonym",
-        ColumnType::Text,
-        false,
-        "HMAC-SHA256 pseudonym of the patient (docs/PSEUDONYMISATION.md)",
-    ),
-    column(
-        "microstructure_pseudonym",
-        ColumnType::Text,
-        false,
-        "Pseudonym of the microstructure",
-    ),
-    column(
-        "occurred_on",
-        ColumnType::Date,
-        false,
-        "Event date, truncated to the study's date granularity",
-    ),
-];
-
-const DEMOGRAPHICS: &[Column] = &[
-    column(
-        "sex",
-        ColumnType::Code(msma_schema::Sex::CODES),
-        true,
-        "Sex (U: unknown or not stated)",
-    ),
-    column(
-        "age_years",
-        ColumnType::Int16,
-        true,
-        "Age at the event, in whole years, top-coded with the band: the policy's age_top_code (default 75) stands for that age or more",
-    ),
-    column(
-        "age_band",
-        ColumnType::Text,
-        true,
-        "Age band at the event (study policy)",
-    ),
-    column(
-        "departement",
-        ColumnType::Text,
-        true,
-        "Département of residence (INSEE code), from the postcode",
-    ),
-    column(
-        "region",
-        ColumnType::Text,
-        true,
-        "Region of residence (INSEE code), from the département",
-    ),
-];
-
-const fn column(name: &'static str, ty: ColumnType, nullable: bool, doc: &'static str) -> Column {
-    Column {
-        name,
-        ty,
-        nullable,
-        doc,
-    }
-}
-
-/// The columns of a dataset, in order: common, demographics (patient_inclusion only),
-/// then the payload's.
-pub fn dataset_columns(event_type: EventType) -> Vec<Column> {
-    let mut cols = COMMON.to_vec();
-    if event_type == EventType::PatientInclusion {
-        cols.extend_from_slice(DEMOGRAPHICS);
-    }
-    cols.extend_from_slice(event_type.payload_columns());
-    cols
-}
-
-/// Where a row goes: a dataset at a schema version, and a Hive partition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Partition {
-    pub event_type: EventType,
-    pub version: u16,
-    network: String,
-    year: i32,
-}
-
-impl Partition {
-    pub fn path(&self) -> String {
-        format!("network_id={}/year={}", self.network, self.year)
-    }
-
-    /// `batches` as a row group of this partition's file.
-    pub fn row_group(&self, batches: Vec<RecordBatch>) -> RowGroup {
-        RowGroup {
-            dataset: self.event_type.as_str().to_owned(),
-            schema_version: self.version,
-            partition: self.path(),
-            batches,
-        }
+/// `batches` as a row group of `part`'s file.
+pub fn row_group(part: &Partition, batches: Vec<RecordBatch>) -> RowGroup {
+    RowGroup {
+        dataset: part.event_type.as_str().to_owned(),
+        schema_version: part.version,
+        partition: part.path(),
+        batches,
     }
 }
 
@@ -201,12 +112,7 @@ impl Transform {
                 ),
             ));
         }
-        let key = Partition {
-            event_type: ev.event_type,
-            version: ev.schema_version,
-            network: ev.network_id.to_string(),
-            year,
-        };
+        let key = Partition::new(ev.event_type, ev.schema_version, &ev.network_id, year);
         let b = match self.builders.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
@@ -242,13 +148,8 @@ impl Transform {
             b.text(dep.and_then(region_of));
         }
         let pseudo = &self.pseudo;
-        ev.payload.write_cells(b, &mut |value| {
-            let (domain, v) = match value {
-                Linkable::Professional(v) => (Domain::Professional, v),
-                Linkable::Meeting(v) => (Domain::Meeting, v),
-            };
-            pseudo.linked(domain, network, v).to_string()
-        });
+        ev.payload
+            .write_cells(b, &mut |domain, v| pseudo.linked(domain, network, v).to_string());
         b.end_row();
         Ok(())
     }
@@ -287,7 +188,7 @@ impl Transform {
 
     /// Hands every buffered row to `txn`, a row group per partition.
     pub fn flush(&mut self, txn: &mut Txn) -> msma_sink::Result<()> {
-        let groups = self.take().into_iter().map(|(key, batch)| key.row_group(vec![batch]));
+        let groups = self.take().into_iter().map(|(key, batch)| row_group(&key, vec![batch]));
         txn.write_all(groups.collect())
     }
 }

@@ -11,23 +11,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::fmt;
 
-/// Values other than patients that must stay linkable across events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Domain {
-    Microstructure,
-    Professional,
-    Meeting,
-}
-
-impl Domain {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Microstructure => "microstructure",
-            Self::Professional => "professional",
-            Self::Meeting => "meeting",
-        }
-    }
-}
+pub use msma_schema::Domain;
 
 /// A pseudonym: 64 lowercase hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,7 +57,7 @@ impl Pseudonymiser {
 
     /// The pseudonym of a patient of a network.
     pub fn patient(&self, network_id: &str, local_id: &str) -> Pseudonym {
-        self.mac(&[network_id, ":", trim(local_id)])
+        self.mac(&[network_id, ":", msma_schema::trim_local_id(local_id)])
     }
 
     /// The pseudonym of another linkable value of a network.
@@ -121,11 +105,6 @@ impl fmt::Debug for SegmentDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SegmentDigest { .. }")
     }
-}
-
-/// The trimming of the contract: spaces and tabs around a local id.
-fn trim(local_id: &str) -> &str {
-    local_id.trim_matches([' ', '\t'])
 }
 
 #[cfg(test)]

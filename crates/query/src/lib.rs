@@ -67,7 +67,12 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 
 /// The partition columns of every dataset, after its file columns.
 pub fn partition_columns() -> Vec<(String, DataType)> {
-    vec![("network_id".into(), DataType::Utf8), ("year".into(), DataType::Int32)]
+    let schema = msma_sink::arrow_schema(msma_schema::PARTITION_COLUMNS);
+    schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect()
 }
 
 /// A zone's datasets, registered in a DataFusion session.
@@ -111,7 +116,7 @@ impl Catalog {
 
 async fn register(ctx: &SessionContext, snapshot: &Snapshot, event_type: EventType) -> Result<()> {
     let name = event_type.as_str();
-    let columns = msma_ingest::dataset_columns(event_type);
+    let columns = msma_schema::dataset_columns(event_type);
     let file_schema: Schema = msma_sink::arrow_schema(&columns).as_ref().clone();
     let dir = snapshot.base.join(&format!("{name}/")).map_err(Error::Url)?;
     let url = ListingTableUrl::parse(dir)?;

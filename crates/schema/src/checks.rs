@@ -1,6 +1,6 @@
-//! Hand-written equivalents of the `pattern`s in `schemas/`: each function accepts
-//! exactly the strings its pattern accepts (ASCII only, no `\d` or `\s` surprises).
-//! The schema-agreement test holds them to it.
+//! The contract's patterns (ECMA-262, written into the JSON Schemas), each beside its
+//! hand-written check, which accepts exactly the strings the pattern accepts (ASCII
+//! only, no `\d` or `\s` surprises). The schema-agreement test holds them to it.
 
 fn all(s: &str, f: impl Fn(u8) -> bool) -> bool {
     s.bytes().all(f)
@@ -10,7 +10,9 @@ fn digits(s: &str) -> bool {
     all(s, |b| b.is_ascii_digit())
 }
 
-/// `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
+pub const UUID: &str = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// Matches [`UUID`].
 pub fn uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
@@ -20,7 +22,9 @@ pub fn uuid(s: &str) -> bool {
         })
 }
 
-/// `^[A-Z][A-Z-]*([0-9]{1,4}[A-Z-]+)*[0-9]{0,4}$`, 2 to 16 characters: a letter first
+pub const NETWORK_ID: &str = r"^[A-Z][A-Z-]*([0-9]{1,4}[A-Z-]+)*[0-9]{0,4}$";
+
+/// Matches [`NETWORK_ID`], 2 to 16 characters: a letter first
 /// and never five digits in a row, so that no number that identifies a person (NIR,
 /// phone, RPPS, ADELI, FINESS, postcode, compact date) fits. The decoder also refuses
 /// the shapes a pattern cannot see ([`crate::shapes::in_code`]).
@@ -33,12 +37,16 @@ pub fn network_id(s: &str) -> bool {
         && !b.windows(5).any(|w| w.iter().all(u8::is_ascii_digit))
 }
 
-/// `^[!-~]{1,64}$`: printable ASCII without spaces.
+pub const TOKEN: &str = r"^[!-~]{1,64}$";
+
+/// Matches [`TOKEN`]: printable ASCII without spaces.
 pub fn token(s: &str) -> bool {
     (1..=64).contains(&s.len()) && all(s, |b| b.is_ascii_graphic())
 }
 
-/// `^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$` with at most 64 characters: printable ASCII,
+pub const LOCAL_ID: &str = r"^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$";
+
+/// Matches [`LOCAL_ID`] with at most 64 characters: printable ASCII,
 /// spaces inside, spaces and tabs around (trimmed by [`trim_local_id`]).
 pub fn local_id(s: &str) -> bool {
     let core = trim_local_id(s);
@@ -50,7 +58,9 @@ pub fn trim_local_id(s: &str) -> &str {
     s.trim_matches([' ', '\t'])
 }
 
-/// `^[12378][0-9]{4}(2[AB]|[0-9]{2})[0-9]{8}$`: the shape of a NIR with its key.
+pub const INS: &str = r"^[12378][0-9]{4}(2[AB]|[0-9]{2})[0-9]{8}$";
+
+/// Matches [`INS`]: the shape of a NIR with its key.
 pub fn ins(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 15
@@ -61,12 +71,16 @@ pub fn ins(s: &str) -> bool {
         && digits(&s[7..])
 }
 
-/// `^[0-9]{5}$`
+pub const POSTCODE: &str = r"^[0-9]{5}$";
+
+/// Matches [`POSTCODE`].
 pub fn postcode(s: &str) -> bool {
     s.len() == 5 && digits(s)
 }
 
-/// `^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$`
+pub const PHONE: &str = r"^(\+33|0033|0)[1-9]([ .-]?[0-9]{2}){4}$";
+
+/// Matches [`PHONE`].
 pub fn phone(s: &str) -> bool {
     phone_tails(s).any(str::is_empty)
 }
@@ -100,7 +114,9 @@ fn phone_rest(s: &str) -> Option<&str> {
     Some(b)
 }
 
-/// `^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$`
+pub const EMAIL: &str = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$";
+
+/// Matches [`EMAIL`].
 pub fn email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -116,7 +132,9 @@ pub fn email(s: &str) -> bool {
         && all(tld, |b| b.is_ascii_alphabetic())
 }
 
-/// `^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$` and a real calendar date.
+pub const BIRTH_DATE: &str = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$";
+
+/// Matches [`BIRTH_DATE`] and a real calendar date.
 pub fn birth_date(s: &str) -> Option<chrono::NaiveDate> {
     (s.starts_with("19") || s.starts_with("20")).then(|| date(s)).flatten()
 }
@@ -132,8 +150,10 @@ fn date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
-/// `^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`
-/// and a real RFC 3339 date-time (an offset is required).
+pub const OCCURRED_AT: &str =
+    r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$";
+
+/// Matches [`OCCURRED_AT`] and is a real RFC 3339 date-time (an offset is required).
 pub fn occurred_at(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
     let b = s.as_bytes();
     if b.len() < 20 || !s.is_ascii() || !s.starts_with("20") || date(&s[..10]).is_none() || b[10] != b'T' {

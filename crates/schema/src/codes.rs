@@ -1,12 +1,26 @@
-//! Code lists, named in English snake_case. The mapping to OFDT RECAP and EMCDDA TDI
-//! items is documented in `docs/SCHEMAS.md`; the JSON Schemas under `schemas/` list
-//! exactly these codes (a test checks it).
+//! Code lists, named in English snake_case, each with its meaning and the OFDT RECAP and
+//! EMCDDA TDI 3.0 items it maps to. The JSON Schemas and docs/SCHEMAS.md list these
+//! codes, generated from them.
+
+/// A closed list of codes, as the contract documents it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeList {
+    pub name: &'static str,
+    /// Every code, in declaration order.
+    pub codes: &'static [&'static str],
+    pub meaning: &'static str,
+    /// The RECAP item, or "none".
+    pub recap: &'static str,
+    /// The EMCDDA TDI 3.0 item, or "none".
+    pub tdi: &'static str,
+}
 
 /// Declares a closed code list: a Copy enum that deserialises from, and prints as, its
-/// code, and whose `CODES` lists every code in declaration order.
+/// code, whose `CODES` lists every code in declaration order and `LIST` documents it.
 macro_rules! code_list {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$meta])*
+    ($name:ident { meaning: $meaning:literal, recap: $recap:literal, tdi: $tdi:literal $(,)? }
+     { $($variant:ident = $code:literal),+ $(,)? }) => {
+        #[doc = $meaning]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant),+
@@ -16,6 +30,15 @@ macro_rules! code_list {
             /// Every code of the list, in declaration order.
             pub const CODES: &'static [&'static str] = &[$($code),+];
 
+            /// The list as the contract documents it.
+            pub const LIST: $crate::codes::CodeList = $crate::codes::CodeList {
+                name: stringify!($name),
+                codes: Self::CODES,
+                meaning: $meaning,
+                recap: $recap,
+                tdi: $tdi,
+            };
+
             /// The code as written in events and datasets.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $code),+ }
@@ -24,6 +47,10 @@ macro_rules! code_list {
             /// Every value of the list, in declaration order.
             pub fn all() -> &'static [Self] {
                 &[$(Self::$variant),+]
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                Self::all().iter().copied().find(|c| c.as_str() == code)
             }
         }
 
@@ -37,14 +64,29 @@ macro_rules! code_list {
                         write!(f, "one of {:?}", $name::CODES)
                     }
                     fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
-                        $name::all()
-                            .iter()
-                            .copied()
-                            .find(|c| c.as_str() == s)
-                            .ok_or_else(|| E::unknown_variant(s, $name::CODES))
+                        $name::from_code(s).ok_or_else(|| E::unknown_variant(s, $name::CODES))
                     }
                 }
                 d.deserialize_str(V)
+            }
+        }
+
+        impl $crate::field::Value for $name {
+            const RULE: $crate::field::Rule = $crate::field::Rule::Code(&Self::LIST);
+            const COLUMN: $crate::dataset::ColumnType = $crate::dataset::ColumnType::Code(Self::CODES);
+            fn write(
+                v: Option<&Self>,
+                out: &mut dyn $crate::dataset::CellSink,
+                _: &mut dyn FnMut($crate::field::Domain, &str) -> String,
+            ) {
+                out.code(v.map(|c| c.as_str()));
+            }
+        }
+
+        impl crate::field::Coded for $name {
+            const LIST: &'static $crate::codes::CodeList = &Self::LIST;
+            fn as_str(self) -> &'static str {
+                self.as_str()
             }
         }
 
@@ -57,13 +99,23 @@ macro_rules! code_list {
 }
 
 code_list! {
-    /// Administrative sex (RECAP "sexe"): F, M, or U for unknown / not stated.
-    Sex { Female = "F", Male = "M", Unknown = "U" }
+    Sex {
+        meaning: "Administrative sex: F, M, or U for unknown / not stated.",
+        recap: "sexe",
+        tdi: "gender",
+    } {
+        Female = "F",
+        Male = "M",
+        Unknown = "U",
+    }
 }
 
 code_list! {
-    /// Origin of the request for care (RECAP "origine de la demande", TDI item 9).
     ReferralOrigin {
+        meaning: "Origin of the request for care.",
+        recap: "origine de la demande",
+        tdi: "item 9 (source of referral)",
+    } {
         SelfOrFamily = "self_or_family",
         GeneralPractitioner = "general_practitioner",
         Csapa = "csapa",
@@ -77,18 +129,36 @@ code_list! {
 }
 
 code_list! {
-    /// First reason for care in the microstructure (seed figure 5).
-    FirstReason { Addiction = "addiction", Precarity = "precarity", MentalHealth = "mental_health" }
+    FirstReason {
+        meaning: "First reason for care in the microstructure.",
+        recap: "none (CNRMS activity reports: motif de prise en charge)",
+        tdi: "none",
+    } {
+        Addiction = "addiction",
+        Precarity = "precarity",
+        MentalHealth = "mental_health",
+    }
 }
 
 code_list! {
-    /// Housing (RECAP "logement", TDI item 13).
-    Housing { Durable = "durable", Precarious = "precarious", Homeless = "homeless", Institution = "institution" }
+    Housing {
+        meaning: "Housing.",
+        recap: "logement",
+        tdi: "item 13 (living status: where)",
+    } {
+        Durable = "durable",
+        Precarious = "precarious",
+        Homeless = "homeless",
+        Institution = "institution",
+    }
 }
 
 code_list! {
-    /// Household (RECAP "vit avec", TDI item 12).
     Household {
+        meaning: "Household: who the patient lives with.",
+        recap: "vit avec",
+        tdi: "item 12 (living status: with whom)",
+    } {
         Alone = "alone",
         Couple = "couple",
         CoupleWithChildren = "couple_with_children",
@@ -99,8 +169,11 @@ code_list! {
 }
 
 code_list! {
-    /// Main source of income (RECAP "origine principale des ressources").
     MainIncome {
+        meaning: "Main source of income (RSA: revenu de solidarité active; AAH: allocation aux adultes handicapés).",
+        recap: "origine principale des ressources",
+        tdi: "none",
+    } {
         Employment = "employment",
         UnemploymentBenefit = "unemployment_benefit",
         Rsa = "rsa",
@@ -113,8 +186,11 @@ code_list! {
 }
 
 code_list! {
-    /// Professional situation (RECAP "situation professionnelle", TDI item 14).
     ProfessionalActivity {
+        meaning: "Professional situation.",
+        recap: "situation professionnelle",
+        tdi: "item 14 (labour status)",
+    } {
         Employed = "employed",
         Unemployed = "unemployed",
         Inactive = "inactive",
@@ -125,8 +201,11 @@ code_list! {
 }
 
 code_list! {
-    /// Health cover (RECAP "couverture sociale").
     HealthCover {
+        meaning: "Health cover (CSS: complémentaire santé solidaire; AME: aide médicale de l'État).",
+        recap: "couverture sociale",
+        tdi: "none",
+    } {
         GeneralScheme = "general_scheme",
         Css = "css",
         Ame = "ame",
@@ -136,8 +215,11 @@ code_list! {
 }
 
 code_list! {
-    /// Highest education level (RECAP "niveau d'études", TDI item 15).
     Education {
+        meaning: "Highest education level reached.",
+        recap: "niveau d'études",
+        tdi: "item 15 (highest educational level completed)",
+    } {
         None = "none",
         Primary = "primary",
         Secondary = "secondary",
@@ -148,8 +230,11 @@ code_list! {
 }
 
 code_list! {
-    /// Products and behavioural addictions (RECAP "produits", TDI item 17).
     Product {
+        meaning: "Product used or behavioural addiction (gambling, screens).",
+        recap: "produits consommés et addictions sans produit",
+        tdi: "item 17 (primary drug; secondary drugs use the same list)",
+    } {
         Alcohol = "alcohol",
         Tobacco = "tobacco",
         Cannabis = "cannabis",
@@ -170,13 +255,25 @@ code_list! {
 }
 
 code_list! {
-    /// Usual route of administration (TDI item 19).
-    Route { Oral = "oral", Smoked = "smoked", Sniffed = "sniffed", Injected = "injected", Other = "other" }
+    Route {
+        meaning: "Usual route of administration.",
+        recap: "mode de consommation",
+        tdi: "item 19 (usual route of administration)",
+    } {
+        Oral = "oral",
+        Smoked = "smoked",
+        Sniffed = "sniffed",
+        Injected = "injected",
+        Other = "other",
+    }
 }
 
 code_list! {
-    /// Frequency of use over the last 30 days (TDI item 20).
     Frequency30d {
+        meaning: "Frequency of use over the last 30 days.",
+        recap: "fréquence de consommation (30 derniers jours)",
+        tdi: "item 20 (frequency of use)",
+    } {
         NotUsed = "not_used",
         LessThanWeekly = "less_than_weekly",
         Weekly = "weekly",
@@ -186,13 +283,23 @@ code_list! {
 }
 
 code_list! {
-    /// Use level (RECAP "usage / abus / dépendance").
-    UseLevel { Use = "use", HarmfulUse = "harmful_use", Dependence = "dependence" }
+    UseLevel {
+        meaning: "Use level.",
+        recap: "usage / usage nocif (abus) / dépendance",
+        tdi: "none",
+    } {
+        Use = "use",
+        HarmfulUse = "harmful_use",
+        Dependence = "dependence",
+    }
 }
 
 code_list! {
-    /// Professionals who hold consultations in a microstructure.
     ProfessionalRole {
+        meaning: "Professional who holds a consultation in a microstructure.",
+        recap: "none",
+        tdi: "none",
+    } {
         GeneralPractitioner = "general_practitioner",
         Psychologist = "psychologist",
         SocialWorker = "social_worker",
@@ -201,13 +308,24 @@ code_list! {
 }
 
 code_list! {
-    /// How a consultation was held.
-    ConsultationMode { InPerson = "in_person", Phone = "phone", Video = "video", Home = "home" }
+    ConsultationMode {
+        meaning: "How a consultation was held.",
+        recap: "none",
+        tdi: "none",
+    } {
+        InPerson = "in_person",
+        Phone = "phone",
+        Video = "video",
+        Home = "home",
+    }
 }
 
 code_list! {
-    /// Who took part in a synthesis meeting.
     ParticipantRole {
+        meaning: "Who took part in a synthesis meeting.",
+        recap: "none",
+        tdi: "none",
+    } {
         GeneralPractitioner = "general_practitioner",
         Psychologist = "psychologist",
         SocialWorker = "social_worker",
@@ -220,8 +338,11 @@ code_list! {
 }
 
 code_list! {
-    /// Decisions a synthesis meeting takes for the patient reviewed.
     MeetingDecision {
+        meaning: "Decision a synthesis meeting takes for the patient reviewed.",
+        recap: "none",
+        tdi: "none",
+    } {
         ContinueFollowUp = "continue_follow_up",
         ReferCsapa = "refer_csapa",
         ReferPsychiatry = "refer_psychiatry",
@@ -236,23 +357,48 @@ code_list! {
 }
 
 code_list! {
-    /// Infection screened for (RECAP serology items).
-    ScreeningTarget { Hiv = "hiv", Hcv = "hcv", Hbv = "hbv" }
+    ScreeningTarget {
+        meaning: "Infection screened for.",
+        recap: "sérologies VIH et VHC; vaccination VHB",
+        tdi: "none",
+    } {
+        Hiv = "hiv",
+        Hcv = "hcv",
+        Hbv = "hbv",
+    }
 }
 
 code_list! {
-    /// Kind of screening test.
-    ScreeningTest { Serology = "serology", RapidTest = "rapid_test", RnaPcr = "rna_pcr" }
+    ScreeningTest {
+        meaning: "Kind of screening test (rna_pcr: viral RNA or DNA by PCR).",
+        recap: "sérologie; ARN VHC",
+        tdi: "none",
+    } {
+        Serology = "serology",
+        RapidTest = "rapid_test",
+        RnaPcr = "rna_pcr",
+    }
 }
 
 code_list! {
-    /// Screening result.
-    ScreeningResult { Negative = "negative", Positive = "positive", Indeterminate = "indeterminate", Pending = "pending" }
+    ScreeningResult {
+        meaning: "Screening result.",
+        recap: "résultat de la sérologie",
+        tdi: "none",
+    } {
+        Negative = "negative",
+        Positive = "positive",
+        Indeterminate = "indeterminate",
+        Pending = "pending",
+    }
 }
 
 code_list! {
-    /// Kind of treatment (RECAP "traitement de substitution", "autres traitements").
     TreatmentKind {
+        meaning: "Kind of treatment.",
+        recap: "traitement de substitution aux opioïdes (TSO); autres traitements",
+        tdi: "none",
+    } {
         OpioidSubstitution = "opioid_substitution",
         HcvAntiviral = "hcv_antiviral",
         HivArt = "hiv_art",
@@ -263,8 +409,11 @@ code_list! {
 }
 
 code_list! {
-    /// Molecule or class prescribed.
     Molecule {
+        meaning: "Molecule or class prescribed.",
+        recap: "TSO: méthadone, buprénorphine; autres traitements",
+        tdi: "none",
+    } {
         Methadone = "methadone",
         Buprenorphine = "buprenorphine",
         BuprenorphineNaloxone = "buprenorphine_naloxone",
@@ -285,13 +434,24 @@ code_list! {
 }
 
 code_list! {
-    /// What happens to the treatment.
-    TreatmentAction { Start = "start", Continue = "continue", Change = "change", Stop = "stop" }
+    TreatmentAction {
+        meaning: "What happens to the treatment.",
+        recap: "none",
+        tdi: "none",
+    } {
+        Start = "start",
+        Continue = "continue",
+        Change = "change",
+        Stop = "stop",
+    }
 }
 
 code_list! {
-    /// Why follow-up ended.
     EndReason {
+        meaning: "Why follow-up ended.",
+        recap: "none (CNRMS activity reports: motif de fin de suivi)",
+        tdi: "none",
+    } {
         GoalsMet = "goals_met",
         ReferredElsewhere = "referred_elsewhere",
         LostToFollowUp = "lost_to_follow_up",
@@ -304,6 +464,14 @@ code_list! {
 }
 
 code_list! {
-    /// Status of a yearly flat-rate claim to the CNAM.
-    ClaimStatus { Submitted = "submitted", Accepted = "accepted", Paid = "paid", Rejected = "rejected" }
+    ClaimStatus {
+        meaning: "Status of a yearly flat-rate claim to the CNAM.",
+        recap: "none",
+        tdi: "none",
+    } {
+        Submitted = "submitted",
+        Accepted = "accepted",
+        Paid = "paid",
+        Rejected = "rejected",
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::checks;
 use crate::codes::Sex;
+use crate::field::TOKEN_RULE;
 use crate::int::Int;
 use crate::payload::{EventType, Payload};
 use crate::rejection::{RejectKind, Rejection};
@@ -131,7 +132,7 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
     }
     check(
         checks::token(&env.microstructure_id),
-        "microstructure_id: expected 1 to 64 printable ASCII characters without spaces",
+        &format!("microstructure_id: {TOKEN_RULE}"),
     )?;
     let occurred_at = checks::occurred_at(&env.occurred_at).ok_or_else(|| {
         Rejection::violation("occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset")

@@ -9,30 +9,10 @@ use crate::rng::Rng;
 
 /// Roles at a synthesis meeting, in code-list order; a meeting's roles are a bit mask
 /// over this list.
-pub const ROLES: [&str; 8] = [
-    "general_practitioner",
-    "psychologist",
-    "social_worker",
-    "psychiatrist",
-    "coordinator",
-    "csapa_staff",
-    "patient",
-    "other_carer",
-];
+pub const ROLES: &[&str] = msma_schema::ParticipantRole::CODES;
 
 /// Meeting decisions, in code-list order; bit masks over this list.
-pub const DECISIONS: [&str; 10] = [
-    "continue_follow_up",
-    "refer_csapa",
-    "refer_psychiatry",
-    "refer_hospital",
-    "start_treatment",
-    "adjust_treatment",
-    "social_support",
-    "housing_application",
-    "propose_screening",
-    "end_follow_up",
-];
+pub const DECISIONS: &[&str] = msma_schema::MeetingDecision::CODES;
 
 /// What every event of a microstructure in a month shares.
 pub struct Head<'a> {
@@ -249,10 +229,10 @@ fn write_body(o: &mut String, body: &Body) {
             decisions,
         } => {
             // Roles first: the corruption of "a bad code" takes the first code it sees.
-            w.list("participant_roles", &ROLES, u32::from(*roles));
+            w.list("participant_roles", ROLES, u32::from(*roles));
             w.str("meeting_id", meeting_id);
             w.bool("patient_present", *patient_present);
-            w.list("decisions", &DECISIONS, u32::from(*decisions));
+            w.list("decisions", DECISIONS, u32::from(*decisions));
         }
         Body::Screening { target, test, result } => {
             w.str("target", target);
@@ -414,7 +394,7 @@ mod tests {
         let mut w = Obj::new(&mut s);
         w.local_id(123);
         w.local_id(1_234_567);
-        w.list("r", &ROLES, 0b101);
+        w.list("r", ROLES, 0b101);
         w.num("n", 0);
         w.end();
         assert_eq!(
