@@ -165,6 +165,30 @@ fn a_file_ingest_into_s3_killed_again_and_again_writes_every_row_once() {
     let (local, remote) = (query(site.s("clean")), query(format!("s3://{BUCKET}/zone")));
     assert!(local.lines().count() > 2, "{local}");
     assert_eq!(local, remote);
+    // And the steward's scan and risk read the store as they read a folder.
+    for check in [
+        &["scan", "--format", "json"][..],
+        &["risk", "--dataset", "patient_inclusion", "--k", "2", "--format", "json"][..],
+    ] {
+        let audit = |zone: String| {
+            let mut args: Vec<String> = vec!["audit".into()];
+            args.extend(check.iter().map(|a| a.to_string()));
+            args.extend(["--data".into(), zone]);
+            s3.msma().args(&args).output().unwrap()
+        };
+        let (local, remote) = (audit(mirror.clone()), audit(format!("s3://{BUCKET}/zone")));
+        assert!(
+            !local.stdout.is_empty(),
+            "{check:?}: {}",
+            String::from_utf8_lossy(&local.stderr)
+        );
+        assert_eq!(
+            (local.status.code(), String::from_utf8_lossy(&local.stdout)),
+            (remote.status.code(), String::from_utf8_lossy(&remote.stdout)),
+            "{check:?}: {}",
+            String::from_utf8_lossy(&remote.stderr)
+        );
+    }
     // Run again: every line is already committed, nothing is written twice.
     let again = s3.ok(&args);
     assert!(again.contains("already committed"), "{again}");

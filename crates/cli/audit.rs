@@ -25,9 +25,9 @@ pub enum Command {
     /// Read every value of every column, every folder and file name and every ledger
     /// record, and report what looks like a direct identifier.
     Scan {
-        /// The research zone.
-        #[arg(long)]
-        data: PathBuf,
+        /// The research zone: a folder, or s3://bucket/prefix.
+        #[arg(long, value_parser = crate::LocationArg)]
+        data: msma_sink::Location,
         /// Raw identifiers from the source system, one per line, to search for verbatim.
         #[arg(long)]
         known: Option<PathBuf>,
@@ -55,9 +55,9 @@ pub enum Command {
     /// k-anonymity over the quasi-identifiers (in patients), l-diversity of sensitive
     /// attributes, and the generalisations that would reach k.
     Risk {
-        /// The research zone.
-        #[arg(long)]
-        data: PathBuf,
+        /// The research zone: a folder, or s3://bucket/prefix.
+        #[arg(long, value_parser = crate::LocationArg)]
+        data: msma_sink::Location,
         /// The dataset (event type).
         #[arg(long)]
         dataset: String,
@@ -130,7 +130,7 @@ fn requests(keys: &Path, register: Option<PathBuf>, expect_head: Option<&str>, s
 
 /// Measures the disclosure risk of one dataset; fails when k is not reached.
 fn risk(
-    data: &Path,
+    data: &msma_sink::Location,
     dataset: &str,
     k: u64,
     quasi: Option<Vec<String>>,
@@ -173,7 +173,7 @@ fn verify(data: &msma_sink::Location, expect_head: Option<&str>, format: Format)
 }
 
 /// Scans the zone for what looks like a direct identifier; fails on any finding.
-fn scan(data: &Path, known: Option<PathBuf>, format: Format) -> Result<ExitCode> {
+fn scan(data: &msma_sink::Location, known: Option<PathBuf>, format: Format) -> Result<ExitCode> {
     let known = read_known(known)?;
     let r = msma_audit::scan(data, &known)?;
     if format == Format::Json {

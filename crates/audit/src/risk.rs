@@ -6,10 +6,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Int16Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
+use msma_sink::{Location, ZoneReader};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
 /// Quasi-identifiers by default, when the dataset has them (docs/SCHEMAS.md classes).
 pub const DEFAULT_QUASI: &[&str] = &[
@@ -74,22 +74,21 @@ struct Row {
 }
 
 pub fn risk(
-    zone: &Path,
+    zone: &Location,
     dataset: &str,
     k: u64,
     quasi: Option<Vec<String>>,
     sensitive: Vec<String>,
 ) -> Result<RiskReport, RiskError> {
-    let dir = zone.join(dataset);
-    if !dir.is_dir() {
-        return Err(RiskError::NoDataset(dataset.to_owned()));
-    }
-    let files: Vec<String> = crate::verify::data_files(zone)
-        .map_err(|e| RiskError::Io(dataset.to_owned(), std::io::Error::other(e.to_string())))?
+    let reader = ZoneReader::open(zone).map_err(|e| RiskError::Io(dataset.to_owned(), crate::scan::unreadable(e)))?;
+    let files: Vec<String> = block(dataset, reader.files())?
         .into_iter()
         .filter(|f| f.starts_with(&format!("{dataset}/")) && f.ends_with(".parquet"))
         .collect();
-    let available = columns_of(zone, &files)?;
+    if files.is_empty() {
+        return Err(RiskError::NoDataset(dataset.to_owned()));
+    }
+    let available = columns_of(&reader, &files)?;
     let quasi: Vec<String> = quasi.unwrap_or_else(|| {
         DEFAULT_QUASI
             .iter()
@@ -102,7 +101,7 @@ pub fn risk(
             return Err(RiskError::NoColumn(c.clone()));
         }
     }
-    let rows = read_rows(zone, &files, &quasi, &sensitive)?;
+    let rows = read_rows(&reader, &files, &quasi, &sensitive)?;
     let classes = classes(&rows, |r| r.quasi.clone());
     let patients: HashSet<&str> = rows.iter().map(|r| r.patient.as_str()).collect();
     let mut sizes: Vec<(&Vec<String>, u64)> = classes.iter().map(|(key, c)| (key, c.patients.len() as u64)).collect();
@@ -246,21 +245,32 @@ fn widen(band: &str, width: u32) -> String {
     }
 }
 
-fn columns_of(zone: &Path, files: &[String]) -> Result<HashSet<String>, RiskError> {
+/// Runs one read of the zone, its error named after `what`.
+fn block<T>(what: &str, read: impl Future<Output = msma_sink::Result<T>>) -> Result<T, RiskError> {
+    let io = |e| RiskError::Io(what.to_owned(), crate::scan::unreadable(e));
+    msma_sink::block_on(read).map_err(io)?.map_err(io)
+}
+
+fn columns_of(reader: &ZoneReader, files: &[String]) -> Result<HashSet<String>, RiskError> {
     let mut cols: HashSet<String> = ["network_id".to_owned(), "year".to_owned()].into();
     for rel in files {
-        let f = std::fs::File::open(zone.join(rel)).map_err(|e| RiskError::Io(rel.clone(), e))?;
+        let f = block(rel, reader.parquet(rel))?;
         let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| RiskError::Parquet(rel.clone(), e))?;
         cols.extend(b.schema().fields().iter().map(|f| f.name().clone()));
     }
     Ok(cols)
 }
 
-fn read_rows(zone: &Path, files: &[String], quasi: &[String], sensitive: &[String]) -> Result<Vec<Row>, RiskError> {
+fn read_rows(
+    reader: &ZoneReader,
+    files: &[String],
+    quasi: &[String],
+    sensitive: &[String],
+) -> Result<Vec<Row>, RiskError> {
     let mut rows = Vec::new();
     for rel in files {
         let partition: HashMap<&str, &str> = rel.split('/').filter_map(|part| part.split_once('=')).collect();
-        let f = std::fs::File::open(zone.join(rel)).map_err(|e| RiskError::Io(rel.clone(), e))?;
+        let f = block(rel, reader.parquet(rel))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| RiskError::Parquet(rel.clone(), e))?;
         let mut wanted: Vec<&str> = vec!["patient_pseudonym"];
         wanted.extend(quasi.iter().chain(sensitive).map(String::as_str));

@@ -15,7 +15,6 @@ use msma_schema::shapes;
 use msma_sink::{LOG_DIR, Location, META_DIR, ZoneReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
 
 /// One value that looks like an identifier.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -55,20 +54,22 @@ pub enum ScanError {
 
 /// Scans the names, the ledger and every `.parquet` file of the zone. `known` holds raw
 /// identifiers of the source system, found when a value or a word of it equals one.
-pub fn scan(zone: &Path, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
-    let reader = ZoneReader::open(&Location::Local(zone.to_owned())).map_err(Problem::reading)?;
-    msma_sink::block_on(scan_zone(&reader, zone, known)).map_err(Problem::reading)?
+pub fn scan(zone: &Location, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
+    let reader = ZoneReader::open(zone).map_err(Problem::reading)?;
+    msma_sink::block_on(scan_zone(&reader, known)).map_err(Problem::reading)?
 }
 
-async fn scan_zone(reader: &ZoneReader, zone: &Path, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
+async fn scan_zone(reader: &ZoneReader, known: &HashSet<String>) -> Result<ScanReport, ScanError> {
     let mut report = ScanReport::default();
     let files = reader.files().await.map_err(Problem::reading)?;
     scan_names(&files, known, &mut report);
     scan_ledger(reader, known, &mut report).await?;
     for rel in files.iter().filter(|f| f.ends_with(".parquet")) {
         let shown = shown_path(rel, known);
-        let path = zone.join(rel);
-        let file = std::fs::File::open(&path).map_err(|e| ScanError::Io(shown.clone(), e))?;
+        let file = reader
+            .parquet(rel)
+            .await
+            .map_err(|e| ScanError::Io(shown.clone(), unreadable(e)))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(file)
             .and_then(|b| b.build())
             .map_err(|e| ScanError::Parquet(shown.clone(), e))?;
@@ -96,6 +97,15 @@ async fn scan_zone(reader: &ZoneReader, zone: &Path, known: &HashSet<String>) ->
         report.files += 1;
     }
     Ok(report)
+}
+
+/// The I/O error behind a read, without the path the sink's error names (a path may
+/// hold an identifier: findings show it redacted).
+pub(crate) fn unreadable(e: msma_sink::Error) -> std::io::Error {
+    match e {
+        msma_sink::Error::Io { source, .. } => source,
+        _ => std::io::Error::other("cannot read the file"),
+    }
 }
 
 /// Every folder and file name on the way to the zone's files, each once.

@@ -15,6 +15,39 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use url::Url;
 
+/// A zone's Parquet file, as [`ZoneReader::parquet`] opens it.
+pub enum ParquetFile {
+    Local(std::fs::File),
+    Fetched(bytes::Bytes),
+}
+
+impl parquet::file::reader::Length for ParquetFile {
+    fn len(&self) -> u64 {
+        match self {
+            Self::Local(f) => f.len(),
+            Self::Fetched(b) => b.len() as u64,
+        }
+    }
+}
+
+impl parquet::file::reader::ChunkReader for ParquetFile {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(match self {
+            Self::Local(f) => Box::new(f.get_read(start)?),
+            Self::Fetched(b) => Box::new(b.get_read(start)?),
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self {
+            Self::Local(f) => f.get_bytes(start, length),
+            Self::Fetched(b) => b.get_bytes(start, length),
+        }
+    }
+}
+
 /// Requests in flight at once when reading the log or publishing files.
 pub(crate) const CONCURRENCY: usize = 16;
 /// Objects of a key's size at most are read to see if they hold one.
@@ -147,6 +180,18 @@ impl ZoneReader {
                 Ok(get.await.map_err(|e| Error::store(url, e))?.to_vec())
             }
         }
+    }
+
+    /// The Parquet file at `rel`, for parquet's readers: read as needed from a folder,
+    /// fetched whole from a store.
+    pub async fn parquet(&self, rel: &str) -> Result<ParquetFile> {
+        Ok(match &self.root {
+            Root::Local(root) => {
+                let path = root.join(rel);
+                ParquetFile::Local(std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?)
+            }
+            Root::Store { .. } => ParquetFile::Fetched(bytes::Bytes::from(self.read(rel).await?)),
+        })
     }
 
     /// SHA-256 of the file at `rel`, streamed; `None` when there is no such file.
