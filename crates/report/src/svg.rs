@@ -223,9 +223,7 @@ pub fn lines(chart: &Chart) -> String {
 /// Opens the `<svg>` (accessible title, hatch pattern if needed, background, visible title) and
 /// returns it with the chart's id prefix.
 fn header(chart: &Chart, kind: &str, width: f64, height: f64) -> (String, String) {
-    // Hashing the whole chart and its kind keeps ids apart between charts of one page; FNV,
-    // unlike std's DefaultHasher, is stable across Rust releases, so output stays byte-identical.
-    let id = format!("msma-{kind}-{:016x}", fnv1a(format!("{chart:?}").as_bytes()));
+    let id = format!("msma-{kind}-{}", digest(chart));
     let (w, h, title) = (c(width), c(height), escape(&chart.title));
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{id}-title" font-family="{FONT}" font-size="12" fill="{INK}"><title id="{id}-title">{title}</title>"#
@@ -369,9 +367,42 @@ fn trim(s: String) -> String {
     if t == "-0" { "0".into() } else { t.into() }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let step = |h: u64, b: &u8| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, step)
+/// What the chart shows, hashed: ids stay apart between the charts of one page, and the
+/// same chart gets the same id on every build and platform (a hash of its fields as
+/// written here, not of `Debug` or std's `Hash`, neither of which promises that).
+fn digest(chart: &Chart) -> String {
+    use sha2::Digest;
+    let mut sha = sha2::Sha256::new();
+    let mut field = |s: &str| {
+        sha.update((s.len() as u64).to_le_bytes());
+        sha.update(s);
+    };
+    for s in [
+        &chart.title,
+        &chart.category_axis,
+        &chart.value_axis,
+        &chart.masked_label,
+    ] {
+        field(s);
+    }
+    chart.categories.iter().for_each(|c| field(c));
+    for series in &chart.series {
+        field(&series.name);
+        field(&series.colour);
+        for p in &series.points {
+            match p {
+                Point::Value(v, label) => {
+                    field("value");
+                    field(&v.to_bits().to_string());
+                    field(label);
+                }
+                Point::Masked => field("masked"),
+                Point::Missing => field("missing"),
+            }
+        }
+    }
+    let bytes = sha.finalize();
+    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
