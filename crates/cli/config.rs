@@ -32,11 +32,11 @@ fn check(path: &Path) -> Result<String> {
             .get_matches_from(["check"]),
     )?;
     let args = crate::ingest_args::Args::resolve(flags, cfg)?;
-    let key = msma_pseudo::MasterKey::load(&args.keys)?;
-    if let Some(p) = &args.policy {
+    let key = msma_pseudo::MasterKey::load(&args.study.keys)?;
+    if let Some(p) = &args.study.policy {
         msma_pseudo::Policy::load(p)?;
     }
-    msma_pseudo::StudyId::new(&args.study)?;
+    msma_pseudo::StudyId::new(&args.study.study)?;
     if let Some(p) = &args.kafka.kafka_properties {
         msma_kafka::ClientProperties::load(p)?;
     }
@@ -47,18 +47,20 @@ fn check(path: &Path) -> Result<String> {
     };
     // The zone is read, not opened: this checks the path or the store's credentials, and
     // that the zone holds this study under this key, without writing anything.
-    let ledger = msma_sink::read_ledger(&args.out).with_context(|| format!("reading the zone {}", args.out))?;
+    let ledger =
+        msma_sink::read_ledger(&args.study.out).with_context(|| format!("reading the zone {}", args.study.out))?;
     let zone = match ledger.last() {
         None => "empty".to_owned(),
         Some(last)
-            if last.record.identity.study_id != args.study || last.record.identity.key_id != key.id().to_string() =>
+            if last.record.identity.study_id != args.study.study
+                || last.record.identity.key_id != key.id().to_string() =>
         {
             bail!(
                 "the zone {} holds study {:?} under key id {}, not study {:?} under key id {}",
-                args.out,
+                args.study.out,
                 last.record.identity.study_id,
                 last.record.identity.key_id,
-                args.study,
+                args.study.study,
                 key.id()
             )
         }
@@ -66,8 +68,8 @@ fn check(path: &Path) -> Result<String> {
     };
     Ok(format!(
         "study {}, key id {}, zone {} ({zone}), from {source}",
-        args.study,
+        args.study.study,
         key.id(),
-        args.out
+        args.study.out
     ))
 }

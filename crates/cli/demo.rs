@@ -67,12 +67,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let research = a.dir.join("research");
     let defaults = msma_ingest::Options::default();
     let args = crate::ingest_args::Args {
+        study: msma_ingest::StudySettings {
+            study: "demo".to_owned(),
+            keys,
+            policy: None,
+            out: msma_sink::Location::Local(research.clone()),
+        },
         input: Some(input),
-        out: msma_sink::Location::Local(research.clone()),
-        keys,
-        study: "demo".to_owned(),
         dead_letter: Some(identified.join("dead-letters.ndjson")),
-        policy: None,
         commit_lines: defaults.commit_lines,
         max_line_bytes: defaults.max_line_bytes,
         threads: defaults.threads,

@@ -2,9 +2,8 @@
 //! group, into a research zone.
 
 use crate::ingest_args::{Args, Flags};
-use crate::study::{Study, open_study};
 use anyhow::{Context, Result};
-use msma_ingest::{DeadLetters, Input, Options, Report, Transform};
+use msma_ingest::{DeadLetters, Input, Options, Report, Study, Transform};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -36,8 +35,8 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         mut zone,
         pseudo,
         policy,
-    } = open_study(a)?;
-    let mut dead = DeadLetters::open(dead_path, a.out.as_local())?;
+    } = a.open_study()?;
+    let mut dead = DeadLetters::open(dead_path, a.study.out.as_local())?;
     let transform = Transform::new(pseudo, policy);
     let name = if input_path.as_os_str() == "-" {
         "stdin".to_owned()
@@ -50,7 +49,7 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         threads: a.threads,
         max_partitions: a.max_partitions,
     };
-    tracing::info!(study = %a.study, out = %a.out, "ingest started");
+    tracing::info!(study = %a.study.study, out = %a.study.out, "ingest started");
     let started = Instant::now();
     let display = progress.map(|(size, position)| crate::progress::Progress::start("ingest", "bytes", size, position));
     let report = msma_ingest::ingest(input, &name, &mut zone, &transform, &mut dead, &opts);
@@ -73,11 +72,11 @@ pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
     if r.read > 0 && r.read == r.already_committed {
         println!(
             "nothing to write: every line of this input is already committed in {}",
-            a.out
+            a.study.out
         );
     }
     if r.commits > 0 {
-        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.out);
+        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.study.out);
     }
     for (dataset, rows) in &r.rows_by_dataset {
         println!("  {dataset:<22} {rows:>10} rows");

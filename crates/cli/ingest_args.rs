@@ -2,9 +2,10 @@
 //! variables over the configuration file over defaults.
 
 use anyhow::Result;
-use msma_ingest::Options;
+use msma_ingest::{Options, Study, StudySettings};
 use msma_kafka::WorkerConfig;
 use msma_sink::Location;
+use std::path::Path;
 use std::path::PathBuf;
 
 /// The flags of `msma ingest`; each may instead come from the configuration file or an
@@ -57,12 +58,9 @@ pub struct Flags {
 
 /// `msma ingest`'s settings, resolved.
 pub struct Args {
+    pub study: StudySettings,
     pub input: Option<PathBuf>,
-    pub out: Location,
-    pub keys: PathBuf,
-    pub study: String,
     pub dead_letter: Option<PathBuf>,
-    pub policy: Option<PathBuf>,
     pub commit_lines: u64,
     pub max_line_bytes: usize,
     pub threads: usize,
@@ -80,23 +78,28 @@ impl Args {
             )
         };
         let defaults = Options::default();
+        let out = match (f.out, cfg.output.zone) {
+            (Some(out), _) => out,
+            (None, Some(zone)) => zone.parse().map_err(|e| anyhow::anyhow!("output.zone: {e}"))?,
+            (None, None) => return Err(missing("the research zone", "--out", "output.zone")),
+        };
+        let keys = f
+            .keys
+            .or(cfg.study.key_file)
+            .ok_or_else(|| missing("the key file", "--keys", "study.key_file"))?;
+        let study = f
+            .study
+            .or(cfg.study.id)
+            .ok_or_else(|| missing("the study", "--study", "study.id"))?;
         let args = Self {
-            input: f.input.or(cfg.file.input),
-            out: match (f.out, cfg.output.zone) {
-                (Some(out), _) => out,
-                (None, Some(zone)) => zone.parse().map_err(|e| anyhow::anyhow!("output.zone: {e}"))?,
-                (None, None) => return Err(missing("the research zone", "--out", "output.zone")),
+            study: StudySettings {
+                study,
+                keys,
+                policy: f.policy.or(cfg.study.policy_file),
+                out,
             },
-            keys: f
-                .keys
-                .or(cfg.study.key_file)
-                .ok_or_else(|| missing("the key file", "--keys", "study.key_file"))?,
-            study: f
-                .study
-                .or(cfg.study.id)
-                .ok_or_else(|| missing("the study", "--study", "study.id"))?,
+            input: f.input.or(cfg.file.input),
             dead_letter: f.dead_letter.or(cfg.file.dead_letter_file),
-            policy: f.policy.or(cfg.study.policy_file),
             commit_lines: f
                 .commit_lines
                 .or(cfg.file.commit_lines)
@@ -129,6 +132,13 @@ impl Args {
             _ => {}
         }
         Ok(args)
+    }
+
+    /// The study, opened with the input and dead-letter file kept out of its zone.
+    pub fn open_study(&self) -> Result<Study> {
+        let mut apart: Vec<(&str, &Path)> = self.input.iter().map(|p| ("input", p.as_path())).collect();
+        apart.extend(self.dead_letter.as_deref().map(|p| ("dead-letter file", p)));
+        Ok(Study::open(&self.study, &apart)?)
     }
 }
 

@@ -16,7 +16,6 @@ mod report;
 mod rotate;
 mod schema;
 mod serve;
-mod study;
 mod summary;
 mod validate;
 mod worker;

@@ -1,9 +1,8 @@
 //! `msma ingest --brokers ...`: an ingest worker of a consumer group.
 
 use crate::ingest_args::Args;
-use crate::study::{Study, open_study};
 use anyhow::Result;
-use msma_ingest::Transform;
+use msma_ingest::{Study, Transform};
 use msma_kafka::WorkerConfig;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,7 +28,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     if let Some(path) = &k.kafka_properties {
         cfg.properties = msma_kafka::ClientProperties::load(path)?;
     }
-    let Study { zone, pseudo, policy } = open_study(a)?;
+    let Study { zone, pseudo, policy } = a.open_study()?;
     // Served once the key, policy and zone are open: /ready then only waits for partitions.
     let _server = match &k.metrics_listen {
         Some(addr) => Some(crate::serve::start(addr, cfg.metrics.clone(), cfg.topic.clone())?),
@@ -37,7 +36,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     };
     let shutdown = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone())?;
-    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out, "worker started");
+    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.study.out, "worker started");
     let started = Instant::now();
     let r = msma_kafka::run_worker(&cfg, zone, &Transform::new(pseudo, policy), &shutdown)?;
     let secs = started.elapsed().as_secs_f64();
@@ -51,7 +50,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     );
     println!(
         "{} commit(s), {} file(s) in {}; {} buffered events dropped on rebalance or refused commit (read again)",
-        r.commits, r.files, a.out, r.dropped
+        r.commits, r.files, a.study.out, r.dropped
     );
     Ok(ExitCode::SUCCESS)
 }
