@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub struct Args {
     /// The configuration file (TOML; deploy/msma.example.toml documents every key).
     /// Flags override it, and MSMA_<SECTION>_<KEY> variables override it too.
-    #[arg(long, env = "MSMA_CONFIG")]
+    #[arg(long, env = msma_config::CONFIG_VARIABLE)]
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub settings: msma_config::Config,

@@ -72,8 +72,11 @@ pub enum LogFormat {
     Json,
 }
 
+/// The variable that names the configuration file, as `--config` does.
+pub const CONFIG_VARIABLE: &str = "MSMA_CONFIG";
+
 /// `MSMA_` variables that are not configuration keys.
-pub const OTHER_VARIABLES: &[&str] = &["MSMA_LOG", "MSMA_CONFIG"];
+pub const OTHER_VARIABLES: &[&str] = &["MSMA_LOG", CONFIG_VARIABLE];
 
 impl Config {
     /// The file at `path` (none: only the environment), then the environment over it.
