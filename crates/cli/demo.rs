@@ -66,19 +66,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
     let research = a.dir.join("research");
     let dead_letter = identified.join("dead-letters.ndjson");
-    let settings = msma_config::Ingest {
-        study: msma_ingest::StudySettings {
-            study: "demo".to_owned(),
-            keys,
-            policy: None,
-            out: msma_sink::Location::Local(research.clone()),
-        },
-        options: msma_ingest::Options::default(),
-        source: msma_config::Source::File {
-            input: input.clone(),
-            dead_letter: dead_letter.clone(),
-        },
+    let study = msma_ingest::StudySettings {
+        study: "demo".to_owned(),
+        keys,
+        policy: None,
+        out: msma_sink::Location::Local(research.clone()),
     };
+    let options = msma_ingest::Options::default();
+    let settings = msma_config::Ingest::file(study, options, input.clone(), dead_letter.clone());
     let (report, elapsed) = ingest::execute(&settings, &input, &dead_letter)?;
     println!("3. ingest   {}", research.display());
     ingest::print_report(&settings, &dead_letter, &report, elapsed);

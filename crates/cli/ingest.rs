@@ -35,10 +35,7 @@ pub fn run(a: Args, cfg: msma_config::Config) -> Result<ExitCode> {
 
 /// The study, opened with the files of the run kept out of its zone.
 pub fn open_study(a: &Ingest) -> Result<Study> {
-    let apart: Vec<(&str, &Path)> = match &a.source {
-        Source::File { input, dead_letter } => vec![("input", input), ("dead-letter file", dead_letter)],
-        Source::Kafka(_) => Vec::new(),
-    };
+    let apart: Vec<(&str, &Path)> = a.apart.iter().map(|(what, p)| (*what, p.as_path())).collect();
     Ok(Study::open(&a.study, &apart)?)
 }
 

@@ -11,6 +11,9 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Ingest {
     pub study: StudySettings,
+    /// The other files the settings name (input, dead-letter file), each named by what it
+    /// is: kept out of the zone.
+    pub apart: Vec<(&'static str, PathBuf)>,
     /// The engine's settings (a Kafka worker's threads and partitions too).
     pub options: Options,
     pub source: Source,
@@ -30,6 +33,18 @@ pub struct Worker {
     pub config: WorkerConfig,
     pub properties: Option<PathBuf>,
     pub metrics_listen: Option<String>,
+}
+
+impl Ingest {
+    /// A file ingest of `input`, its dead letters to `dead_letter`.
+    pub fn file(study: StudySettings, options: Options, input: PathBuf, dead_letter: PathBuf) -> Self {
+        Self {
+            study,
+            apart: vec![("input", input.clone()), ("dead-letter file", dead_letter.clone())],
+            options,
+            source: Source::File { input, dead_letter },
+        }
+    }
 }
 
 impl Config {
@@ -62,6 +77,10 @@ impl Config {
             policy: study.policy,
             out,
         };
+        let apart = [("input", &file.input), ("dead-letter file", &file.dead_letter)]
+            .into_iter()
+            .filter_map(|(what, path)| Some((what, path.clone()?)))
+            .collect();
         let source = match (file.input, file.dead_letter, &kafka.brokers) {
             (Some(_), _, Some(_)) => return Err(Error::TwoSources),
             (Some(input), Some(dead_letter), None) => Source::File { input, dead_letter },
@@ -75,7 +94,12 @@ impl Config {
             (None, _, None) => return Err(Error::NoSource),
             (None, _, Some(_)) => Source::Kafka(Box::new(worker(kafka, &options, metrics.metrics_listen)?)),
         };
-        Ok(Ingest { study, options, source })
+        Ok(Ingest {
+            study,
+            apart,
+            options,
+            source,
+        })
     }
 }
 
