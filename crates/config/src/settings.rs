@@ -46,10 +46,9 @@ fn help(text: &[&str], section: &str, key: &str, default: Option<String>) -> Str
     }
 }
 
-/// `[section] Type, command(flatten)` for a section of flags, `arg(skip)` for one
-/// without;
-/// `field as "key"` when the flag and the file key differ; `default = value` when the
-/// setting has one (`shown = "..."` when its help should describe it, not print it);
+/// `[section] Type, command(flatten)` for a section of flags (`arg(skip)`: none); in it,
+/// `field as "key"` when the flag and the file key differ, `default = value` when the
+/// setting has one (`shown = "..."` when its help should describe it, not print it),
 /// `arg(...)` for clap's other attributes.
 macro_rules! settings {
     (@key $field:ident $key:literal) => { $key };
