@@ -2,7 +2,7 @@
 //! flags' defaults, and what it names opened, without starting anything.
 
 use anyhow::{Context, Result, bail};
-use msma_config::Config;
+use msma_config::{Config, Source};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand)]
@@ -26,39 +26,42 @@ pub fn run(cmd: Command) -> Result<std::process::ExitCode> {
 }
 
 fn check(path: &Path) -> Result<String> {
-    let cfg = Config::load(Some(path))?;
-    let flags = <crate::ingest_args::Flags as clap::FromArgMatches>::from_arg_matches(
-        &<crate::ingest_args::Flags as clap::Args>::augment_args(clap::Command::new("check"))
-            .get_matches_from(["check"]),
-    )?;
-    let args = crate::ingest_args::Args::resolve(flags, cfg)?;
-    let key = msma_pseudo::MasterKey::load(&args.keys)?;
-    if let Some(p) = &args.policy {
+    let args = match Config::load(Some(path))?.resolve() {
+        Err(msma_config::Error::IncompleteWorker) => {
+            bail!("a worker needs kafka.brokers, kafka.topic and kafka.group")
+        }
+        resolved => resolved?,
+    };
+    let study = &args.study;
+    let key = msma_pseudo::MasterKey::load(&study.keys)?;
+    if let Some(p) = &study.policy {
         msma_pseudo::Policy::load(p)?;
     }
-    msma_pseudo::StudyId::new(&args.study)?;
-    if let Some(p) = &args.kafka.kafka_properties {
-        msma_kafka::ClientProperties::load(p)?;
-    }
-    let source = match (&args.kafka.brokers, &args.kafka.topic, &args.kafka.group) {
-        (Some(b), Some(t), Some(g)) => format!("Kafka topic {t} at {b}, group {g}"),
-        (Some(_), _, _) => anyhow::bail!("a worker needs kafka.brokers, kafka.topic and kafka.group"),
-        _ => format!("file {}", args.input.as_deref().unwrap_or(Path::new("-")).display()),
+    msma_pseudo::StudyId::new(&study.study)?;
+    let source = match &args.source {
+        Source::Kafka(w) => {
+            if let Some(p) = &w.properties {
+                msma_kafka::ClientProperties::load(p)?;
+            }
+            let c = &w.config;
+            format!("Kafka topic {} at {}, group {}", c.topic, c.brokers, c.group)
+        }
+        Source::File { input, .. } => format!("file {}", input.display()),
     };
     // The zone is read, not opened: this checks the path or the store's credentials, and
     // that the zone holds this study under this key, without writing anything.
-    let ledger = msma_sink::read_ledger(&args.out).with_context(|| format!("reading the zone {}", args.out))?;
+    let ledger = msma_sink::read_ledger(&study.out).with_context(|| format!("reading the zone {}", study.out))?;
     let zone = match ledger.last() {
         None => "empty".to_owned(),
         Some(last)
-            if last.record.identity.study_id != args.study || last.record.identity.key_id != key.id().to_string() =>
+            if last.record.identity.study_id != study.study || last.record.identity.key_id != key.id().to_string() =>
         {
             bail!(
                 "the zone {} holds study {:?} under key id {}, not study {:?} under key id {}",
-                args.out,
+                study.out,
                 last.record.identity.study_id,
                 last.record.identity.key_id,
-                args.study,
+                study.study,
                 key.id()
             )
         }
@@ -66,8 +69,8 @@ fn check(path: &Path) -> Result<String> {
     };
     Ok(format!(
         "study {}, key id {}, zone {} ({zone}), from {source}",
-        args.study,
+        study.study,
         key.id(),
-        args.out
+        study.out
     ))
 }

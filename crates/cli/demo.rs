@@ -65,23 +65,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
 
     let research = a.dir.join("research");
-    let defaults = msma_ingest::Options::default();
-    let args = crate::ingest_args::Args {
-        input: Some(input),
-        out: msma_sink::Location::Local(research.clone()),
-        keys,
+    let dead_letter = identified.join("dead-letters.ndjson");
+    let study = msma_ingest::StudySettings {
         study: "demo".to_owned(),
-        dead_letter: Some(identified.join("dead-letters.ndjson")),
+        keys,
         policy: None,
-        commit_lines: defaults.commit_lines,
-        max_line_bytes: defaults.max_line_bytes,
-        threads: defaults.threads,
-        max_partitions: defaults.max_partitions,
-        kafka: Default::default(),
+        out: msma_sink::Location::Local(research.clone()),
     };
-    let (report, elapsed) = ingest::execute(&args)?;
+    let options = msma_ingest::Options::default();
+    let settings = msma_config::Ingest::file(study, options, input.clone(), dead_letter.clone());
+    let (report, elapsed) = ingest::execute(&settings, &input, &dead_letter)?;
     println!("3. ingest   {}", research.display());
-    ingest::print_report(&args, &report, elapsed);
+    ingest::print_report(&settings, &dead_letter, &report, elapsed);
 
     println!("4. read back with the Parquet reader:");
     for (dataset, rows) in crate::summary::rows_by_dataset(&research)? {

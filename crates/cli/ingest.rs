@@ -1,27 +1,45 @@
 //! `msma ingest`: events from a file, or from a Kafka topic as a worker of a consumer
 //! group, into a research zone.
 
-use crate::ingest_args::{Args, Flags};
-use crate::study::{Study, open_study};
 use anyhow::{Context, Result};
-use msma_ingest::{DeadLetters, Input, Options, Report, Transform};
+use msma_config::{Ingest, Source};
+use msma_ingest::{DeadLetters, Input, Report, Study, Transform};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-pub fn run(f: Flags, cfg: msma_config::Config) -> Result<ExitCode> {
-    let a = Args::resolve(f, cfg)?;
-    if a.kafka.brokers.is_some() {
-        return crate::worker::run(&a);
-    }
-    let (report, elapsed) = execute(&a)?;
-    print_report(&a, &report, elapsed);
+/// The flags of `msma ingest`: where the configuration file is, and every setting
+/// (msma_config::Config), each of which may instead come from that file or an
+/// `MSMA_<SECTION>_<KEY>` variable.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The configuration file (TOML; deploy/msma.example.toml documents every key).
+    /// Flags override it, and MSMA_<SECTION>_<KEY> variables override it too.
+    #[arg(long, env = msma_config::CONFIG_VARIABLE)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: msma_config::Config,
+}
+
+/// `cfg` is the configuration file with the `MSMA_` variables over it.
+pub fn run(a: Args, cfg: msma_config::Config) -> Result<ExitCode> {
+    let ingest = a.settings.over(cfg).resolve()?;
+    let (input, dead_letter) = match &ingest.source {
+        Source::Kafka(worker) => return crate::worker::run(&ingest, worker),
+        Source::File { input, dead_letter } => (input, dead_letter),
+    };
+    let (report, elapsed) = execute(&ingest, input, dead_letter)?;
+    print_report(&ingest, dead_letter, &report, elapsed);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn execute(a: &Args) -> Result<(Report, Duration)> {
-    let (Some(input_path), Some(dead_path)) = (&a.input, &a.dead_letter) else {
-        anyhow::bail!("give --input and --dead-letter (a file), or --brokers, --topic and --group (Kafka)");
-    };
+/// The study, opened with the files of the run kept out of its zone.
+pub fn open_study(a: &Ingest) -> Result<Study> {
+    let apart: Vec<(&str, &Path)> = a.apart.iter().map(|(what, p)| (*what, p.as_path())).collect();
+    Ok(Study::open(&a.study, &apart)?)
+}
+
+pub fn execute(a: &Ingest, input_path: &Path, dead_path: &Path) -> Result<(Report, Duration)> {
     let mut progress = None;
     let input = if input_path.as_os_str() == "-" {
         Input::Stream(Box::new(std::io::stdin().lock()))
@@ -37,29 +55,23 @@ pub fn execute(a: &Args) -> Result<(Report, Duration)> {
         pseudo,
         policy,
     } = open_study(a)?;
-    let mut dead = DeadLetters::open(dead_path, a.out.as_local())?;
+    let mut dead = DeadLetters::open(dead_path, a.study.out.as_local())?;
     let transform = Transform::new(pseudo, policy);
     let name = if input_path.as_os_str() == "-" {
         "stdin".to_owned()
     } else {
         input_path.display().to_string()
     };
-    let opts = Options {
-        max_line_bytes: a.max_line_bytes,
-        commit_lines: a.commit_lines,
-        threads: a.threads,
-        max_partitions: a.max_partitions,
-    };
-    tracing::info!(study = %a.study, out = %a.out, "ingest started");
+    tracing::info!(study = %a.study.study, out = %a.study.out, "ingest started");
     let started = Instant::now();
     let display = progress.map(|(size, position)| crate::progress::Progress::start("ingest", "bytes", size, position));
-    let report = msma_ingest::ingest(input, &name, &mut zone, &transform, &mut dead, &opts);
+    let report = msma_ingest::ingest(input, &name, &mut zone, &transform, &mut dead, &a.options);
     drop(display);
     let report = report?;
     Ok((report, started.elapsed()))
 }
 
-pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
+pub fn print_report(a: &Ingest, dead_letter: &Path, r: &Report, elapsed: Duration) {
     let rate = r.read as f64 / elapsed.as_secs_f64().max(1e-9);
     println!(
         "read {} lines in {:.2} s ({:.0} lines/s): {} written, {} rejected, {} already committed",
@@ -73,23 +85,18 @@ pub fn print_report(a: &Args, r: &Report, elapsed: Duration) {
     if r.read > 0 && r.read == r.already_committed {
         println!(
             "nothing to write: every line of this input is already committed in {}",
-            a.out
+            a.study.out
         );
     }
     if r.commits > 0 {
-        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.out);
+        println!("{} commit(s), {} file(s) in {}", r.commits, r.files, a.study.out);
     }
     for (dataset, rows) in &r.rows_by_dataset {
         println!("  {dataset:<22} {rows:>10} rows");
     }
     if r.rejected_total() > 0 {
         let kinds: Vec<String> = r.rejected.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
-        let to = a
-            .dead_letter
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        println!("rejected: {} -> {to}", kinds.join(", "));
+        println!("rejected: {} -> {}", kinds.join(", "), dead_letter.display());
     }
     if let Some(mib) = crate::progress::peak_rss_mib() {
         println!("peak memory: {mib} MiB resident");

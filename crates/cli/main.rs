@@ -6,7 +6,6 @@ mod demo;
 mod dev_broker;
 mod generate;
 mod ingest;
-mod ingest_args;
 mod keys;
 mod progress;
 mod pseudonymise;
@@ -16,12 +15,12 @@ mod report;
 mod rotate;
 mod schema;
 mod serve;
-mod study;
 mod summary;
 mod validate;
 mod worker;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+pub(crate) use msma_config::LocationArg;
 use std::process::ExitCode;
 
 /// Pseudonymised research datasets from the activity of addiction-care microstructures.
@@ -30,18 +29,12 @@ use std::process::ExitCode;
 struct Cli {
     /// Log format on standard error [default: text, or log.format of the configuration].
     #[arg(long, global = true, value_enum)]
-    log_format: Option<LogFormat>,
+    log_format: Option<msma_config::LogFormat>,
     /// Only warnings and errors in the log.
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -55,7 +48,7 @@ enum Command {
     Keys(keys::Command),
     /// Validate, pseudonymise and write events to Parquet datasets, exactly once, from a
     /// file (--input) or as a Kafka worker (--brokers --topic --group).
-    Ingest(Box<ingest_args::Flags>),
+    Ingest(Box<ingest::Args>),
     /// Validate events locally and send the valid ones to a Kafka topic.
     Push(push::Args),
     /// One patient pseudonym, on a request whose legal basis is recorded in a register.
@@ -102,10 +95,10 @@ fn main() -> ExitCode {
         _ => None,
     };
     let log = config.as_ref().map(|c| &c.log);
-    let format = cli.log_format.unwrap_or(match log.and_then(|l| l.format) {
-        Some(msma_config::LogFormat::Json) => LogFormat::Json,
-        _ => LogFormat::Text,
-    });
+    let format = cli
+        .log_format
+        .or(log.and_then(|l| l.format))
+        .unwrap_or(msma_config::LogFormat::Text);
     // Progress logs matter for long-running work; elsewhere they would drown the output.
     let verbose = matches!(cli.command, Command::Ingest(_)) && !cli.quiet;
     let level = log.and_then(|l| l.level.clone()).filter(|_| !cli.quiet);
@@ -144,7 +137,7 @@ fn main() -> ExitCode {
 
 /// Logs at MSMA_LOG's level, else the configuration's, else info for long-running work
 /// and warnings elsewhere.
-fn init_logs(format: LogFormat, verbose: bool, level: Option<String>) {
+fn init_logs(format: msma_config::LogFormat, verbose: bool, level: Option<String>) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = level.unwrap_or_else(|| if verbose { "info" } else { "warn" }.into());
@@ -155,8 +148,8 @@ fn init_logs(format: LogFormat, verbose: bool, level: Option<String>) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        msma_config::LogFormat::Text => builder.init(),
+        msma_config::LogFormat::Json => builder.json().init(),
     }
 }
 
@@ -176,33 +169,6 @@ fn quiet_on_closed_stdout() {
         }
         default(info);
     }));
-}
-
-/// Parses `--out`, `--data`: clap's own parsers quote the argument in their errors,
-/// and an object store URL may carry a password.
-#[derive(Clone)]
-pub(crate) struct LocationArg;
-
-impl clap::builder::TypedValueParser for LocationArg {
-    type Value = msma_sink::Location;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Self::Value, clap::Error> {
-        let arg = arg.map(|a| a.to_string()).unwrap_or_default();
-        let fail = |why: String| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for {arg}: {why}\n"),
-            )
-            .with_cmd(cmd)
-        };
-        let text = value.to_str().ok_or_else(|| fail("not UTF-8".into()))?;
-        text.parse().map_err(|e: msma_sink::BadLocation| fail(e.to_string()))
-    }
 }
 
 /// An error and its causes on one line, each cause once: many errors already end with

@@ -17,7 +17,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Longest line accepted, in bytes (longer ones are invalid, never held in memory).
-    #[arg(long, default_value_t = msma_ingest::Options::default().max_line_bytes)]
+    #[arg(long, default_value_t = msma_ingest::Options::MAX_LINE_BYTES)]
     max_line_bytes: usize,
 }
 

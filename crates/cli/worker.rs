@@ -1,43 +1,27 @@
 //! `msma ingest --brokers ...`: an ingest worker of a consumer group.
 
-use crate::ingest_args::Args;
-use crate::study::{Study, open_study};
 use anyhow::Result;
-use msma_ingest::Transform;
-use msma_kafka::WorkerConfig;
+use msma_config::{Ingest, Worker};
+use msma_ingest::{Study, Transform};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-pub fn run(a: &Args) -> Result<ExitCode> {
-    let k = &a.kafka;
-    let (Some(brokers), Some(topic), Some(group)) = (&k.brokers, &k.topic, &k.group) else {
-        anyhow::bail!("a worker needs --brokers, --topic and --group");
-    };
-    let mut cfg = WorkerConfig::new(brokers, topic, group);
-    if let Some(t) = &k.dead_letter_topic {
-        cfg.dead_letter_topic = t.clone();
-    }
-    cfg.flush_rows = k.flush_rows.max(1);
-    cfg.flush_bytes = k.flush_bytes.max(1);
-    cfg.flush_latency = Duration::from_millis(k.flush_latency_ms);
-    cfg.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
-    cfg.session_timeout = Duration::from_millis(k.session_timeout_ms);
-    cfg.threads = a.threads;
-    cfg.max_partitions = a.max_partitions;
-    if let Some(path) = &k.kafka_properties {
+pub fn run(a: &Ingest, w: &Worker) -> Result<ExitCode> {
+    let mut cfg = w.config.clone();
+    if let Some(path) = &w.properties {
         cfg.properties = msma_kafka::ClientProperties::load(path)?;
     }
-    let Study { zone, pseudo, policy } = open_study(a)?;
+    let Study { zone, pseudo, policy } = crate::ingest::open_study(a)?;
     // Served once the key, policy and zone are open: /ready then only waits for partitions.
-    let _server = match &k.metrics_listen {
+    let _server = match &w.metrics_listen {
         Some(addr) => Some(crate::serve::start(addr, cfg.metrics.clone(), cfg.topic.clone())?),
         None => None,
     };
     let shutdown = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone())?;
-    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.out, "worker started");
+    tracing::info!(topic = %cfg.topic, group = %cfg.group, out = %a.study.out, "worker started");
     let started = Instant::now();
     let r = msma_kafka::run_worker(&cfg, zone, &Transform::new(pseudo, policy), &shutdown)?;
     let secs = started.elapsed().as_secs_f64();
@@ -51,7 +35,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     );
     println!(
         "{} commit(s), {} file(s) in {}; {} buffered events dropped on rebalance or refused commit (read again)",
-        r.commits, r.files, a.out, r.dropped
+        r.commits, r.files, a.study.out, r.dropped
     );
     Ok(ExitCode::SUCCESS)
 }

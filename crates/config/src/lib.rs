@@ -1,11 +1,20 @@
-//! `msma ingest`'s settings from the configuration file (`--config`, TOML) and
-//! `MSMA_<SECTION>_<KEY>` environment variables over it (command-line flags override
-//! both, in the CLI). Parsing is strict: an unknown key, section or `MSMA_` variable is an
-//! error that names it. Secrets are only ever paths to files. deploy/msma.example.toml
-//! documents every key.
+//! `msma ingest`'s settings, each declared once (`settings`): from its flags, over
+//! `MSMA_<SECTION>_<KEY>` environment variables, over the configuration file (`--config`,
+//! TOML), over its default; then resolved for the engines (`resolve`). Parsing is
+//! strict: an unknown key, section or `MSMA_` variable is an error that names it.
+//! Secrets are only ever paths to files. deploy/msma.example.toml documents every key.
+
+mod arg;
+mod resolve;
+mod settings;
+
+pub use arg::{LocationArg, ZoneArg};
+pub use resolve::{Ingest, Source, Worker};
+pub use settings::{Config, File, Kafka, Log, Metrics, Output, Study};
 
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use settings::{KEYS, Kind};
+use std::path::Path;
 
 /// What is wrong with the configuration: the file or variable, the key and the rule,
 /// never a value.
@@ -30,125 +39,44 @@ pub enum Error {
     /// A value of the wrong type or out of range; `key` is `section.key: ` when known.
     #[error("{origin}: {key}{rule}")]
     Invalid { origin: String, key: String, rule: String },
+    #[error(
+        "missing {what}: give {flag}, or set {key} in the configuration file (--config) or MSMA_{}",
+        key.replace('.', "_").to_uppercase()
+    )]
+    Missing {
+        what: &'static str,
+        flag: &'static str,
+        key: &'static str,
+    },
+    /// The zone's text, from the file or a variable (flags are checked by [`ZoneArg`]).
+    #[error("output.zone: {0}")]
+    Zone(msma_sink::BadLocation),
+    #[error("give an input file or Kafka brokers, not both")]
+    TwoSources,
+    #[error(
+        "nothing to read: give --input and --dead-letter (a file), or --brokers, --topic and --group (Kafka), \
+         or set them in the configuration file"
+    )]
+    NoSource,
+    #[error("a worker needs --brokers, --topic and --group")]
+    IncompleteWorker,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    #[serde(default)]
-    pub study: Study,
-    #[serde(default)]
-    pub output: Output,
-    #[serde(default)]
-    pub file: File,
-    #[serde(default)]
-    pub kafka: Kafka,
-    #[serde(default)]
-    pub metrics: Metrics,
-    #[serde(default)]
-    pub log: Log,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metrics {
-    pub listen: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Study {
-    pub id: Option<String>,
-    pub key_file: Option<PathBuf>,
-    pub policy_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Output {
-    /// A folder or an object store URL, parsed by the CLI (msma_sink::Location).
-    pub zone: Option<String>,
-    pub max_partitions_per_commit: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct File {
-    pub input: Option<PathBuf>,
-    pub dead_letter_file: Option<PathBuf>,
-    pub commit_lines: Option<u64>,
-    pub max_line_bytes: Option<usize>,
-    pub threads: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Kafka {
-    pub brokers: Option<String>,
-    pub topic: Option<String>,
-    pub group: Option<String>,
-    pub dead_letter_topic: Option<String>,
-    pub flush_rows: Option<usize>,
-    pub flush_bytes: Option<usize>,
-    pub flush_latency_ms: Option<u64>,
-    pub session_timeout_ms: Option<u64>,
-    pub stop_when_idle_ms: Option<u64>,
-    /// librdkafka settings (TLS, SASL...), `key=value` lines: secrets stay in a file.
-    pub client_properties: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Log {
-    pub format: Option<LogFormat>,
-    pub level: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// `log.format`, and msma's `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Integer,
-}
-
-/// Every key, for `MSMA_<SECTION>_<KEY>`: environment values are all text, and this says
-/// which to read as numbers. A test holds it to the structs and to the example file.
-const KEYS: &[(&str, &str, Kind)] = &[
-    ("study", "id", Kind::Text),
-    ("study", "key_file", Kind::Text),
-    ("study", "policy_file", Kind::Text),
-    ("output", "zone", Kind::Text),
-    ("output", "max_partitions_per_commit", Kind::Integer),
-    ("file", "input", Kind::Text),
-    ("file", "dead_letter_file", Kind::Text),
-    ("file", "commit_lines", Kind::Integer),
-    ("file", "max_line_bytes", Kind::Integer),
-    ("file", "threads", Kind::Integer),
-    ("kafka", "brokers", Kind::Text),
-    ("kafka", "topic", Kind::Text),
-    ("kafka", "group", Kind::Text),
-    ("kafka", "dead_letter_topic", Kind::Text),
-    ("kafka", "flush_rows", Kind::Integer),
-    ("kafka", "flush_bytes", Kind::Integer),
-    ("kafka", "flush_latency_ms", Kind::Integer),
-    ("kafka", "session_timeout_ms", Kind::Integer),
-    ("kafka", "stop_when_idle_ms", Kind::Integer),
-    ("kafka", "client_properties", Kind::Text),
-    ("metrics", "listen", Kind::Text),
-    ("log", "format", Kind::Text),
-    ("log", "level", Kind::Text),
-];
+/// The variable that names the configuration file, as `--config` does.
+pub const CONFIG_VARIABLE: &str = "MSMA_CONFIG";
 
 /// `MSMA_` variables that are not configuration keys.
-pub const OTHER_VARIABLES: &[&str] = &["MSMA_LOG", "MSMA_CONFIG"];
+pub const OTHER_VARIABLES: &[&str] = &["MSMA_LOG", CONFIG_VARIABLE];
 
 impl Config {
     /// The file at `path` (none: only the environment), then the environment over it.
@@ -249,6 +177,7 @@ fn redacted(text: &str, e: &toml::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use msma_ingest::Options;
 
     fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -280,6 +209,44 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_shows_its_key_and_every_default_is_in_force() {
+        let cmd = <Config as clap::Args>::augment_args(clap::Command::new("ingest"));
+        let flags: Vec<_> = cmd.get_arguments().filter(|a| a.get_long().is_some()).collect();
+        // Every key has a flag but log.format and log.level (msma's --log-format).
+        assert_eq!(flags.len(), KEYS.len() - 2);
+        for (section, key, _) in KEYS.iter().filter(|(s, _, _)| *s != "log") {
+            let shown = format!("[{section}.{key}");
+            assert!(
+                flags
+                    .iter()
+                    .any(|a| a.get_help().is_some_and(|h| h.to_string().contains(&shown))),
+                "no flag shows {section}.{key}"
+            );
+        }
+        let help = cmd.clone().render_help().to_string();
+        assert!(
+            help.contains(&format!("[file.commit_lines; default {}]", Options::COMMIT_LINES)),
+            "{help}"
+        );
+        assert!(help.contains("[kafka.flush_latency_ms; default 30000]"), "{help}");
+
+        // Nothing given: the declared defaults, which are the engines'.
+        let cfg = Config::default();
+        assert_eq!(cfg.file.commit_lines(), Options::default().commit_lines);
+        assert_eq!(cfg.file.max_line_bytes(), Options::default().max_line_bytes);
+        assert_eq!(
+            cfg.output.max_partitions_per_commit(),
+            Options::default().max_partitions
+        );
+        assert_eq!(cfg.kafka.flush_rows(), msma_kafka::WorkerConfig::FLUSH_ROWS);
+        // Flags over the rest.
+        let flags = Config::from_text(None, &vars(&[("MSMA_FILE_COMMIT_LINES", "5")])).unwrap();
+        let file = Config::from_text(Some(("c.toml", "[file]\ncommit_lines = 7\nthreads = 3\n")), &[]).unwrap();
+        let cfg = flags.over(file);
+        assert_eq!((cfg.file.commit_lines(), cfg.file.threads()), (5, 3));
+    }
+
+    #[test]
     fn the_deployment_files_configurations_parse() {
         let dir = tempfile::tempdir().unwrap();
         let compose = include_str!("../../../deploy/compose/msma.toml");
@@ -294,7 +261,7 @@ mod tests {
             let path = dir.path().join(name);
             std::fs::write(&path, text).unwrap();
             let cfg = Config::from_sources(Some(&path), &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(cfg.study.id.is_some() && cfg.kafka.topic.is_some(), "{name}");
+            assert!(cfg.study.study.is_some() && cfg.kafka.topic.is_some(), "{name}");
         }
     }
 

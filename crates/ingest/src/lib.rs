@@ -1,6 +1,7 @@
 //! msma's ingest: reads events, validates them against their schema, pseudonymises and
 //! generalises them ([`Transform`]), and commits them to a research zone exactly once;
-//! rejected events go to dead letters, in the identified zone, with their reason.
+//! rejected events go to dead letters, in the identified zone, with their reason. A
+//! study is opened here ([`Study::open`]), and rewritten under a new key ([`rotate()`]).
 
 mod block;
 mod buffer;
@@ -11,6 +12,8 @@ mod file;
 mod lines;
 mod options;
 mod pipeline;
+mod rotate;
+mod study;
 mod transform;
 
 pub use buffer::RowBuffer;
@@ -20,4 +23,6 @@ pub use error::IngestError;
 pub use file::ingest;
 pub use lines::{Input, LineReader};
 pub use options::{MAX_PARTITIONS, Options};
+pub use rotate::{RotateError, Rotated, Rotation, rotate};
+pub use study::{Study, StudyError, StudySettings};
 pub use transform::{PartitionCap, Transform};

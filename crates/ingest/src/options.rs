@@ -19,11 +19,18 @@ pub struct Options {
 /// commit record stays small (a few hundred bytes a file).
 pub const MAX_PARTITIONS: usize = 1024;
 
+impl Options {
+    /// The default of `max_line_bytes`.
+    pub const MAX_LINE_BYTES: usize = 1 << 20;
+    /// The default of `commit_lines`.
+    pub const COMMIT_LINES: u64 = 1_000_000;
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {
-            max_line_bytes: 1 << 20,
-            commit_lines: 1_000_000,
+            max_line_bytes: Self::MAX_LINE_BYTES,
+            commit_lines: Self::COMMIT_LINES,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_partitions: MAX_PARTITIONS,
         }
