@@ -31,9 +31,11 @@ fn the_fuzz_corpus_is_accepted_or_refused_never_a_panic() {
         let outcome = std::panic::catch_unwind(|| {
             let pseudo = msma_pseudo::Pseudonymiser::new(&key);
             let mut transform = msma_ingest::Transform::new(pseudo, msma_pseudo::Policy::default());
-            match msma_schema::decode(&line).and_then(|event| transform.push(&event)) {
-                Ok(()) => true,
-                Err(rejection) => {
+            let pushed = msma_schema::decode(&line).map_err(msma_ingest::PushError::Rejected);
+            match pushed.and_then(|event| transform.push(&event, &line, 0)) {
+                Ok(_) => true,
+                Err(msma_ingest::PushError::Index(e)) => panic!("event {name}: no index to fail: {e}"),
+                Err(msma_ingest::PushError::Rejected(rejection)) => {
                     assert!(!rejection.detail.is_empty(), "event {name}: a refusal without a reason");
                     false
                 }

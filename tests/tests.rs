@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod compare;
 mod crash;
+mod dedup;
 mod differencing;
 mod faults;
 mod hostile;

@@ -82,6 +82,12 @@ pub fn print_report(a: &Ingest, dead_letter: &Path, r: &Report, elapsed: Duratio
         r.rejected_total(),
         r.already_committed
     );
+    if r.duplicates > 0 {
+        println!(
+            "{} duplicate(s): events the zone already held, byte for byte, not written again",
+            r.duplicates
+        );
+    }
     if r.read > 0 && r.read == r.already_committed {
         println!(
             "nothing to write: every line of this input is already committed in {}",

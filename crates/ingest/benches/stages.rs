@@ -61,7 +61,8 @@ fn stages(c: &mut Criterion) {
             || Transform::new(pseudo.clone(), Policy::default()),
             |mut t| {
                 for ev in &events {
-                    t.push(ev).expect("a network and year the policy takes");
+                    // Without a dedup index, the line's bytes are not read.
+                    t.push(ev, &[], 0).expect("a network and year the policy takes");
                 }
                 black_box(t.take())
             },
@@ -69,9 +70,9 @@ fn stages(c: &mut Criterion) {
         )
     });
     let mut t = Transform::new(pseudo.clone(), Policy::default());
-    events
-        .iter()
-        .for_each(|ev| t.push(ev).expect("a network and year the policy takes"));
+    events.iter().for_each(|ev| {
+        t.push(ev, &[], 0).expect("a network and year the policy takes");
+    });
     let batches = t.take();
     let dir = tempfile::tempdir().unwrap();
     let identity = Identity {

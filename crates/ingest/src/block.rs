@@ -1,7 +1,7 @@
 //! Events in blocks: a block is decoded into Arrow batches by whichever thread takes it,
 //! and the batches are gathered by partition until they are written as row groups.
 
-use crate::transform::Transform;
+use crate::transform::{PushError, Pushed, Transform};
 use arrow_array::RecordBatch;
 use msma_schema::Partition;
 use msma_schema::{EventType, RejectKind, Rejection, decode};
@@ -43,6 +43,10 @@ pub(crate) struct Decoded {
     /// Line number, bytes, full length when cut, and why.
     pub rejects: Vec<(u64, Vec<u8>, Option<u64>, Rejection)>,
     pub by_dataset: BTreeMap<EventType, u64>,
+    /// Events the zone or the commit already holds, byte for byte.
+    pub duplicates: u64,
+    /// The dedup index could not be read: the block decides nothing.
+    pub failure: Option<msma_sink::Error>,
 }
 
 /// Decodes the lines `which` of `block` into `transform`'s buffers; the caller takes
@@ -58,22 +62,32 @@ pub(crate) fn decode_lines(
         batches: Vec::new(),
         rejects: Vec::new(),
         by_dataset: BTreeMap::new(),
+        duplicates: 0,
+        failure: None,
     };
     for i in which {
         let bytes = block.line(i);
         let oversized = block.lines[i].1;
         let outcome = match oversized {
-            Some(len) => Err(Rejection::new(
+            Some(len) => Err(PushError::Rejected(Rejection::new(
                 RejectKind::OversizedLine,
                 format!("line of {len} bytes is over the limit of {max_line_bytes} bytes"),
-            )),
-            None => decode(bytes).and_then(|ev| transform.push(&ev).map(|()| ev.event_type)),
+            ))),
+            None => decode(bytes)
+                .map_err(PushError::Rejected)
+                .and_then(|ev| transform.push(&ev, bytes, block.seq as u64).map(|p| (p, ev.event_type))),
         };
         match outcome {
-            Ok(event_type) => *out.by_dataset.entry(event_type).or_default() += 1,
-            Err(why) => out
-                .rejects
-                .push((block.first_line + i as u64, bytes.to_vec(), oversized, why)),
+            Ok((Pushed::Row, event_type)) => *out.by_dataset.entry(event_type).or_default() += 1,
+            Ok((Pushed::Duplicate, _)) => out.duplicates += 1,
+            Err(PushError::Rejected(why)) => {
+                out.rejects
+                    .push((block.first_line + i as u64, bytes.to_vec(), oversized, why))
+            }
+            Err(PushError::Index(e)) => {
+                out.failure = Some(e);
+                break;
+            }
         }
     }
     out

@@ -4,7 +4,7 @@
 //! offset order); rejected events go straight to the dead letters, and rows stay in the
 //! threads' builders until the commit takes them with the batch's counts.
 
-use crate::block::{Block, Gathered, decode_lines};
+use crate::block::{Block, Decoded, Gathered, decode_lines};
 use crate::deadletter::DeadLetterSink;
 use crate::transform::{PartitionCap, Transform};
 use msma_schema::RejectKind;
@@ -15,6 +15,16 @@ use std::sync::Arc;
 /// Events per block: enough to keep every thread busy for much longer than it takes to
 /// start, few enough that rows are decoded soon after they arrive.
 const BLOCK_EVENTS: usize = 16 * 1024;
+
+/// Why waiting events could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError<E> {
+    #[error(transparent)]
+    DeadLetters(E),
+    /// The zone's dedup index could not be read.
+    #[error(transparent)]
+    Index(msma_sink::Error),
+}
 
 /// `A` is where an event was in its source (a partition and offset).
 pub struct RowBuffer<A> {
@@ -70,25 +80,33 @@ impl<A: Copy + Sync> RowBuffer<A> {
     }
 
     /// Decodes the waiting events, sending those rejected to `dead` in the order they
-    /// came.
-    pub fn decode<D: DeadLetterSink<At = A>>(&mut self, dead: &mut D) -> Result<(), D::Error> {
+    /// came; events the zone or the commit already holds are counted as duplicates.
+    pub fn decode<D: DeadLetterSink<At = A>>(&mut self, dead: &mut D) -> Result<(), DecodeError<D::Error>> {
         let (block, waiting) = (&self.block, &self.waiting);
         let mut jobs = self.transforms.iter_mut().enumerate().map(|(lane, transform)| {
             let mine = (0..waiting.len()).filter(move |i| waiting[*i].0 == lane);
-            move || decode_lines(block, mine, transform, usize::MAX).rejects
+            move || decode_lines(block, mine, transform, usize::MAX)
         });
         let first = jobs.next().expect("one transform at least");
-        let mut rejected: Vec<_> = std::thread::scope(|s| {
+        let decoded: Vec<Decoded> = std::thread::scope(|s| {
             let others: Vec<_> = jobs.map(|job| s.spawn(job)).collect();
-            let mut rejected = first();
-            for other in others {
-                rejected.extend(other.join().expect("decoding does not panic"));
-            }
-            rejected
+            let mut all = vec![first()];
+            all.extend(others.into_iter().map(|o| o.join().expect("decoding does not panic")));
+            all
         });
+        let mut rejected = Vec::new();
+        let mut duplicates = 0;
+        for d in decoded {
+            if let Some(e) = d.failure {
+                return Err(DecodeError::Index(e));
+            }
+            duplicates += d.duplicates;
+            rejected.extend(d.rejects);
+        }
         rejected.sort_unstable_by_key(|r| r.0);
-        self.counts.written += (self.waiting.len() - rejected.len()) as u64;
+        self.counts.written += (self.waiting.len() - rejected.len()) as u64 - duplicates;
         self.counts.rejected += rejected.len() as u64;
+        self.counts.duplicates += duplicates;
         let sent = rejected.into_iter().try_for_each(|(i, event, _, why)| {
             *self.rejected.entry(why.kind).or_default() += 1;
             dead.reject(self.waiting[i as usize].1, &event, None, &why)
@@ -96,7 +114,12 @@ impl<A: Copy + Sync> RowBuffer<A> {
         self.block.data.clear();
         self.block.lines.clear();
         self.waiting.clear();
-        sent
+        sent.map_err(DecodeError::DeadLetters)
+    }
+
+    /// The events written since the last call, for the commit's dedup run.
+    pub fn take_events(&self) -> Vec<msma_sink::dedup::Entry> {
+        self.transforms[0].take_events()
     }
 
     /// Every decoded row, a row group per partition, with the counts of the buffered

@@ -24,6 +24,8 @@ pub struct Report {
     pub dropped: u64,
     /// Commits refused because another writer had committed some of their events.
     pub conflicts: u64,
+    /// Events the zone already held, byte for byte: not written again.
+    pub duplicates: u64,
 }
 
 impl Report {
@@ -41,9 +43,12 @@ pub struct Batch {
 
 pub enum Outcome {
     Committed(Box<CommitRecord>),
-    /// Another writer committed some of these events first (its record's number):
+    /// Another writer committed the same source range first (its record's number):
     /// nothing was published.
     Conflict(u64),
+    /// Another writer committed some of the same events meanwhile (its record's
+    /// number): nothing was published, and the batch is to be read again.
+    Retry(u64),
 }
 
 /// Publishes `txn`, whose rows are written and whose dead letters are settled (a crash
@@ -57,6 +62,10 @@ pub fn commit(txn: Txn, batch: Batch, report: &mut Report) -> Result<Outcome, ms
             report.conflicts += 1;
             return Ok(Outcome::Conflict(seq));
         }
+        Err(msma_sink::Error::EventsCommitted(seq)) => {
+            report.conflicts += 1;
+            return Ok(Outcome::Retry(seq));
+        }
         Err(e) => return Err(e),
     };
     tracing::info!(
@@ -64,10 +73,12 @@ pub fn commit(txn: Txn, batch: Batch, report: &mut Report) -> Result<Outcome, ms
         covers,
         written = batch.counts.written,
         rejected = batch.counts.rejected,
+        duplicates = batch.counts.duplicates,
         files = record.files.len(),
         "committed"
     );
     report.written += batch.counts.written;
+    report.duplicates += batch.counts.duplicates;
     report.commits += 1;
     report.files += record.files.len() as u64;
     for (kind, n) in batch.rejected {

@@ -13,6 +13,11 @@ pub enum IngestError {
          or rewrite this one with `msma keys rotate`"
     )]
     LegacySegments,
+    #[error(
+        "another writer committed some of the same events meanwhile (record {0}), and standard input cannot be \
+         read again: nothing of this segment was written; run the ingest again"
+    )]
+    CommittedMeanwhile(u64),
     #[error(transparent)]
     Sink(#[from] msma_sink::Error),
 }

@@ -37,6 +37,8 @@ pub fn ingest(
         return Err(IngestError::LegacySegments);
     }
     dead.input(name);
+    // Events the zone holds already are not written again.
+    let transform = &transform.deduplicated(zone.dedup());
     let committed = committed_segments(zone);
     let mut reader = LineReader::new(input, opts.max_line_bytes);
     let mut report = Report::default();
@@ -64,6 +66,7 @@ pub fn ingest(
             Some(last) => last,
             None => first + opts.commit_lines.max(1) - 1,
         };
+        let start = reader.can_seek().then(|| reader.offset());
         let mut txn = zone.begin()?;
         txn.set_threads(opts.threads);
         let bounds = Bounds {
@@ -76,6 +79,7 @@ pub fn ingest(
         let counts = seg.counts;
         if counts.read == 0 || seg.matched {
             txn.abort()?;
+            drop(transform.take_events());
             dead.forget().map_err(IngestError::DeadLetters)?;
             report.read += counts.read;
             report.already_committed += counts.read;
@@ -101,16 +105,33 @@ pub fn ingest(
             rejected: seg.rejected,
         };
         report.read += counts.read;
-        if let Outcome::Conflict(seq) = commit::commit(txn, batch, &mut report)? {
-            // Another process committed this very segment meanwhile (its dead letters
-            // may now be in the file twice: at least once, as documented).
-            tracing::info!(
-                first_line = first,
-                last_line = line_no,
-                record = seq,
-                "segment committed by another writer"
-            );
-            report.already_committed += counts.read;
+        txn.set_events(transform.take_events());
+        match commit::commit(txn, batch, &mut report)? {
+            Outcome::Committed(_) => {}
+            Outcome::Conflict(seq) => {
+                // Another process committed this very segment meanwhile (its dead letters
+                // may now be in the file twice: at least once, as documented).
+                tracing::info!(
+                    first_line = first,
+                    last_line = line_no,
+                    record = seq,
+                    "segment committed by another writer"
+                );
+                report.already_committed += counts.read;
+            }
+            Outcome::Retry(seq) => {
+                // Another writer committed some of its events meanwhile: read it again,
+                // and they are duplicates now (a stream cannot be read again).
+                let start = start.ok_or(IngestError::CommittedMeanwhile(seq))?;
+                tracing::info!(
+                    first_line = first,
+                    record = seq,
+                    "events committed meanwhile; segment read again"
+                );
+                reader.seek(start).map_err(IngestError::Input)?;
+                report.read -= counts.read;
+                line_no = first - 1;
+            }
         }
     }
     Ok(report)

@@ -16,7 +16,7 @@ mod rotate;
 mod study;
 mod transform;
 
-pub use buffer::RowBuffer;
+pub use buffer::{DecodeError, RowBuffer};
 pub use commit::{Batch, Outcome, Report, commit};
 pub use deadletter::{DeadLetterError, DeadLetterSink, DeadLetters};
 pub use error::IngestError;
@@ -25,4 +25,4 @@ pub use lines::{Input, LineReader};
 pub use options::{MAX_PARTITIONS, Options};
 pub use rotate::{RotateError, Rotated, Rotation, rotate};
 pub use study::{Study, StudyError, StudySettings};
-pub use transform::{PartitionCap, Transform};
+pub use transform::{PartitionCap, PushError, Pushed, Transform};

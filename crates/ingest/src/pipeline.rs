@@ -211,12 +211,19 @@ impl<'a, 't> Writer<'a, 't> {
     }
 
     fn accept(&mut self, block: Block, d: Decoded) -> Result<(), IngestError> {
+        if let Some(e) = d.failure {
+            return Err(e.into());
+        }
         let cap = self.capped.cap().expect("the writer's transform has a cap");
-        let d = if cap.admit_all(d.batches.iter().map(|(p, _)| p)) {
+        let mut d = if cap.admit_all(d.batches.iter().map(|(p, _)| p)) {
             d
         } else {
+            self.capped.forget_events(block.seq as u64);
             decode_block(&block, &mut self.capped, self.max_line_bytes)
         };
+        if let Some(e) = d.failure.take() {
+            return Err(e.into());
+        }
         drop(block);
         for (line, bytes, oversized, why) in &d.rejects {
             self.dead
@@ -225,9 +232,10 @@ impl<'a, 't> Writer<'a, 't> {
             *self.rejected.entry(why.kind).or_default() += 1;
         }
         let written: u64 = d.by_dataset.values().sum();
-        self.counts.read += written + d.rejects.len() as u64;
+        self.counts.read += written + d.rejects.len() as u64 + d.duplicates;
         self.counts.written += written;
         self.counts.rejected += d.rejects.len() as u64;
+        self.counts.duplicates += d.duplicates;
         for (part, batch) in d.batches {
             self.gathered.add(part, batch);
         }

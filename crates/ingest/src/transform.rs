@@ -5,8 +5,8 @@
 use arrow_array::RecordBatch;
 use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
 use msma_schema::{CellSink, Event, EventType, Partition, RejectKind, Rejection, dataset_columns};
+use msma_sink::dedup::{Index, Pending, Seen};
 use msma_sink::{BatchBuilder, RowGroup, Txn};
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
@@ -65,12 +65,43 @@ impl PartitionCap {
     }
 }
 
+/// The events a zone holds and those of the commit being filled: an event sent again
+/// is not written again.
+struct Dedup {
+    index: Arc<Index>,
+    pending: Pending,
+}
+
+/// What became of an event pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Its row joined the buffers.
+    Row,
+    /// The zone or the commit already holds it, byte for byte.
+    Duplicate,
+}
+
+/// Why an event pushed is not a row.
+#[derive(Debug)]
+pub enum PushError {
+    Rejected(Rejection),
+    /// The dedup index could not be read: nothing can be decided.
+    Index(msma_sink::Error),
+}
+
+impl From<Rejection> for PushError {
+    fn from(r: Rejection) -> Self {
+        Self::Rejected(r)
+    }
+}
+
 pub struct Transform {
     pseudo: Pseudonymiser,
     policy: Policy,
     /// The event years accepted, from the policy and the year of the run.
     years: RangeInclusive<i32>,
     cap: Option<Arc<PartitionCap>>,
+    dedup: Option<Arc<Dedup>>,
     builders: HashMap<Partition, BatchBuilder>,
 }
 
@@ -82,7 +113,32 @@ impl Transform {
             policy,
             years,
             cap: None,
+            dedup: None,
             builders: HashMap::new(),
+        }
+    }
+
+    /// A fresh transform that writes only the events `index` does not hold, and
+    /// gathers those it writes for the commit's dedup run ([`Transform::take_events`]).
+    pub fn deduplicated(&self, index: Arc<Index>) -> Self {
+        Self {
+            dedup: Some(Arc::new(Dedup {
+                index,
+                pending: Pending::default(),
+            })),
+            ..self.fresh()
+        }
+    }
+
+    /// The events written since the last call, for the commit's dedup run.
+    pub fn take_events(&self) -> Vec<msma_sink::dedup::Entry> {
+        self.dedup.as_ref().map(|d| d.pending.take()).unwrap_or_default()
+    }
+
+    /// Forgets the events written under `tag`, whose rows are dropped.
+    pub(crate) fn forget_events(&self, tag: u64) {
+        if let Some(d) = &self.dedup {
+            d.pending.forget(tag);
         }
     }
 
@@ -91,14 +147,17 @@ impl Transform {
         self.pseudo.segment_digest()
     }
 
-    /// Adds one event's row to the buffers, or says why the study does not take it: a
-    /// network it does not declare, a year outside its window, a partition past the cap.
-    pub fn push(&mut self, ev: &Event) -> Result<(), Rejection> {
+    /// Adds the row of one event (`line`, the bytes it was decoded from, under `tag`, its
+    /// block) to the buffers, or says why not: a network the study does not declare, a
+    /// year outside its window, a partition past the cap, an event the zone or the
+    /// commit already holds (a duplicate, or a conflicting one with other content).
+    pub fn push(&mut self, ev: &Event, line: &[u8], tag: u64) -> Result<Pushed, PushError> {
         if !self.policy.declares(&ev.network_id) {
             return Err(Rejection::new(
                 RejectKind::NetworkNotDeclared,
                 "network_id: not a network of the study (policy key networks)",
-            ));
+            )
+            .into());
         }
         let local_date = ev.occurred_at.date_naive();
         let year = chrono::Datelike::year(&local_date);
@@ -110,26 +169,45 @@ impl Transform {
                     self.years.start(),
                     self.years.end()
                 ),
-            ));
+            )
+            .into());
         }
         let key = Partition::new(ev.event_type, ev.schema_version, &ev.network_id, year);
-        let b = match self.builders.entry(key) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                if let Some(cap) = self.cap.as_ref().filter(|cap| !cap.admit(e.key())) {
-                    return Err(Rejection::new(
-                        RejectKind::PartitionCap,
-                        format!(
-                            "more than {} partitions (dataset, network_id, year) in one commit; ingest it again from the dead letters",
-                            cap.max
-                        ),
-                    ));
-                }
-                let columns = dataset_columns(e.key().event_type);
-                e.insert(BatchBuilder::new(&columns))
-            }
-        };
+        if !self.builders.contains_key(&key)
+            && let Some(cap) = self.cap.as_ref().filter(|cap| !cap.admit(&key))
+        {
+            return Err(Rejection::new(
+                RejectKind::PartitionCap,
+                format!(
+                    "more than {} partitions (dataset, network_id, year) in one commit; ingest it again from the dead letters",
+                    cap.max
+                ),
+            )
+            .into());
+        }
         let network = ev.network_id.as_ref();
+        if let Some(dedup) = &self.dedup {
+            let entry = msma_sink::dedup::Entry {
+                key: self.pseudo.event_key(network, &ev.event_id),
+                content: self.pseudo.content_digest(line),
+            };
+            match dedup
+                .pending
+                .admit(&dedup.index, entry, tag)
+                .map_err(PushError::Index)?
+            {
+                Seen::New => {}
+                Seen::Duplicate => return Ok(Pushed::Duplicate),
+                Seen::Conflicting => {
+                    return Err(Rejection::new(
+                        RejectKind::ConflictingDuplicate,
+                        "event_id: already written with other content (docs/OPERATIONS.md, corrections)",
+                    )
+                    .into());
+                }
+            }
+        }
+        let b = (self.builders.entry(key)).or_insert_with_key(|k| BatchBuilder::new(&dataset_columns(k.event_type)));
         b.text(Some(self.pseudo.patient(network, &ev.patient.local_id).as_str()));
         b.text(Some(
             self.pseudo
@@ -151,7 +229,7 @@ impl Transform {
         ev.payload
             .write_cells(b, &mut |domain, v| pseudo.linked(domain, network, v).to_string());
         b.end_row();
-        Ok(())
+        Ok(Pushed::Row)
     }
 
     /// A transform with the same key and policy, holding no rows (for another thread).
@@ -161,6 +239,7 @@ impl Transform {
             policy: self.policy.clone(),
             years: self.years.clone(),
             cap: None,
+            dedup: self.dedup.clone(),
             builders: HashMap::new(),
         }
     }

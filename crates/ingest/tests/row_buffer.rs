@@ -99,7 +99,9 @@ fn threads_give_one_threads_rows_with_each_source_partitions_order() {
                 continue;
             }
             match msma_schema::decode(line) {
-                Ok(ev) => serial.push(&ev).expect("a network and year the policy takes"),
+                Ok(ev) => {
+                    serial.push(&ev, line, 0).expect("a network and year the policy takes");
+                }
                 Err(why) => expected_rejected.push((i, why.kind)),
             }
         }

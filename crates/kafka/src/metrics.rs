@@ -18,6 +18,7 @@ use std::time::Duration;
 pub struct Metrics {
     read: AtomicU64,
     written: AtomicU64,
+    duplicates: AtomicU64,
     rejected: [AtomicU64; RejectKind::ALL.len()],
     dead_letters: AtomicU64,
     flushes: AtomicU64,
@@ -57,6 +58,11 @@ impl Metrics {
     pub(crate) fn rejected(&self, kind: RejectKind, n: u64) {
         let i = RejectKind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
         add(&self.rejected[i], n);
+    }
+
+    /// Events of a committed batch that the zone already held, not written again.
+    pub(crate) fn duplicates(&self, n: u64) {
+        add(&self.duplicates, n);
     }
 
     /// A flush that ended in a commit: its events, files and bytes, the time of the
@@ -121,6 +127,11 @@ impl Metrics {
             "msma_events_written",
             "Events committed to the research zone",
             count(&self.written),
+        );
+        r.register(
+            "msma_events_duplicate",
+            "Events of committed batches the zone already held, byte for byte: not written again",
+            count(&self.duplicates),
         );
         let rejected = RejectKind::ALL.iter().zip(&self.rejected);
         r.register(

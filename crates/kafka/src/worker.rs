@@ -20,7 +20,7 @@
 
 use crate::deadletter::{DeadLetterTopic, DeadLetterTopicError};
 use crate::rebalance::{Changes, RebalanceError, Rebalancer, resume_offset};
-use msma_ingest::{Batch, DeadLetterSink, Outcome, Report, RowBuffer, Transform};
+use msma_ingest::{Batch, DeadLetterSink, DecodeError, Outcome, Report, RowBuffer, Transform};
 use msma_sink::{OffsetRange, Source, Zone};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -131,6 +131,8 @@ pub fn run(
     transform: &Transform,
     shutdown: &AtomicBool,
 ) -> Result<Report, WorkerError> {
+    // Events the zone holds already are not written again.
+    let transform = &transform.deduplicated(zone.dedup());
     let zone = Arc::new(Mutex::new(zone));
     let context = Rebalancer {
         topic: cfg.topic.clone(),
@@ -272,6 +274,8 @@ impl Worker<'_> {
     }
 
     fn drop_pending(&mut self) {
+        // Their events are read again: the commit must not hold them as seen.
+        drop(self.pending.rows.take_events());
         let read = self.pending.rows.counts().read;
         self.report.dropped += read;
         self.cfg.metrics.dropped(read);
@@ -300,7 +304,10 @@ impl Worker<'_> {
     /// Decodes the waiting events, and sends the rejected ones to the dead letters.
     fn decode(&mut self) -> Result<(), WorkerError> {
         let before = self.pending.rows.counts().rejected;
-        self.pending.rows.decode(&mut self.dead)?;
+        self.pending.rows.decode(&mut self.dead).map_err(|e| match e {
+            DecodeError::DeadLetters(e) => WorkerError::DeadLetters(e),
+            DecodeError::Index(e) => WorkerError::Sink(e),
+        })?;
         self.cfg
             .metrics
             .dead_letters(self.pending.rows.counts().rejected - before);
@@ -350,6 +357,7 @@ impl Worker<'_> {
             })
             .collect();
         let (rows, counts, rejected) = pending.rows.take();
+        let events = pending.rows.take_events();
         let batch = Batch {
             source: Source::Kafka {
                 topic: self.cfg.topic.clone(),
@@ -363,6 +371,7 @@ impl Worker<'_> {
         let mut committing = Instant::now();
         let committed = zone.begin().and_then(|mut txn| {
             txn.set_threads(self.cfg.threads);
+            txn.set_events(events);
             if let Err(e) = txn.write_all(rows) {
                 let _ = txn.abort();
                 return Err(e);
@@ -382,6 +391,7 @@ impl Worker<'_> {
                 for (kind, n) in rejected {
                     self.cfg.metrics.rejected(kind, n);
                 }
+                self.cfg.metrics.duplicates(counts.duplicates);
                 let mut offsets = TopicPartitionList::new();
                 for r in &ranges {
                     offsets.add_partition_offset(&self.cfg.topic, r.partition, Offset::Offset(r.last_offset + 1))?;
@@ -394,6 +404,13 @@ impl Worker<'_> {
                 tracing::warn!(
                     record = seq,
                     "offsets already committed by another worker; resuming from the log"
+                );
+                self.rewind(consumer, &zone, counts.read)?;
+            }
+            Ok(Outcome::Retry(seq)) => {
+                tracing::info!(
+                    record = seq,
+                    "some events were committed by another writer meanwhile; reading the batch again"
                 );
                 self.rewind(consumer, &zone, counts.read)?;
             }

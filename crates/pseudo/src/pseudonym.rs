@@ -65,6 +65,26 @@ impl Pseudonymiser {
         self.mac(&[domain.as_str(), ":", network_id, ":", value])
     }
 
+    /// An event's identity in the dedup index: the first 16 bytes of
+    /// `HMAC(study key, "event:" network_id ":" event_id)`, the UUID in lowercase.
+    pub fn event_key(&self, network_id: &str, event_id: &str) -> [u8; 16] {
+        let mut mac = self.keyed.clone();
+        for p in ["event:", network_id, ":"] {
+            mac.update(p.as_bytes());
+        }
+        mac.update(event_id.to_ascii_lowercase().as_bytes());
+        mac.finalize().into_bytes()[..16].try_into().expect("16 of 32 bytes")
+    }
+
+    /// An event's content in the dedup index: the first 8 bytes of
+    /// `HMAC(study key, "content:" line)`.
+    pub fn content_digest(&self, line: &[u8]) -> [u8; 8] {
+        let mut mac = self.keyed.clone();
+        mac.update(b"content:");
+        mac.update(line);
+        mac.finalize().into_bytes()[..8].try_into().expect("8 of 32 bytes")
+    }
+
     /// A digest of input lines, keyed as pseudonyms are.
     pub fn segment_digest(&self) -> SegmentDigest {
         let mut mac = self.keyed.clone();

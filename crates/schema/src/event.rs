@@ -70,6 +70,8 @@ struct Envelope<'a> {
 /// A valid event, borrowing its strings from the line it was decoded from.
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
+    /// A UUID; a redelivered event keeps it.
+    pub event_id: Cow<'a, str>,
     pub event_type: EventType,
     pub schema_version: u16,
     pub network_id: Cow<'a, str>,
@@ -162,6 +164,7 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
     };
 
     Ok(Event {
+        event_id: env.event_id,
         event_type,
         schema_version: version,
         network_id: env.network_id,

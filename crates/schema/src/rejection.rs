@@ -24,10 +24,12 @@ pub enum RejectKind {
     YearOutsideWindow,
     /// A valid event of a partition beyond the cap of partitions in one commit.
     PartitionCap,
+    /// An event whose id the zone already holds with other content.
+    ConflictingDuplicate,
 }
 
 impl RejectKind {
-    pub const ALL: [RejectKind; 9] = [
+    pub const ALL: [RejectKind; 10] = [
         Self::InvalidUtf8,
         Self::MalformedJson,
         Self::OversizedLine,
@@ -37,6 +39,7 @@ impl RejectKind {
         Self::NetworkNotDeclared,
         Self::YearOutsideWindow,
         Self::PartitionCap,
+        Self::ConflictingDuplicate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +53,7 @@ impl RejectKind {
             Self::NetworkNotDeclared => "network_not_declared",
             Self::YearOutsideWindow => "year_outside_window",
             Self::PartitionCap => "partition_cap",
+            Self::ConflictingDuplicate => "conflicting_duplicate",
         }
     }
 }

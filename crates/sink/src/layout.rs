@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 pub const META_DIR: &str = "_msma";
 /// The commit log, inside [`META_DIR`].
 pub const LOG_DIR: &str = "log";
+/// The dedup index's runs, inside [`META_DIR`].
+pub(crate) const DEDUP_DIR: &str = "dedup";
 /// Writers' files not yet published, inside [`META_DIR`].
 pub(crate) const STAGING_DIR: &str = "staging";
 

@@ -11,6 +11,7 @@
 
 mod apart;
 mod batch;
+pub mod dedup;
 mod layout;
 mod local;
 mod location;
@@ -77,6 +78,10 @@ pub enum Error {
     /// The source range was committed by another writer meanwhile (record number).
     #[error("the source range is already committed (record {0})")]
     Conflict(u64),
+    /// Another writer committed some of the same events meanwhile (record number):
+    /// nothing was published, and the events are to be read again.
+    #[error("some of these events were committed by another writer meanwhile (record {0})")]
+    EventsCommitted(u64),
 }
 
 impl Error {

@@ -55,6 +55,18 @@ impl Local {
         self.staging.join(n.to_string())
     }
 
+    /// Where the dedup run `run` of committed transaction `txn` is: in place, or still
+    /// staged by a writer that has not published it yet. The caller opens it at once (a
+    /// rename does not close an open file).
+    pub fn run_path(&self, txn: &str, run: &FileEntry) -> PathBuf {
+        let placed = self.root.join(&run.path);
+        if placed.exists() {
+            return placed;
+        }
+        let staged = staged_file(&self.meta(STAGING_DIR).join(txn), &run.path);
+        if staged.exists() { staged } else { placed }
+    }
+
     pub fn read_after(&self, last: Option<&Stored>) -> Result<Vec<Stored>> {
         log::read_after(&self.meta(LOG_DIR), last)
     }
@@ -148,7 +160,7 @@ impl Local {
                     dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
                 );
                 if let Some(record) = committed.get(id.as_str()) {
-                    self.publish(&dir, &record.files, 1)?;
+                    self.publish(&dir, &record.published(), 1)?;
                     tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
                 } else {
                     tracing::info!(txn = %id, "removed the files of an uncommitted transaction");

@@ -65,13 +65,20 @@ pub struct Identity {
     pub policy: serde_json::Value,
 }
 
-/// Rows of the source range: read = written + rejected.
+/// Rows of the source range: read = written + rejected + duplicates.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RowCounts {
     pub read: u64,
     pub written: u64,
     pub rejected: u64,
+    /// Events the zone already held, byte for byte: not written again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One published file.
@@ -106,6 +113,27 @@ pub struct CommitRecord {
     pub source: Source,
     pub rows: RowCounts,
     pub files: Vec<FileEntry>,
+    /// The run of the dedup index that holds the commit's events ([`crate::dedup`]):
+    /// `_msma/dedup/<txn>.idx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<FileEntry>,
+}
+
+impl CommitRecord {
+    /// Every file the commit publishes: its datasets' and its dedup run.
+    pub fn published(&self) -> Vec<FileEntry> {
+        self.files.iter().chain(&self.dedup).cloned().collect()
+    }
+}
+
+/// Where the dedup run of transaction `txn` is published.
+pub(crate) fn dedup_path(txn: &str) -> String {
+    format!(
+        "{}/{}/{}.idx",
+        crate::META_DIR,
+        crate::layout::DEDUP_DIR,
+        txn.replace('/', "-")
+    )
 }
 
 /// The file name of record `seq`.
@@ -189,6 +217,20 @@ fn check_paths(name: &str, record: &CommitRecord) -> crate::Result<()> {
                 crate::META_DIR
             )));
         }
+    }
+    let txn_ok = record.txn.split('/').count() == 2
+        && record
+            .txn
+            .split('/')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if let Some(run) = &record.dedup
+        && (!txn_ok || run.path != dedup_path(&record.txn))
+    {
+        return Err(crate::Error::Ledger(format!(
+            "{name}: the dedup run of the record is not {}/{}/<txn>.idx",
+            crate::META_DIR,
+            crate::layout::DEDUP_DIR
+        )));
     }
     Ok(())
 }

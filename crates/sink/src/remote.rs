@@ -73,6 +73,23 @@ impl Remote {
         Error::store(&self.url, e)
     }
 
+    /// A local copy of the dedup run `run` of committed transaction `txn`, from its place
+    /// or, before its writer has published it, from its upload.
+    pub fn fetch_run(&self, txn: &str, run: &FileEntry) -> Result<PathBuf> {
+        let local = self.spool.path().join(run.path.replace('/', "%2F"));
+        let bytes = self.runtime.block_on(async {
+            match self.store.get(&self.key(&run.path)).await {
+                Err(object_store::Error::NotFound { .. }) => self.store.get(&self.staged_key(txn, &run.path)).await,
+                got => got,
+            }?
+            .bytes()
+            .await
+        });
+        let bytes = bytes.map_err(|e| self.error(e))?;
+        std::fs::write(&local, &bytes).map_err(|e| Error::io(&local, e))?;
+        Ok(local)
+    }
+
     /// The local folder transaction `n` of this writer writes its files in.
     pub fn txn_dir(&self, n: u64) -> PathBuf {
         self.spool.path().join(n.to_string())
@@ -217,7 +234,7 @@ impl Remote {
         let stale_before = chrono::Utc::now() - STALE_UPLOAD;
         for (id, (keys, newest)) in txns {
             if let Some(record) = committed.get(id.as_str()) {
-                self.publish(&id, &record.files)?;
+                self.publish(&id, &record.published())?;
                 tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
             } else if newest < stale_before {
                 self.runtime

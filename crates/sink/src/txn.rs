@@ -1,6 +1,7 @@
 //! Transactions: the files of a commit written apart, then published together with one
 //! record in the zone's log, or not at all.
 
+use crate::dedup::Entry;
 use crate::layout::staged_file;
 use crate::log::{self, CommitRecord, FileEntry, RowCounts, Source};
 use crate::parallel;
@@ -48,6 +49,10 @@ pub struct Txn<'z> {
     tick: u64,
     /// Files encoded at once (they are synced on up to [`SYNC_THREADS`]).
     threads: usize,
+    /// The events the commit holds, for the dedup index ([`Txn::set_events`]).
+    events: Vec<Entry>,
+    /// The last record the events were checked against.
+    view: u64,
 }
 
 impl Zone {
@@ -55,6 +60,7 @@ impl Zone {
     pub fn begin(&mut self) -> Result<Txn<'_>> {
         let (id, dir) = self.next_txn();
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let view = self.records.last().map_or(0, |s| s.record.seq);
         Ok(Txn {
             zone: self,
             id,
@@ -64,11 +70,20 @@ impl Zone {
             files_per_part: BTreeMap::new(),
             tick: 0,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            events: Vec::new(),
+            view,
         })
     }
 }
 
 impl Txn<'_> {
+    /// The events the commit holds (sorted, distinct, checked against the zone's index
+    /// as of the transaction's start): published as the commit's dedup run, and refused
+    /// with [`Error::EventsCommitted`] if a commit made meanwhile holds one of them.
+    pub fn set_events(&mut self, events: Vec<Entry>) {
+        self.events = events;
+    }
+
     /// Encodes up to `threads` files at once (default: one per core).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
@@ -191,6 +206,8 @@ impl Txn<'_> {
             dir,
             mut closed,
             threads,
+            events,
+            view,
             ..
         } = self;
         closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -219,19 +236,31 @@ impl Txn<'_> {
                 sha256: written.sha256,
             });
         }
+        let dedup = match write_events(&dir, &id, &events) {
+            Ok(run) => run,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        let staged: Vec<FileEntry> = files.iter().chain(&dedup).cloned().collect();
         // Until the record exists, a failure leaves nothing behind; after, the staged
         // files belong to the commit and wait for recovery.
         let not_committed = |zone: &Zone, e: Error| {
-            let _ = zone.discard(&id, &dir, &files);
+            let _ = zone.discard(&id, &dir, &staged);
             e
         };
-        zone.stage(&id, &dir, &files).map_err(|e| not_committed(zone, e))?;
+        zone.stage(&id, &dir, &staged).map_err(|e| not_committed(zone, e))?;
         let record = loop {
             zone.refresh().map_err(|e| not_committed(zone, e))?;
             if let Some(held) = zone.records.iter().rev().find(|s| overlaps(&s.record.source, &source)) {
                 let held = held.record.seq;
-                zone.discard(&id, &dir, &files)?;
+                zone.discard(&id, &dir, &staged)?;
                 return Err(Error::Conflict(held));
+            }
+            if let Some(held) = committed_meanwhile(zone, view, &events).map_err(|e| not_committed(zone, e))? {
+                zone.discard(&id, &dir, &staged)?;
+                return Err(Error::EventsCommitted(held));
             }
             let prev = zone.records.last();
             let record = CommitRecord {
@@ -246,6 +275,7 @@ impl Txn<'_> {
                 source: source.clone(),
                 rows,
                 files: files.clone(),
+                dedup: dedup.clone(),
             };
             if zone
                 .create_record(record.seq, &log::to_bytes(&record))
@@ -255,7 +285,7 @@ impl Txn<'_> {
             }
             // Another writer took this number: read its record and check again.
         };
-        zone.publish(&id, &dir, &record.files, threads.max(SYNC_THREADS))?;
+        zone.publish(&id, &dir, &record.published(), threads.max(SYNC_THREADS))?;
         fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         zone.refresh()?;
         Ok(record)
@@ -266,6 +296,43 @@ impl Txn<'_> {
         drop(self.open);
         fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
+}
+
+/// Writes the commit's events as its dedup run, staged in `dir`; none without events.
+fn write_events(dir: &std::path::Path, txn: &str, events: &[Entry]) -> Result<Option<FileEntry>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let path = log::dedup_path(txn);
+    let staged = staged_file(dir, &path);
+    let bytes = crate::dedup::write_run(&staged, events)?;
+    let sha256 = hex::encode(Sha256::digest(fs::read(&staged).map_err(|e| Error::io(&staged, e))?));
+    Ok(Some(FileEntry {
+        path,
+        dataset: crate::META_DIR.to_owned(),
+        schema_version: 0,
+        rows: events.len() as u64,
+        bytes,
+        sha256,
+    }))
+}
+
+/// The first record after `view` that holds one of `events`, if any: its writer
+/// committed them while this transaction was filled.
+fn committed_meanwhile(zone: &Zone, view: u64, events: &[Entry]) -> Result<Option<u64>> {
+    let newer = zone
+        .records
+        .iter()
+        .filter(|s| s.record.seq > view && s.record.dedup.is_some());
+    let Some(first) = newer.map(|s| s.record.seq).next() else {
+        return Ok(None);
+    };
+    for e in events {
+        if zone.index.held(&e.key)?.is_some() {
+            return Ok(Some(first));
+        }
+    }
+    Ok(None)
 }
 
 /// `part-v<schema version>-<digest>.parquet`, the digest taken over the file's SHA-256,
@@ -350,7 +417,7 @@ mod tests {
             RowCounts {
                 read: 15,
                 written: 15,
-                rejected: 0,
+                ..RowCounts::default()
             },
         )
         .unwrap()
@@ -404,7 +471,7 @@ mod tests {
                 RowCounts {
                     read: rows,
                     written: rows,
-                    rejected: 0,
+                    ..RowCounts::default()
                 },
             )
             .unwrap();

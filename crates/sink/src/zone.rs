@@ -2,6 +2,7 @@
 //! in a folder ([`crate::local`]) or an object store ([`crate::remote`]). Transactions
 //! ([`crate::Txn`]) write and publish its files.
 
+use crate::dedup::Index;
 use crate::local::Local;
 use crate::log::{FileEntry, Identity, Stored};
 use crate::remote::Remote;
@@ -9,6 +10,7 @@ use crate::{Error, Location, Result};
 use chrono::{Datelike, NaiveDate};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 enum Storage {
     Local(Local),
@@ -28,6 +30,8 @@ pub struct Zone {
     writer: String,
     /// The period a commit's date is truncated to: see [`Zone::set_commit_dates`].
     pub(crate) commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
+    /// The events of every commit read so far.
+    pub(crate) index: Arc<Index>,
 }
 
 impl Zone {
@@ -53,6 +57,7 @@ impl Zone {
             next_txn: 0,
             writer,
             commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
+            index: Arc::default(),
         };
         zone.refresh()?;
         match &zone.storage {
@@ -91,8 +96,23 @@ impl Zone {
                 return Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)));
             }
         }
+        for stored in &new {
+            if let Some(run) = &stored.record.dedup {
+                let txn = &stored.record.txn;
+                let path = match &self.storage {
+                    Storage::Local(l) => l.run_path(txn, run),
+                    Storage::Remote(r) => r.fetch_run(txn, run)?,
+                };
+                self.index.add(&path)?;
+            }
+        }
         self.records.extend(new);
         Ok(())
+    }
+
+    /// The events the zone holds, for the writers that check theirs against it.
+    pub fn dedup(&self) -> Arc<Index> {
+        Arc::clone(&self.index)
     }
 
     /// The id and the folder of this writer's next transaction.
