@@ -83,8 +83,30 @@ fn events_sent_again_in_other_files_are_written_once() {
             );
         }
     }
-    // The steward's check passes, and covers the runs.
-    ok(&["audit", "verify", "--data", &site.s("zone")]);
+    // The steward's check passes, and covers the runs: one edited is found.
+    let verified = stdout(&ok(&["audit", "verify", "--data", &site.s("zone")]));
+    assert!(
+        verified.contains("dedup index: 3 runs checked; 1501 events came again"),
+        "{verified}"
+    );
+    let run = std::fs::read_dir(site.path("zone/_msma/dedup"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&run).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&run, bytes).unwrap();
+    let tampered = msma()
+        .args(["audit", "verify", "--data", &site.s("zone")])
+        .output()
+        .unwrap();
+    assert!(!tampered.status.success());
+    assert!(
+        String::from_utf8_lossy(&tampered.stderr).contains("was modified"),
+        "{tampered:?}"
+    );
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The Kafka path as an operator drives it: `msma dev-broker` in a process of its own,
 //! `msma push`, two `msma ingest` workers in one group, SIGKILLed again and again at
-//! varied moments and restarted, then drained. Every valid event must be in the
-//! datasets exactly once: the rows equal a file ingest of the same events, and the
-//! commit log covers each partition's offsets without gap or overlap.
+//! varied moments and restarted, then drained, while part of the input is pushed again.
+//! Every valid event must be in the datasets exactly once: the rows equal a file ingest
+//! of the same events, and the commit log covers each partition's offsets without gap
+//! or overlap.
 
 use crate::util::{Site, msma, ok, python, stdout};
 use std::collections::BTreeMap;
@@ -146,7 +147,16 @@ fn log_ranges(zone: &std::path::Path) -> BTreeMap<i64, Vec<(i64, i64)>> {
 fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
     let site = Site::new();
     let broker = Broker::start();
-    broker.load(&site, 200_000, 17);
+    let input = broker.load(&site, 200_000, 17);
+    // A producer that restarts re-sends: 20,000 events of the input, pushed again while
+    // the workers are killed and restarted.
+    let resent = site.s("identified/resent.ndjson");
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(
+        &resent,
+        text.lines().skip(50_000).take(20_000).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
 
     let args = worker_args(&site, &broker.1, &site.s("kafka"));
     let mut rng: u64 = 0x9e3779b97f4a7c15;
@@ -157,7 +167,11 @@ fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
         rng % n
     };
     let mut kills = 0;
-    for _round in 0..6 {
+    for round in 0..6 {
+        if round == 2 {
+            let pushed = stdout(&ok(&["push", "--brokers", &broker.1, "--topic", "events", &resent]));
+            assert!(pushed.contains("0 not acknowledged"), "{pushed}");
+        }
         let mut workers: Vec<Child> = (0..2)
             .map(|_| msma().args(&args).stderr(Stdio::null()).spawn().unwrap())
             .collect();
@@ -187,11 +201,20 @@ fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
     let mut drain = args.clone();
     drain.extend(["--stop-when-idle-ms".to_owned(), "8000".to_owned()]);
     let workers: Vec<Child> = (0..2)
-        .map(|_| msma().args(&drain).stdout(Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            msma()
+                .args(&drain)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for w in workers {
         let out = w.wait_with_output().unwrap();
-        assert!(out.status.success(), "a draining worker failed");
+        let log = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        assert!(out.status.success(), "a draining worker failed: {tail:#?}");
     }
 
     let (offsets, _) = offsets_committed_once(&site.path("kafka"));

@@ -212,6 +212,12 @@ fn print_summary(s: &msma_audit::Summary) {
         "ok: {} records, {} files ({} bytes), {} rows written, {} rejected",
         s.records, s.files, s.bytes, s.rows_written, s.rows_rejected
     );
+    if s.dedup_runs > 0 {
+        println!(
+            "dedup index: {} runs checked; {} events came again and were not written twice",
+            s.dedup_runs, s.rows_duplicate
+        );
+    }
     println!("studies: {}; key ids: {}", join(&s.studies), join(&s.key_ids));
     println!("commits: {span}");
     println!(

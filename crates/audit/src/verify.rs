@@ -18,6 +18,10 @@ pub struct Summary {
     pub bytes: u64,
     pub rows_written: u64,
     pub rows_rejected: u64,
+    /// Events the zone already held when they came again: not written twice.
+    pub rows_duplicate: u64,
+    /// Runs of the dedup index, each checked against its record like a dataset file.
+    pub dedup_runs: u64,
     pub studies: BTreeSet<String>,
     pub key_ids: BTreeSet<String>,
     pub first_commit: Option<String>,
@@ -90,6 +94,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
         s.records += 1;
         s.rows_written += r.rows.written;
         s.rows_rejected += r.rows.rejected;
+        s.rows_duplicate += r.rows.duplicates;
         s.studies.insert(r.identity.study_id.clone());
         s.key_ids.insert(r.identity.key_id.clone());
         s.first_commit.get_or_insert_with(|| r.committed_at.clone());
@@ -100,7 +105,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             Source::Rotation { .. } => "rotation",
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
-        for f in &r.files {
+        for f in r.files.iter().chain(&r.dedup) {
             let Some(found) = zone.sha256(&f.path).await.map_err(Problem::reading)? else {
                 return Err(Problem::Missing(f.path.clone(), r.seq));
             };
@@ -111,6 +116,10 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
                     found,
                     recorded: f.sha256.clone(),
                 });
+            }
+            if r.dedup.as_ref() == Some(f) {
+                s.dedup_runs += 1;
+                continue;
             }
             s.files += 1;
             s.bytes += f.bytes;

@@ -78,10 +78,9 @@ struct Run {
 }
 
 impl Run {
-    /// Opens the run at `path`, handing each of its keys to `each`.
-    fn open(path: &Path, mut each: impl FnMut(&EventKey)) -> Result<Self> {
+    /// Reads the run in `file` (at `path`), handing each of its keys to `each`.
+    fn open(path: &Path, file: File, mut each: impl FnMut(&EventKey)) -> Result<Self> {
         let bad = || Error::Ledger(format!("dedup run {} is damaged", path.display()));
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut read = BufReader::new(file.try_clone().map_err(|e| Error::io(path, e))?);
         let mut header = [0u8; HEADER as usize];
         read.read_exact(&mut header).map_err(|_| bad())?;
@@ -104,6 +103,22 @@ impl Run {
             each(&key);
         }
         Ok(Self { file, count, fences })
+    }
+
+    /// Hands each key of the run to `each`, in order.
+    fn keys(&self, mut each: impl FnMut(&EventKey)) -> std::io::Result<()> {
+        let mut buf = vec![0u8; FENCE * ENTRY * 64];
+        let mut done = 0;
+        while done < self.count {
+            let n = (self.count - done).min(FENCE * 64);
+            self.file
+                .read_exact_at(&mut buf[..n * ENTRY], HEADER + (done * ENTRY) as u64)?;
+            buf[..n * ENTRY]
+                .chunks_exact(ENTRY)
+                .for_each(|e| each(&e[..16].try_into().expect("16 bytes")));
+            done += n;
+        }
+        Ok(())
     }
 
     fn find(&self, key: &EventKey) -> std::io::Result<Option<Content>> {
@@ -181,20 +196,17 @@ impl Default for Index {
 }
 
 impl Index {
-    /// Adds the run at `path` (a local copy), once.
-    pub(crate) fn add(&self, path: &Path) -> Result<()> {
+    /// Adds the run of a new record, in `file` (a local copy, at `path`).
+    pub(crate) fn add(&self, path: PathBuf, file: File) -> Result<()> {
         let mut state = self.state.write().expect("no panic while held");
-        if state.runs.iter().any(|(p, _)| p == path) {
-            return Ok(());
-        }
         let State { filter, runs } = &mut *state;
-        let run = Run::open(path, |k| filter.insert(k))?;
-        runs.push((path.to_owned(), run));
+        let run = Run::open(&path, file, |k| filter.insert(k))?;
+        runs.push((path, run));
         if filter.keys > filter.capacity {
             // Rebuilt twice as large: the false positives stay near 1%.
             let mut grown = Bloom::new(filter.keys * 2);
-            for (p, _) in runs.iter() {
-                Run::open(p, |k| grown.insert(k))?;
+            for (path, run) in runs.iter() {
+                run.keys(|k| grown.insert(k)).map_err(|e| Error::io(path, e))?;
             }
             *filter = grown;
         }

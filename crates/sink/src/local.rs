@@ -55,16 +55,24 @@ impl Local {
         self.staging.join(n.to_string())
     }
 
-    /// Where the dedup run `run` of committed transaction `txn` is: in place, or still
-    /// staged by a writer that has not published it yet. The caller opens it at once (a
-    /// rename does not close an open file).
-    pub fn run_path(&self, txn: &str, run: &FileEntry) -> PathBuf {
+    /// The dedup run `run` of committed transaction `txn`, opened: in place, or still
+    /// staged by a writer that has not published it yet (or by one that died: another
+    /// writer's recovery may move it meanwhile, so each place is tried in turn, and an
+    /// open file survives the move).
+    pub fn open_run(&self, txn: &str, run: &FileEntry) -> Result<(PathBuf, File)> {
         let placed = self.root.join(&run.path);
-        if placed.exists() {
-            return placed;
-        }
         let staged = staged_file(&self.meta(STAGING_DIR).join(txn), &run.path);
-        if staged.exists() { staged } else { placed }
+        for path in [&placed, &staged, &placed] {
+            match File::open(path) {
+                Ok(file) => return Ok((path.clone(), file)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Err(Error::Ledger(format!(
+            "the dedup run {} of a committed record is missing",
+            run.path
+        )))
     }
 
     pub fn read_after(&self, last: Option<&Stored>) -> Result<Vec<Stored>> {

@@ -75,7 +75,7 @@ impl Remote {
 
     /// A local copy of the dedup run `run` of committed transaction `txn`, from its place
     /// or, before its writer has published it, from its upload.
-    pub fn fetch_run(&self, txn: &str, run: &FileEntry) -> Result<PathBuf> {
+    pub fn fetch_run(&self, txn: &str, run: &FileEntry) -> Result<(PathBuf, std::fs::File)> {
         let local = self.spool.path().join(run.path.replace('/', "%2F"));
         let bytes = self.runtime.block_on(async {
             match self.store.get(&self.key(&run.path)).await {
@@ -87,7 +87,8 @@ impl Remote {
         });
         let bytes = bytes.map_err(|e| self.error(e))?;
         std::fs::write(&local, &bytes).map_err(|e| Error::io(&local, e))?;
-        Ok(local)
+        let file = std::fs::File::open(&local).map_err(|e| Error::io(&local, e))?;
+        Ok((local, file))
     }
 
     /// The local folder transaction `n` of this writer writes its files in.

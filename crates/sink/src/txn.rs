@@ -51,8 +51,6 @@ pub struct Txn<'z> {
     threads: usize,
     /// The events the commit holds, for the dedup index ([`Txn::set_events`]).
     events: Vec<Entry>,
-    /// The last record the events were checked against.
-    view: u64,
 }
 
 impl Zone {
@@ -60,7 +58,6 @@ impl Zone {
     pub fn begin(&mut self) -> Result<Txn<'_>> {
         let (id, dir) = self.next_txn();
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let view = self.records.last().map_or(0, |s| s.record.seq);
         Ok(Txn {
             zone: self,
             id,
@@ -71,15 +68,14 @@ impl Zone {
             tick: 0,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             events: Vec::new(),
-            view,
         })
     }
 }
 
 impl Txn<'_> {
-    /// The events the commit holds (sorted, distinct, checked against the zone's index
-    /// as of the transaction's start): published as the commit's dedup run, and refused
-    /// with [`Error::EventsCommitted`] if a commit made meanwhile holds one of them.
+    /// The events the commit holds (sorted, distinct, none in the zone's index when they
+    /// were admitted): published as the commit's dedup run, and refused with
+    /// [`Error::EventsCommitted`] if a commit made since holds one of them.
     pub fn set_events(&mut self, events: Vec<Entry>) {
         self.events = events;
     }
@@ -207,7 +203,6 @@ impl Txn<'_> {
             mut closed,
             threads,
             events,
-            view,
             ..
         } = self;
         closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -258,7 +253,7 @@ impl Txn<'_> {
                 zone.discard(&id, &dir, &staged)?;
                 return Err(Error::Conflict(held));
             }
-            if let Some(held) = committed_meanwhile(zone, view, &events).map_err(|e| not_committed(zone, e))? {
+            if let Some(held) = committed_meanwhile(zone, &events).map_err(|e| not_committed(zone, e))? {
                 zone.discard(&id, &dir, &staged)?;
                 return Err(Error::EventsCommitted(held));
             }
@@ -317,19 +312,13 @@ fn write_events(dir: &std::path::Path, txn: &str, events: &[Entry]) -> Result<Op
     }))
 }
 
-/// The first record after `view` that holds one of `events`, if any: its writer
-/// committed them while this transaction was filled.
-fn committed_meanwhile(zone: &Zone, view: u64, events: &[Entry]) -> Result<Option<u64>> {
-    let newer = zone
-        .records
-        .iter()
-        .filter(|s| s.record.seq > view && s.record.dedup.is_some());
-    let Some(first) = newer.map(|s| s.record.seq).next() else {
-        return Ok(None);
-    };
+/// Whether a commit made since `events` were admitted (none was in the index then)
+/// holds one of them: the last record's number if so (its writer, or one before it,
+/// committed them meanwhile).
+fn committed_meanwhile(zone: &Zone, events: &[Entry]) -> Result<Option<u64>> {
     for e in events {
         if zone.index.held(&e.key)?.is_some() {
-            return Ok(Some(first));
+            return Ok(zone.records.last().map(|s| s.record.seq));
         }
     }
     Ok(None)

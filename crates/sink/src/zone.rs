@@ -99,11 +99,11 @@ impl Zone {
         for stored in &new {
             if let Some(run) = &stored.record.dedup {
                 let txn = &stored.record.txn;
-                let path = match &self.storage {
-                    Storage::Local(l) => l.run_path(txn, run),
+                let (path, file) = match &self.storage {
+                    Storage::Local(l) => l.open_run(txn, run)?,
                     Storage::Remote(r) => r.fetch_run(txn, run)?,
                 };
-                self.index.add(&path)?;
+                self.index.add(path, file)?;
             }
         }
         self.records.extend(new);
