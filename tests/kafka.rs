@@ -372,3 +372,55 @@ fn a_worker_from_a_config_file_serves_metrics_that_match_what_was_sent() {
         "{logs}"
     );
 }
+
+#[test]
+fn the_lag_has_a_sample_per_partition_before_the_first_commit() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(6_000, 37, 0);
+    ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]);
+    let addr = format!("127.0.0.1:{}", crate::util::free_port());
+    let mut args = worker_args(&site, &broker.1, &site.s("kafka"));
+    for (flag, value) in [("--flush-rows", "1000000"), ("--flush-latency-ms", "600000")] {
+        let at = args.iter().position(|a| a == flag).unwrap() + 1;
+        args[at] = value.to_owned(); // only the shutdown can commit
+    }
+    args.extend(["--metrics-listen".to_owned(), addr.clone()]);
+    let worker = msma()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lags = |body: &str| -> Option<Vec<f64>> {
+        (0..4)
+            .map(|p| {
+                sample(
+                    body,
+                    &format!("msma_consumer_lag_events{{topic=\"events\",partition=\"{p}\"}}"),
+                )
+            })
+            .collect()
+    };
+    // Statistics come every 5 s; the bound is generous.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some((_, body)) = http_get(&addr, "/metrics") {
+            last = body;
+            if lags(&last).is_some_and(|l| l.iter().sum::<f64>() == 6_000.0) {
+                break;
+            }
+        }
+    }
+    assert_eq!(sample(&last, "msma_events_written_total"), Some(0.0), "{last}");
+    let lag = lags(&last).unwrap_or_else(|| panic!("a lag sample for each partition:\n{last}"));
+    assert_eq!(lag.iter().sum::<f64>(), 6_000.0, "every event is behind: {lag:?}");
+    let pid = worker.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(worker.wait_with_output().unwrap().status.success());
+}
