@@ -88,7 +88,7 @@ pub struct FirstContact {
 }
 
 /// The last wait for a metadata answer, once the timeout has passed.
-pub const PROBE: Duration = Duration::from_secs(2);
+const PROBE: Duration = Duration::from_secs(2);
 
 impl FirstContact {
     pub fn new(brokers: &str, timeout: Duration) -> Self {
