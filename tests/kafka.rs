@@ -5,10 +5,10 @@
 //! of the same events, and the commit log covers each partition's offsets without gap
 //! or overlap.
 
-use crate::util::{Site, msma, ok, python, stdout};
+use crate::util::{Site, msma, ok, python, stderr, stdout};
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::process::{Child, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 pub struct Broker(Child, pub String);
@@ -55,11 +55,30 @@ impl Broker {
     /// input file.
     pub fn load(&self, site: &Site, events: u64, seed: u64) -> String {
         let input = site.generate(events, seed, 500);
-        let pushed = stdout(&ok(&["push", "--brokers", &self.1, "--topic", "events", &input]));
-        assert!(pushed.contains("0 not acknowledged"), "{pushed}");
+        pushed_all(
+            &msma()
+                .args(["push", "--brokers", &self.1, "--topic", "events", &input])
+                .output()
+                .unwrap(),
+        );
         ok(&site.ingest_args(&input, "clean"));
         input
     }
+}
+
+/// The summary of a push that sent every valid event, all acknowledged; it exits 0 only
+/// if no line was invalid.
+pub fn pushed_all(out: &Output) -> String {
+    let text = stdout(out);
+    assert!(text.contains(" 0 not acknowledged"), "{text}{}", stderr(out));
+    let clean = text.ends_with(" 0 invalid (not sent)\n");
+    assert_eq!(
+        out.status.code(),
+        Some(if clean { 0 } else { 1 }),
+        "{text}{}",
+        stderr(out)
+    );
+    text
 }
 
 /// A worker of group `workers` on topic `events`, writing into `out`.
@@ -234,7 +253,8 @@ fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
         .args(["push", "--brokers", &broker.1, "--topic", "events", &input])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    // Invalid lines are a failure scripts can tell, and the summary says so.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     let invalid: u64 = text
         .split(", ")
@@ -246,6 +266,8 @@ fn push_reports_invalid_lines_and_sigterm_commits_before_exit() {
         .filter(|l| l.contains(": not sent: "))
         .count();
     assert_eq!(reasons as u64, invalid);
+    let verdict = format!("msma: push incomplete: {invalid} invalid line(s) not sent, 0 event(s) not acknowledged");
+    assert!(stderr(&out).lines().any(|l| l == verdict), "{}", stderr(&out));
 
     let mut args = worker_args(&site, &broker.1, &site.s("kafka"));
     let latency = args.iter().position(|a| a == "--flush-latency-ms").unwrap() + 1;
@@ -394,4 +416,110 @@ fn a_worker_from_a_config_file_serves_metrics_that_match_what_was_sent() {
         logs.lines().any(|l| l.starts_with('{') && l.contains("\"committed\"")),
         "{logs}"
     );
+}
+
+#[test]
+fn the_lag_has_a_sample_per_partition_before_the_first_commit() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(6_000, 37, 0);
+    ok(&["push", "--brokers", &broker.1, "--topic", "events", &input]);
+    let addr = format!("127.0.0.1:{}", crate::util::free_port());
+    let mut args = worker_args(&site, &broker.1, &site.s("kafka"));
+    for (flag, value) in [("--flush-rows", "1000000"), ("--flush-latency-ms", "600000")] {
+        let at = args.iter().position(|a| a == flag).unwrap() + 1;
+        args[at] = value.to_owned(); // only the shutdown can commit
+    }
+    args.extend(["--metrics-listen".to_owned(), addr.clone()]);
+    let worker = msma()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lags = |body: &str| -> Option<Vec<f64>> {
+        (0..4)
+            .map(|p| {
+                sample(
+                    body,
+                    &format!("msma_consumer_lag_events{{topic=\"events\",partition=\"{p}\"}}"),
+                )
+            })
+            .collect()
+    };
+    // Statistics come every 5 s; the bound is generous.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some((_, body)) = http_get(&addr, "/metrics") {
+            last = body;
+            if lags(&last).is_some_and(|l| l.iter().sum::<f64>() == 6_000.0) {
+                break;
+            }
+        }
+    }
+    // Stopped before judging, so that a failure leaves no worker behind.
+    let pid = worker.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let stopped = worker.wait_with_output().unwrap().status;
+    assert_eq!(sample(&last, "msma_events_written_total"), Some(0.0), "{last}");
+    let lag = lags(&last).unwrap_or_else(|| panic!("a lag sample for each partition:\n{last}"));
+    assert_eq!(lag.iter().sum::<f64>(), 6_000.0, "every event is behind: {lag:?}");
+    assert!(stopped.success(), "{stopped:?}");
+}
+
+/// Waits for `child`, killing it and failing past `bound`.
+fn wait_within(mut child: Child, bound: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} was still running after {} s", bound.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn push_and_worker_give_up_on_a_broker_that_is_not_there() {
+    let site = Site::new();
+    let input = site.generate(500, 53, 0);
+    let closed = format!("127.0.0.1:{}", crate::util::free_port());
+    let log = |name: &str| std::fs::File::create(site.path(name)).unwrap();
+    // The push waits 30 s by default; the worker is told 2 s. Logs go to files: librdkafka
+    // repeats its connection failures, which would fill a pipe.
+    let push = msma()
+        .args(["push", "--brokers", &closed, "--topic", "events", &input])
+        .stdout(log("push.out"))
+        .stderr(log("push.err"))
+        .spawn()
+        .unwrap();
+    let mut args = worker_args(&site, &closed, &site.s("kafka"));
+    args.extend(["--stop-when-idle-ms", "2000", "--connect-timeout-ms", "2000"].map(String::from));
+    let worker = msma()
+        .args(&args)
+        .stdout(log("worker.out"))
+        .stderr(log("worker.err"))
+        .spawn()
+        .unwrap();
+    // Three times the default: generous, and short of the push's message timeout (120 s),
+    // after which a push that never gives up would exit too.
+    let bound = Duration::from_secs(90);
+    for (child, name, within) in [(push, "push", "30"), (worker, "worker", "2")] {
+        let status = wait_within(child, bound, name);
+        let err = std::fs::read_to_string(site.path(&format!("{name}.err"))).unwrap();
+        assert!(!status.success(), "{name}: {status:?}");
+        let said = format!("msma: error: no Kafka broker answered at {closed} within {within} s");
+        assert!(err.lines().any(|l| l.starts_with(&said)), "{name}:\n{err}");
+    }
+    let records = std::fs::read_dir(site.path("kafka/_msma/log")).map_or(0, |d| d.count());
+    assert_eq!(records, 0, "nothing committed");
 }

@@ -8,7 +8,7 @@
 //! is then the start of a batch, and the test judges msma, not that defect.
 
 use crate::kafka::offsets_committed_once;
-use crate::util::{Site, free_port, msma, ok, python, stdout};
+use crate::util::{Site, free_port, msma, ok, python};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -116,17 +116,21 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
 
 /// Pushes `input`; the number of events sent (all acknowledged).
 fn push(bootstrap: &str, input: &str, props: &str) -> u64 {
-    let out = stdout(&ok(&[
-        "push",
-        "--brokers",
-        bootstrap,
-        "--topic",
-        "events",
-        "--kafka-properties",
-        props,
-        input,
-    ]));
-    assert!(out.contains(" 0 not acknowledged"), "{out}");
+    let out = crate::kafka::pushed_all(
+        &msma()
+            .args([
+                "push",
+                "--brokers",
+                bootstrap,
+                "--topic",
+                "events",
+                "--kafka-properties",
+                props,
+                input,
+            ])
+            .output()
+            .unwrap(),
+    );
     out.split(" sent")
         .next()
         .and_then(|s| s.rsplit(' ').next())

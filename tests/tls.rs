@@ -150,9 +150,7 @@ fn push_and_worker_over_tls_ingest_every_event_and_plaintext_is_refused() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
 
-    let out = push(&tls.bootstrap, &props, &input);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains(" 0 not acknowledged"), "{}", stdout(&out));
+    crate::kafka::pushed_all(&push(&tls.bootstrap, &props, &input));
     let out = drain(&site, &tls.bootstrap, Some(&props), "kafka");
     assert!(out.status.success(), "{}", stderr(&out));
     let report = python("same_rows.py", &[&site.s("clean"), &site.s("kafka")]);
@@ -226,9 +224,7 @@ fn scram_over_tls_as_the_operations_guide_writes_it() {
     assert!(stderr(&out).contains("Authentication failed"), "{}", stderr(&out));
     assert!(!stderr(&out).contains(wrong), "{}", stderr(&out));
 
-    let out = push(&tls.bootstrap, &props, &input);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains(" 0 not acknowledged"), "{}", stdout(&out));
+    crate::kafka::pushed_all(&push(&tls.bootstrap, &props, &input));
     let out = drain(&site, &tls.bootstrap, Some(&props), "kafka");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains(PASSWORD));

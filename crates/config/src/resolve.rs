@@ -116,6 +116,7 @@ fn worker(k: crate::Kafka, options: &Options, metrics_listen: Option<String>) ->
     config.flush_latency = Duration::from_millis(k.flush_latency_ms());
     config.stop_when_idle = k.stop_when_idle_ms.map(Duration::from_millis);
     config.session_timeout = Duration::from_millis(k.session_timeout_ms());
+    config.connect_timeout = Duration::from_millis(k.connect_timeout_ms());
     config.threads = options.threads;
     config.max_partitions = options.max_partitions;
     Ok(Worker {

@@ -180,6 +180,9 @@ settings! {
         flush_latency_ms: u64, default = millis(WorkerConfig::FLUSH_LATENCY);
         /// The consumer group session timeout: how soon a dead worker's partitions move
         session_timeout_ms: u64, default = millis(WorkerConfig::SESSION_TIMEOUT);
+        /// Exit when no broker answered this long after the start (once partitions are
+        /// assigned, an unreachable broker is an outage, ridden out)
+        connect_timeout_ms: u64, default = millis(msma_kafka::CONNECT_TIMEOUT);
         /// Stop after this long with no message, committing what is buffered: drain and
         /// exit
         stop_when_idle_ms: u64;

@@ -75,9 +75,9 @@ impl DeadLetterSink for DeadLetterTopic {
                 value: Some(value),
             })
         });
+        // A full queue empties as dead letters are acknowledged or time out.
         self.producer
-            .send(BaseRecord::to(&self.topic).payload(event).headers(headers))?;
-        Ok(())
+            .send(BaseRecord::to(&self.topic).payload(event).headers(headers), |_| Ok(()))
     }
 
     /// Waits up to 10 s for the broker to acknowledge every dead letter sent.

@@ -14,6 +14,7 @@ mod rebalance;
 pub mod worker;
 
 pub use broker::DevBroker;
+pub use client::{CONNECT_TIMEOUT, Unreachable};
 pub use deadletter::DeadLetterTopicError;
 pub use metrics::Metrics;
 pub use properties::{ClientProperties, PropertiesError};

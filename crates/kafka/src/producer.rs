@@ -77,8 +77,13 @@ impl AckedProducer {
         self.inner.context().voice.refused()
     }
 
-    /// Queues one message, waiting while librdkafka's queue is full.
-    pub fn send(&mut self, record: BaseRecord<'_, [u8], [u8]>) -> Result<(), KafkaError> {
+    /// Queues one message, waiting while librdkafka's queue is full; `waiting` is asked,
+    /// while it waits, whether to give up.
+    pub fn send<E: From<KafkaError>>(
+        &mut self,
+        record: BaseRecord<'_, [u8], [u8]>,
+        mut waiting: impl FnMut(&Self) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut record = record;
         loop {
             match self.inner.send(record) {
@@ -88,11 +93,20 @@ impl AckedProducer {
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
+                    waiting(self)?;
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err((e, _)) => return Err(e),
+                Err((e, _)) => return Err(e.into()),
             }
         }
+    }
+
+    pub fn client(&self) -> &rdkafka::client::Client<Acks> {
+        self.inner.client()
+    }
+
+    pub fn voice(&self) -> &Voice {
+        &self.inner.context().voice
     }
 
     /// Waits until every queued message is acknowledged or has failed.

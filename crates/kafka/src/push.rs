@@ -1,8 +1,9 @@
 //! `msma push`: what a network pipeline runs to send its events. Events are validated
 //! locally first (invalid ones are reported and not sent), keyed by network and patient
 //! so that one patient's events stay in order in one partition, and sent with the
-//! idempotent producer.
+//! idempotent producer. A push that no broker answers gives up after a timeout.
 
+use crate::client::{FirstContact, Unreachable};
 use crate::producer::AckedProducer;
 use msma_schema::{decode, trim_local_id};
 use rdkafka::error::KafkaError;
@@ -21,15 +22,22 @@ pub struct PushReport {
 }
 
 /// Sends every valid event of `input` to `topic`; `invalid` is told of each invalid line
-/// (number and reason) as it is met.
+/// (number and reason) as it is met. Stops if no broker answered within `connect_timeout`.
 pub fn push(
     brokers: &str,
     topic: &str,
     properties: &crate::ClientProperties,
+    connect_timeout: Duration,
     input: impl BufRead,
     mut invalid: impl FnMut(u64, &msma_schema::Rejection),
 ) -> Result<PushReport, PushError> {
     let mut producer = AckedProducer::new(brokers, properties)?;
+    let mut contact = FirstContact::new(brokers, connect_timeout);
+    let mut stop = |p: &AckedProducer| {
+        refused(p)?;
+        contact.check(p.client(), p.voice(), topic, p.acked() > 0)?;
+        Ok::<_, PushError>(())
+    };
     let mut report = PushReport::default();
     let mut key = Vec::with_capacity(64);
     for line in input.split(b'\n') {
@@ -39,7 +47,7 @@ pub fn push(
         }
         report.lines += 1;
         if report.lines % 1024 == 0 {
-            refused(&producer)?;
+            stop(&producer)?;
         }
         match decode(&line) {
             Ok(ev) => {
@@ -47,7 +55,7 @@ pub fn push(
                 key.extend_from_slice(ev.network_id.as_bytes());
                 key.push(b':');
                 key.extend_from_slice(trim_local_id(&ev.patient.local_id).as_bytes());
-                producer.send(BaseRecord::to(topic).key(&key[..]).payload(&line[..]))?;
+                producer.send(BaseRecord::to(topic).key(&key[..]).payload(&line[..]), &mut stop)?;
             }
             Err(why) => {
                 report.invalid += 1;
@@ -57,7 +65,7 @@ pub fn push(
     }
     // Until each message is acknowledged or has failed (message.timeout.ms bounds both).
     while producer.flush(Duration::from_millis(100)).is_err() {
-        refused(&producer)?;
+        stop(&producer)?;
     }
     refused(&producer)?;
     report.sent = producer.sent();
@@ -88,6 +96,8 @@ pub enum PushError {
         "the broker connection failed on TLS or authentication ({why}); stopped with {acknowledged} of {sent} events acknowledged"
     )]
     Refused { why: String, sent: u64, acknowledged: u64 },
+    #[error(transparent)]
+    Unreachable(#[from] Unreachable),
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
 }

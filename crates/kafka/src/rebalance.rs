@@ -9,7 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// Changes of assignment since the worker loop last looked.
@@ -40,6 +40,9 @@ pub struct Rebalancer {
     pub changes: Mutex<Changes>,
     pub metrics: Arc<crate::Metrics>,
     pub voice: crate::client::Voice,
+    /// Assigned partition → the offset it resumed from (`None`: its beginning), the lag's
+    /// base until Kafka holds an offset this worker committed.
+    pub starts: Mutex<BTreeMap<i32, Option<i64>>>,
 }
 
 /// The offset to resume `partition` of `topic` from: after the last committed one.
@@ -67,19 +70,23 @@ impl ClientContext for Rebalancer {
     }
 
     /// librdkafka's statistics, every `statistics.interval.ms`: keeps the lag of the
-    /// partitions this worker fetches.
+    /// assigned partitions, from the high watermark to what is committed. librdkafka's
+    /// own `consumer_lag` stays unknown until this worker commits an offset to Kafka (the
+    /// log, not Kafka, gave the start), so the lag is measured from the resume offset
+    /// (or the partition's low watermark) until then.
     fn stats(&self, statistics: rdkafka::Statistics) {
-        let lag = statistics
-            .topics
-            .get(&self.topic)
-            .map(|t| {
-                t.partitions
-                    .iter()
-                    .filter(|(p, s)| **p >= 0 && s.consumer_lag >= 0)
-                    .map(|(p, s)| (*p, s.consumer_lag))
-                    .collect()
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let starts = self.starts.lock().expect("not poisoned");
+        let lag = starts
+            .iter()
+            .filter_map(|(p, start)| {
+                let s = topic.partitions.get(p)?;
+                let done = s.committed_offset.max(start.unwrap_or(s.lo_offset));
+                (s.hi_offset >= 0 && done >= 0).then(|| (*p, (s.hi_offset - done).max(0)))
             })
-            .unwrap_or_default();
+            .collect();
         self.metrics.lag(lag);
     }
 }
@@ -104,6 +111,11 @@ impl ConsumerContext for Rebalancer {
                         changes.error = Some(RebalanceError::Offset(p, e));
                     }
                     tracing::info!(partition = p, offset = ?offset, "partition assigned");
+                    let start = match offset {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    };
+                    self.starts.lock().expect("not poisoned").insert(p, start);
                     changes.assigned.insert(p);
                     changes.revoked.remove(&p);
                 }
@@ -114,6 +126,7 @@ impl ConsumerContext for Rebalancer {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 for e in tpl.elements_for_topic(&self.topic) {
                     tracing::info!(partition = e.partition(), "partition revoked");
+                    self.starts.lock().expect("not poisoned").remove(&e.partition());
                     changes.revoked.insert(e.partition());
                     changes.assigned.remove(&e.partition());
                 }

@@ -49,6 +49,8 @@ pub struct WorkerConfig {
     /// Stop once every assigned partition has been idle this long with nothing buffered
     /// (for draining a topic in batch runs and tests); run until shutdown when `None`.
     pub stop_when_idle: Option<Duration>,
+    /// Give up when no broker answered this long after the start, before any assignment.
+    pub connect_timeout: Duration,
     /// Where the worker counts what it does (served on /metrics by the CLI).
     pub metrics: Arc<crate::Metrics>,
     /// The deployment's librdkafka settings (TLS, SASL, tuning).
@@ -78,6 +80,7 @@ impl WorkerConfig {
             flush_latency: Self::FLUSH_LATENCY,
             session_timeout: Self::SESSION_TIMEOUT,
             stop_when_idle: None,
+            connect_timeout: crate::CONNECT_TIMEOUT,
             metrics: Arc::default(),
             properties: crate::ClientProperties::default(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
@@ -99,6 +102,8 @@ pub enum WorkerError {
     DeadLetters(#[from] DeadLetterTopicError),
     #[error("the broker connection failed on TLS or authentication ({0}); stopped before any partition was assigned")]
     Refused(String),
+    #[error(transparent)]
+    Unreachable(#[from] crate::Unreachable),
 }
 
 /// Buffered, uncommitted work: rows of every partition, and what they cover.
@@ -140,6 +145,7 @@ pub fn run(
         changes: Mutex::new(Changes::default()),
         metrics: cfg.metrics.clone(),
         voice: crate::client::Voice::new(&cfg.properties),
+        starts: Mutex::default(),
     };
     let mut client = ClientConfig::new();
     // Tuning, which the deployment's properties may change.
@@ -180,6 +186,7 @@ pub fn run(
     let mut last_message = Instant::now();
     let mut backoff = Duration::from_millis(100);
     let mut worked = false;
+    let mut contact = crate::client::FirstContact::new(&cfg.brokers, cfg.connect_timeout);
     while !shutdown.load(Ordering::Relaxed) {
         let polled = consumer.poll(Duration::from_millis(100));
         // A TLS or authentication failure before any assignment: the configuration or the
@@ -188,6 +195,7 @@ pub fn run(
         if !worked && let Some(why) = consumer.context().voice.refused().or_else(|| worker.dead.refused()) {
             return Err(WorkerError::Refused(why));
         }
+        contact.check(consumer.client(), &consumer.context().voice, &cfg.topic, worked)?;
         if worker.apply_changes(&consumer)? {
             last_message = Instant::now();
         }

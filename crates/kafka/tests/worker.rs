@@ -39,6 +39,7 @@ fn setup(events: u64, partitions: i32) -> Setup {
         &broker.bootstrap(),
         TOPIC,
         &Default::default(),
+        msma_kafka::CONNECT_TIMEOUT,
         text.as_slice(),
         |_, _| {},
     )
