@@ -36,6 +36,7 @@ pub fn ingest(
     {
         return Err(IngestError::LegacySegments);
     }
+    let input = crate::sniff::ndjson(input, name)?;
     dead.input(name);
     let committed = committed_segments(zone);
     let mut reader = LineReader::new(input, opts.max_line_bytes);

@@ -13,6 +13,7 @@ mod lines;
 mod options;
 mod pipeline;
 mod rotate;
+mod sniff;
 mod study;
 mod transform;
 
