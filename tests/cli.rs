@@ -483,3 +483,45 @@ fn the_readme_kafka_in_five_commands_works_as_written_in_an_empty_folder() {
     assert_eq!(mode(&path("shared")), 0o755);
     assert_eq!(mode(&path("shared/deeper")), 0o700);
 }
+
+#[test]
+fn ingest_progress_counts_events_from_a_file_or_stdin_and_logs_never_overwrite_it() {
+    let site = Site::new();
+    let input = site.generate(600_000, 12, 0);
+    let bin = env!("CARGO_BIN_EXE_msma");
+    for (from, zone) in [(input.clone(), "by-file"), (format!("- < {input}"), "by-stdin")] {
+        let mut args = site.ingest_args("INPUT", zone);
+        args.extend(["--commit-lines".to_owned(), "50000".to_owned()]);
+        let command = format!("{bin} {}", args.join(" ").replace("INPUT", &from));
+        // `script` (util-linux) gives the command a terminal; the log shows each commit.
+        let shown = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("MSMA_LOG", "info")
+            .output()
+            .expect("script runs");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.status.success(), "{text}");
+        let drawn = text
+            .find("ingest: ")
+            .unwrap_or_else(|| panic!("{zone}: no progress line in {text}"));
+        assert!(!text.contains(" bytes"), "{text}");
+        let counted = if zone == "by-file" { " events (" } else { " events · " };
+        assert!(text[drawn..].split(counted).count() > 1, "{zone}: {text}");
+        let logs: Vec<&str> = text.split('\n').filter(|l| l.contains(" committed ")).collect();
+        assert_eq!(logs.len(), 12, "{text}");
+        assert!(
+            text.rfind(" committed ").unwrap() > drawn,
+            "no log line while the progress line shows"
+        );
+        for log in logs {
+            // What the terminal shows on the log's line: what follows the last carriage return.
+            let shown_before = log[..log.find("INFO").unwrap()].rsplit('\r').next().unwrap();
+            assert!(
+                !shown_before.contains("ingest: "),
+                "a log line written over the progress line: {log:?}"
+            );
+        }
+    }
+    let piped = ok(&site.ingest_args(&input, "piped"));
+    assert!(!stderr(&piped).contains("ingest: ") && !stderr(&piped).contains('\r'));
+}

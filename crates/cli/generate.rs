@@ -45,7 +45,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let lines = Arc::new(AtomicU64::new(0));
     let counted = lines.clone();
     let display = Progress::start("generate", "events", Some(spec.events), move || {
-        counted.load(Ordering::Relaxed)
+        (counted.load(Ordering::Relaxed), None)
     });
     let summary = if a.out.as_os_str() == "-" {
         let mut out = std::io::BufWriter::new(LineCounter(std::io::stdout().lock(), lines));

@@ -144,7 +144,7 @@ fn init_logs(format: msma_config::LogFormat, verbose: bool, level: Option<String
     let filter = EnvFilter::try_from_env("MSMA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     match format {

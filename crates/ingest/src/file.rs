@@ -39,7 +39,7 @@ pub fn ingest(
     let input = crate::sniff::ndjson(input, name)?;
     dead.input(name);
     let committed = committed_segments(zone);
-    let mut reader = LineReader::new(input, opts.max_line_bytes);
+    let mut reader = LineReader::new(input, opts.max_line_bytes).publishing(opts.lines_read.clone());
     let mut report = Report::default();
     let mut line_no: u64 = 0;
     loop {
