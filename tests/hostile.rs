@@ -315,6 +315,22 @@ fn an_input_that_is_not_ndjson_stops_ingest_and_commits_nothing() {
         let dead = std::fs::metadata(site.path("identified/research-dead.ndjson")).map_or(0, |m| m.len());
         assert_eq!(dead, 0, "{input}: dead letters were written");
     }
+    // A pipe given as a file (`<(...)`, /dev/stdin) is sampled without being read twice.
+    let events = site.generate(3_000, 5, 0);
+    let mut child = msma()
+        .args(site.ingest_args("/dev/stdin", "piped"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let text = std::fs::read(&events).unwrap();
+    let feeding = std::thread::spawn(move || pipe.write_all(&text));
+    let out = child.wait_with_output().unwrap();
+    feeding.join().unwrap().unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    assert!(stdout(&out).contains("read 3000 lines"), "{}", stdout(&out));
     // `validate` reads anything and says, in its summary and its exit code, that lines are invalid.
     let out = msma().args(["validate", csv.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -25,18 +25,21 @@ const NOT_JSON_TENTHS: usize = 9;
 /// Gives `input` back to be read from its start, unless its first lines show it is
 /// not NDJSON. `name` names it in the error.
 pub fn ndjson<'a>(input: Input<'a>, name: &str) -> Result<Input<'a>, IngestError> {
+    let (head, input) = match input {
+        Input::File(mut f) => (sample(&mut f), Input::File(f)),
+        Input::Stream(mut s) => (sample(&mut s), Input::Stream(s)),
+    };
+    let head = head.map_err(IngestError::Input)?;
+    check(&head, name)?;
     match input {
-        Input::File(mut f) => {
-            check(&sample(&mut f).map_err(IngestError::Input)?, name)?;
+        Input::File(mut f) if f.get_ref().metadata().map_err(IngestError::Input)?.is_file() => {
             f.rewind().map_err(IngestError::Input)?;
             Ok(Input::File(f))
         }
-        Input::Stream(mut s) => {
-            let head = sample(&mut s).map_err(IngestError::Input)?;
-            check(&head, name)?;
-            // A stream cannot be read again: what was sampled is read first.
-            Ok(Input::Stream(Box::new(std::io::Cursor::new(head).chain(s))))
-        }
+        // A stream (or a pipe given as a file) cannot be read again: what was sampled
+        // is read first.
+        Input::File(f) => Ok(Input::Stream(Box::new(std::io::Cursor::new(head).chain(f)))),
+        Input::Stream(s) => Ok(Input::Stream(Box::new(std::io::Cursor::new(head).chain(s)))),
     }
 }
 
