@@ -413,3 +413,115 @@ fn a_kafka_properties_file_is_checked_before_start_up_and_never_quoted() {
         stderr(&out)
     );
 }
+
+/// Kills a background command when the test ends, however it ends.
+struct Background(std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_readme_kafka_in_five_commands_works_as_written_in_an_empty_folder() {
+    let readme = std::fs::read_to_string(crate::util::repo().join("README.md")).unwrap();
+    let section = readme.split("### Kafka in five commands\n```sh\n").nth(1).unwrap();
+    let commands: Vec<&str> = section.split("\n```").next().unwrap().lines().collect();
+    assert_eq!(commands.len(), 5, "{commands:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = None;
+    let mut bootstrap = String::new();
+    for line in commands {
+        let line = line.split(" # ").next().unwrap().trim();
+        let (line, background) = match line.strip_suffix('&') {
+            Some(l) => (l.trim(), true),
+            None => (line, false),
+        };
+        let line = line.replace("127.0.0.1:PORT", &bootstrap);
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some("msma"), "{line}");
+        let mut cmd = msma();
+        cmd.args(words).current_dir(dir.path());
+        if background {
+            let mut child = Background(cmd.stdout(std::process::Stdio::piped()).spawn().unwrap());
+            let mut first = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(child.0.stdout.take().unwrap()), &mut first)
+                .unwrap();
+            first
+                .trim()
+                .strip_prefix("bootstrap: ")
+                .unwrap()
+                .clone_into(&mut bootstrap);
+            broker = Some(child);
+            continue;
+        }
+        // The worker runs until stopped: the README's --stop-when-idle-ms drains and exits.
+        if line.starts_with("msma ingest ") {
+            cmd.args(["--stop-when-idle-ms", "3000"]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{line}: {}", stderr(&out));
+        if line.starts_with("msma ingest ") {
+            assert!(stdout(&out).contains("200000 written, 0 rejected"), "{}", stdout(&out));
+        }
+    }
+    assert!(broker.is_some());
+    let path = |rel: &str| dir.path().join(rel).display().to_string();
+    assert_eq!(mode(&path("custodian")), 0o700, "a new key folder is private");
+    assert_eq!(mode(&path("custodian/master.key")), 0o600);
+    assert_eq!(
+        mode(&path("identified")),
+        0o700,
+        "a new folder of identified events is private"
+    );
+    // A folder that exists is left as it is.
+    std::fs::create_dir(path("shared")).unwrap();
+    std::fs::set_permissions(path("shared"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    ok(&["keys", "init", "--out", &path("shared/deeper/k.key")]);
+    assert_eq!(mode(&path("shared")), 0o755);
+    assert_eq!(mode(&path("shared/deeper")), 0o700);
+}
+
+#[test]
+fn ingest_progress_counts_events_from_a_file_or_stdin_and_logs_never_overwrite_it() {
+    let site = Site::new();
+    let input = site.generate(600_000, 12, 0);
+    let bin = env!("CARGO_BIN_EXE_msma");
+    for (from, zone) in [(input.clone(), "by-file"), (format!("- < {input}"), "by-stdin")] {
+        let mut args = site.ingest_args("INPUT", zone);
+        args.extend(["--commit-lines".to_owned(), "50000".to_owned()]);
+        let command = format!("{bin} {}", args.join(" ").replace("INPUT", &from));
+        // `script` (util-linux) gives the command a terminal; the log shows each commit.
+        let shown = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("MSMA_LOG", "info")
+            .output()
+            .expect("script runs");
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.status.success(), "{text}");
+        let drawn = text
+            .find("ingest: ")
+            .unwrap_or_else(|| panic!("{zone}: no progress line in {text}"));
+        assert!(!text.contains(" bytes"), "{text}");
+        let counted = if zone == "by-file" { " events (" } else { " events · " };
+        assert!(text[drawn..].split(counted).count() > 1, "{zone}: {text}");
+        let logs: Vec<&str> = text.split('\n').filter(|l| l.contains(" committed ")).collect();
+        assert_eq!(logs.len(), 12, "{text}");
+        assert!(
+            text.rfind(" committed ").unwrap() > drawn,
+            "no log line while the progress line shows"
+        );
+        for log in logs {
+            // What the terminal shows on the log's line: what follows the last carriage return.
+            let shown_before = log[..log.find("INFO").unwrap()].rsplit('\r').next().unwrap();
+            assert!(
+                !shown_before.contains("ingest: "),
+                "a log line written over the progress line: {log:?}"
+            );
+        }
+    }
+    let piped = ok(&site.ingest_args(&input, "piped"));
+    assert!(!stderr(&piped).contains("ingest: ") && !stderr(&piped).contains('\r'));
+}

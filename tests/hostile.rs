@@ -275,3 +275,68 @@ fn hostile_events_are_dead_lettered_or_handled_and_never_reach_the_datasets() {
     );
     eprintln!("{} hostile lines, peak RSS {peak} MiB:\n{table}", cases.len());
 }
+
+/// The ledger records of a zone.
+fn records(zone: &std::path::Path) -> usize {
+    std::fs::read_dir(zone.join("_msma/log")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn an_input_that_is_not_ndjson_stops_ingest_and_commits_nothing() {
+    let site = Site::new();
+    let csv = site.path("identified/export.csv");
+    let rows: String = (0..50).map(|i| format!("RMS-PACA;P-{i:06};2021-03-04\n")).collect();
+    std::fs::write(&csv, format!("network;patient;date\n{rows}")).unwrap();
+    let binary = env!("CARGO_BIN_EXE_msma");
+    for input in [binary, csv.to_str().unwrap(), "-"] {
+        let args = site.ingest_args(input, "research");
+        let mut cmd = msma();
+        cmd.args(&args);
+        if input == "-" {
+            cmd.stdin(std::fs::File::open(binary).unwrap());
+        }
+        let out = cmd.output().unwrap();
+        let err = crate::util::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{input}: {err}");
+        let named = if input == "-" { "stdin" } else { input };
+        assert!(
+            err.contains(&format!("the input {named} is not NDJSON: ")) && err.contains("one JSON event per line"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("ELF") && !err.contains("P-0000"),
+            "the input is quoted: {err}"
+        );
+        assert_eq!(
+            records(&site.path("research")),
+            0,
+            "{input}: a ledger record was written"
+        );
+        let dead = std::fs::metadata(site.path("identified/research-dead.ndjson")).map_or(0, |m| m.len());
+        assert_eq!(dead, 0, "{input}: dead letters were written");
+    }
+    // A pipe given as a file (`<(...)`, /dev/stdin) is sampled without being read twice.
+    let events = site.generate(3_000, 5, 0);
+    let mut child = msma()
+        .args(site.ingest_args("/dev/stdin", "piped"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let text = std::fs::read(&events).unwrap();
+    let feeding = std::thread::spawn(move || pipe.write_all(&text));
+    let out = child.wait_with_output().unwrap();
+    feeding.join().unwrap().unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    assert!(stdout(&out).contains("read 3000 lines"), "{}", stdout(&out));
+    // `validate` reads anything and says, in its summary and its exit code, that lines are invalid.
+    let out = msma().args(["validate", csv.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        crate::util::stderr(&out).contains("51 lines: 0 valid, 51 invalid"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+}

@@ -197,3 +197,27 @@ fn the_local_id_can_come_from_standard_input() {
         "165414417fbfe331f58f39980f7d697c2c6db513d89465f1463de2796e73ad34"
     );
 }
+
+#[test]
+fn an_invalid_network_is_refused_by_the_rule_of_events() {
+    let site = Site::new();
+    let key = site.key();
+    for (network, rule) in [
+        ("rms alsace", "a letter first"),
+        ("RMS-0612345678", "never five digits in a row"),
+        ("RMS-2021-03-04", "shaped like an identifier (date)"),
+    ] {
+        let mut args = pseudonymise(&key, "P-000123", "requisition n° 2026/0001", None);
+        let at = args.iter().position(|a| a == "RMS-ALSACE").unwrap();
+        args[at] = network.to_owned();
+        let out = msma().args(&args).output().unwrap();
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{network}: {text}");
+        assert!(text.contains("--network: ") && text.contains(rule), "{text}");
+        assert!(!text.contains(network) && stdout(&out).is_empty(), "{text}");
+    }
+    assert!(
+        !std::path::Path::new(&format!("{key}.requests.ndjson")).exists(),
+        "a refused request is not recorded"
+    );
+}

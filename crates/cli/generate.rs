@@ -16,7 +16,7 @@ pub struct Args {
     /// Seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Output file, or - for standard output.
+    /// Output file, or - for standard output (missing folders are created, mode 0700).
     #[arg(long)]
     out: PathBuf,
     /// Only these networks (repeatable); all by default.
@@ -45,7 +45,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let lines = Arc::new(AtomicU64::new(0));
     let counted = lines.clone();
     let display = Progress::start("generate", "events", Some(spec.events), move || {
-        counted.load(Ordering::Relaxed)
+        (counted.load(Ordering::Relaxed), None)
     });
     let summary = if a.out.as_os_str() == "-" {
         let mut out = std::io::BufWriter::new(LineCounter(std::io::stdout().lock(), lines));
@@ -53,6 +53,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         out.flush()?;
         s
     } else {
+        crate::create_parents(&a.out)?;
         let file = std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, LineCounter(file, lines));
         let s = msma_synth::generate(&spec, &mut out)?;

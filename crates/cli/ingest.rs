@@ -40,14 +40,17 @@ pub fn open_study(a: &Ingest) -> Result<Study> {
 }
 
 pub fn execute(a: &Ingest, input_path: &Path, dead_path: &Path) -> Result<(Report, Duration)> {
-    let mut progress = None;
+    let mut share: Box<dyn Fn() -> Option<f64> + Send> = Box::new(|| None);
     let input = if input_path.as_os_str() == "-" {
         Input::Stream(Box::new(std::io::stdin().lock()))
     } else {
         let f = std::fs::File::open(input_path).with_context(|| format!("opening input {}", input_path.display()))?;
-        let size = f.metadata().map(|m| m.len()).ok();
-        let position = crate::progress::file_position(std::os::fd::AsRawFd::as_raw_fd(&f));
-        progress = Some((size, position));
+        if let Ok(m) = f.metadata() {
+            share = Box::new(crate::progress::file_share(
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                m.len(),
+            ));
+        }
         Input::File(std::io::BufReader::with_capacity(1 << 20, f))
     };
     let Study {
@@ -64,7 +67,10 @@ pub fn execute(a: &Ingest, input_path: &Path, dead_path: &Path) -> Result<(Repor
     };
     tracing::info!(study = %a.study.study, out = %a.study.out, "ingest started");
     let started = Instant::now();
-    let display = progress.map(|(size, position)| crate::progress::Progress::start("ingest", "bytes", size, position));
+    let lines = a.options.lines_read.clone();
+    let display = crate::progress::Progress::start("ingest", "events", None, move || {
+        (lines.load(std::sync::atomic::Ordering::Relaxed), share())
+    });
     let report = msma_ingest::ingest(input, &name, &mut zone, &transform, &mut dead, &a.options);
     drop(display);
     let report = report?;

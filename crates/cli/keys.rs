@@ -10,7 +10,8 @@ use std::process::ExitCode;
 pub enum Command {
     /// Write a new key file: 64 lowercase hex characters and a newline, mode 0600.
     Init {
-        /// Where to write the key; an existing file is never overwritten.
+        /// Where to write the key; an existing file is never overwritten, missing folders
+        /// are created (mode 0700).
         #[arg(long)]
         out: PathBuf,
     },
@@ -28,6 +29,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Init { out } => {
             let key = MasterKey::generate()?;
+            crate::create_parents(&out)?;
             key.write_new(&out)?;
             println!("wrote key file {} (key id {})", out.display(), key.id());
             println!("keep it away from the research zone and back it up: without it, no new data links to old data");

@@ -144,7 +144,7 @@ fn init_logs(format: msma_config::LogFormat, verbose: bool, level: Option<String
     let filter = EnvFilter::try_from_env("MSMA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     match format {
@@ -169,6 +169,22 @@ fn quiet_on_closed_stdout() {
         }
         default(info);
     }));
+}
+
+/// Creates the missing folders above a file msma is about to write, private (0700): they
+/// start the custodian zone (a key) or the identified zone (events). Existing folders
+/// are left as they are.
+pub(crate) fn create_parents(path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::os::unix::fs::DirBuilderExt;
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating folder {}", dir.display())),
+        None => Ok(()),
+    }
 }
 
 /// An error and its causes on one line, each cause once: many errors already end with

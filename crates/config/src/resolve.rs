@@ -64,6 +64,7 @@ impl Config {
             commit_lines: file.commit_lines(),
             threads: file.threads().max(1),
             max_partitions: output.max_partitions_per_commit().max(1),
+            lines_read: Default::default(),
         };
         let out = match output.out {
             Some(zone) => zone.parse().map_err(Error::Zone)?,

@@ -18,6 +18,17 @@ pub enum IngestError {
          read again: nothing of this segment was written; run the ingest again"
     )]
     CommittedMeanwhile(u64),
+    #[error(
+        "the input {input} is not NDJSON: {not_json} of its first {lines} lines are not JSON{hint}; \
+         ingest reads one JSON event per line, in UTF-8: give it the events export itself, \
+         not an archive, a binary or a spreadsheet (nothing was written)"
+    )]
+    NotNdjson {
+        input: String,
+        lines: usize,
+        not_json: usize,
+        hint: &'static str,
+    },
     #[error(transparent)]
     Sink(#[from] msma_sink::Error),
 }

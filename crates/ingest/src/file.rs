@@ -36,11 +36,12 @@ pub fn ingest(
     {
         return Err(IngestError::LegacySegments);
     }
+    let input = crate::sniff::ndjson(input, name)?;
     dead.input(name);
     // Events the zone holds already are not written again.
     let transform = &transform.deduplicated(zone.dedup());
     let committed = committed_segments(zone);
-    let mut reader = LineReader::new(input, opts.max_line_bytes);
+    let mut reader = LineReader::new(input, opts.max_line_bytes).publishing(opts.lines_read.clone());
     let mut report = Report::default();
     let mut line_no: u64 = 0;
     loop {

@@ -13,6 +13,7 @@ mod lines;
 mod options;
 mod pipeline;
 mod rotate;
+mod sniff;
 mod study;
 mod transform;
 
@@ -21,7 +22,7 @@ pub use commit::{Batch, Outcome, Report, commit};
 pub use deadletter::{DeadLetterError, DeadLetterSink, DeadLetters};
 pub use error::IngestError;
 pub use file::ingest;
-pub use lines::{Input, LineReader};
+pub use lines::{Input, LineReader, Position};
 pub use options::{MAX_PARTITIONS, Options};
 pub use rotate::{RotateError, Rotated, Rotation, rotate};
 pub use study::{Study, StudyError, StudySettings};

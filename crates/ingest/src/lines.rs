@@ -2,6 +2,8 @@
 //! without being held in memory, so one huge line cannot exhaust it.
 
 use std::io::{BufRead, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An input: a file, which can be read again from an offset, or a stream, which cannot.
 pub enum Input<'a> {
@@ -25,11 +27,22 @@ pub struct Line<'a> {
     pub oversized: Option<u64>,
 }
 
+/// Where a reader is: bytes and lines consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub bytes: u64,
+    pub lines: u64,
+}
+
 pub struct LineReader<'a> {
     input: Input<'a>,
     limit: usize,
     buf: Vec<u8>,
-    offset: u64,
+    at: Position,
+    /// The most lines read so far, published for a progress display (lines read again
+    /// after a seek are not counted twice).
+    furthest: u64,
+    published: Option<Arc<AtomicU64>>,
 }
 
 impl<'a> LineReader<'a> {
@@ -38,25 +51,35 @@ impl<'a> LineReader<'a> {
             input,
             limit,
             buf: Vec::with_capacity(64 * 1024),
-            offset: 0,
+            at: Position { bytes: 0, lines: 0 },
+            furthest: 0,
+            published: None,
         }
     }
 
-    /// Bytes consumed so far.
-    pub fn offset(&self) -> u64 {
-        self.offset
+    /// Publishes in `lines` how many lines have been read, as they are.
+    pub fn publishing(self, lines: Arc<AtomicU64>) -> Self {
+        Self {
+            published: Some(lines),
+            ..self
+        }
+    }
+
+    /// Bytes and lines consumed so far.
+    pub fn offset(&self) -> Position {
+        self.at
     }
 
     pub fn can_seek(&self) -> bool {
         matches!(self.input, Input::File(_))
     }
 
-    /// Reads again from `offset` (files only).
-    pub fn seek(&mut self, offset: u64) -> std::io::Result<()> {
+    /// Reads again from `at`, a position this reader was at (files only).
+    pub fn seek(&mut self, at: Position) -> std::io::Result<()> {
         match &mut self.input {
             Input::File(f) => {
-                f.seek(SeekFrom::Start(offset))?;
-                self.offset = offset;
+                f.seek(SeekFrom::Start(at.bytes))?;
+                self.at = at;
                 Ok(())
             }
             Input::Stream(_) => Err(std::io::Error::other("a stream cannot be read again")),
@@ -83,7 +106,7 @@ impl<'a> LineReader<'a> {
             self.buf.extend_from_slice(&chunk[..content.min(room)]);
             total += content as u64;
             self.input.reader().consume(take);
-            self.offset += take as u64;
+            self.at.bytes += take as u64;
             if done {
                 ended = true;
                 break;
@@ -91,6 +114,13 @@ impl<'a> LineReader<'a> {
         }
         if total == 0 && !ended {
             return Ok(None);
+        }
+        self.at.lines += 1;
+        if self.at.lines > self.furthest {
+            self.furthest = self.at.lines;
+            if let Some(p) = &self.published {
+                p.store(self.furthest, Ordering::Relaxed);
+            }
         }
         if total as usize > self.limit {
             self.buf.truncate(self.limit);
@@ -123,7 +153,13 @@ mod tests {
             got.push((line.bytes.to_vec(), line.oversized));
         }
         assert_eq!(fed, input);
-        assert_eq!(r.offset(), input.len() as u64);
+        assert_eq!(
+            r.offset(),
+            Position {
+                bytes: input.len() as u64,
+                lines: 4
+            }
+        );
         assert_eq!(
             got,
             vec![
@@ -133,5 +169,26 @@ mod tests {
                 (b"last".to_vec(), None)
             ]
         );
+    }
+
+    #[test]
+    fn lines_read_again_after_a_seek_are_published_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.ndjson");
+        std::fs::write(&path, "a\nb\nc\nd\n").unwrap();
+        let file = Input::File(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let published = Arc::new(AtomicU64::new(0));
+        let mut r = LineReader::new(file, 10).publishing(published.clone());
+        r.next(&mut |_| {}).unwrap();
+        let mark = r.offset();
+        r.next(&mut |_| {}).unwrap();
+        r.next(&mut |_| {}).unwrap();
+        assert_eq!(published.load(Ordering::Relaxed), 3);
+        r.seek(mark).unwrap();
+        assert_eq!(r.next(&mut |_| {}).unwrap().unwrap().bytes, b"b");
+        assert_eq!(published.load(Ordering::Relaxed), 3);
+        while r.next(&mut |_| {}).unwrap().is_some() {}
+        assert_eq!(published.load(Ordering::Relaxed), 4);
+        assert_eq!(r.offset(), Position { bytes: 8, lines: 4 });
     }
 }

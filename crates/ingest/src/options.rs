@@ -1,5 +1,8 @@
 //! The settings of a file ingest.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
 /// Settings of a file ingest.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -12,6 +15,8 @@ pub struct Options {
     /// Partitions (dataset, network, year) one commit may open; the events of others
     /// are dead-lettered (`partition_cap`).
     pub max_partitions: usize,
+    /// Where the count of lines read so far is kept, for a progress display.
+    pub lines_read: Arc<AtomicU64>,
 }
 
 /// Partitions one commit may open, by default: far above what a study's networks and
@@ -33,6 +38,7 @@ impl Default for Options {
             commit_lines: Self::COMMIT_LINES,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_partitions: MAX_PARTITIONS,
+            lines_read: Arc::default(),
         }
     }
 }
