@@ -199,8 +199,16 @@ fn hostile_events_are_dead_lettered_or_handled_and_never_reach_the_datasets() {
     let input = site.path("identified/hostile.ndjson");
     std::fs::create_dir_all(input.parent().unwrap()).unwrap();
     let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
-    for (_, bytes, _) in &cases {
-        file.write_all(bytes).unwrap();
+    // Each case an event of its own: the template's id made distinct (an event id seen
+    // again with other content is a conflicting duplicate).
+    const TEMPLATE_ID: &[u8] = b"2b025e09-f9b9-4323-9941-026ceceba5d7";
+    for (i, (_, bytes, _)) in cases.iter().enumerate() {
+        let mut bytes = bytes.clone();
+        if let Some(at) = bytes.windows(TEMPLATE_ID.len()).position(|w| w == TEMPLATE_ID) {
+            let id = format!("2b025e09-f9b9-4323-9941-{i:012x}");
+            bytes[at..at + TEMPLATE_ID.len()].copy_from_slice(id.as_bytes());
+        }
+        file.write_all(&bytes).unwrap();
         file.write_all(b"\n").unwrap();
     }
     file.into_inner().unwrap().sync_all().unwrap();

@@ -17,9 +17,16 @@ fn with(from: &str, to: &str) -> String {
     BASE.replacen(from, to, 1)
 }
 
+/// Writes `lines`, each event under an id of its own (the template's id, made distinct:
+/// an event id seen again with other content is a conflicting duplicate).
 fn write_lines(path: &str, lines: &[String]) {
-    std::fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let text: String = (lines.iter().enumerate())
+        .map(|(i, l)| l.replacen(TEMPLATE_ID, &format!("2b025e09-f9b9-4323-9941-{i:012x}"), 1) + "\n")
+        .collect();
+    std::fs::write(path, text).unwrap();
 }
+
+const TEMPLATE_ID: &str = "2b025e09-f9b9-4323-9941-026ceceba5d7";
 
 /// Every folder below `dir`, recursively.
 fn folders(dir: &Path) -> Vec<String> {
