@@ -104,7 +104,7 @@ fn events_sent_again_in_other_files_are_written_once() {
         .unwrap();
     assert!(!tampered.status.success());
     assert!(
-        String::from_utf8_lossy(&tampered.stderr).contains("was modified"),
+        String::from_utf8_lossy(&tampered.stdout).contains("was modified"),
         "{tampered:?}"
     );
 }

@@ -193,6 +193,17 @@ fn a_file_ingest_into_s3_killed_again_and_again_writes_every_row_once() {
     let again = s3.ok(&args);
     assert!(again.contains("already committed"), "{again}");
     assert_eq!(s3.read("zone").1, total);
+    // The same events in a file of another name: the dedup index, read from the store,
+    // knows them all.
+    let resent = site.s("identified/resent.ndjson");
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(&resent, text.lines().take(5_000).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    let mut resend = args.clone();
+    resend[2] = resent;
+    let out = s3.ok(&resend);
+    assert!(out.contains(": 0 written"), "{out}");
+    assert!(out.contains(" duplicate(s)"), "{out}");
+    assert_eq!(s3.read("zone").1, total);
     eprintln!("survived {kills} kills; last run: {last}; {same}");
 }
 
