@@ -1,7 +1,8 @@
 //! msma's research zones, written and read. Rows become Arrow batches ([`BatchBuilder`]),
 //! batches become Parquet files in a staging area, and a [`Txn`] of a [`Zone`] publishes
 //! them into Hive-partitioned dataset folders with one atomic commit record in the zone's
-//! log. Every reader reads a zone through a [`ZoneReader`].
+//! log, with the run of its events in the zone's dedup index ([`dedup`]). Every reader
+//! reads a zone through a [`ZoneReader`].
 //!
 //! Delivery contract: a commit's files are fully written and synced (or uploaded) before
 //! its record exists; the record exists before any of its files is visible; a crash at
