@@ -37,13 +37,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
     let study = StudyId::new(&a.study)?;
     // The rule of an event's network_id: a pseudonym for any other links to no event.
-    anyhow::ensure!(
-        msma_schema::is_network_id(&a.network),
-        "--network: expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row"
-    );
-    if let Some(kind) = msma_schema::shapes::in_code(&a.network) {
-        anyhow::bail!("--network: shaped like an identifier ({kind}), expected the code of a network");
-    }
+    msma_schema::network_id_rule(&a.network).map_err(|rule| anyhow::anyhow!("--network: {rule}"))?;
     let key = MasterKey::load(&a.keys)?;
     let local_id = if a.local_id == "-" {
         let mut line = String::new();

@@ -135,14 +135,7 @@ impl Policy {
             return Err("networks: at least one network expected".into());
         }
         for (i, n) in self.networks.iter().enumerate() {
-            if !msma_schema::is_network_id(n) {
-                return Err(format!(
-                    "networks[{i}]: expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row"
-                ));
-            }
-            if let Some(kind) = msma_schema::shapes::in_code(n) {
-                return Err(format!("networks[{i}]: shaped like an identifier ({kind})"));
-            }
+            msma_schema::network_id_rule(n).map_err(|rule| format!("networks[{i}]: {rule}"))?;
             if self.networks[..i].contains(n) {
                 return Err(format!("networks[{i}]: declared twice"));
             }

@@ -39,6 +39,20 @@ pub fn network_id(s: &str) -> bool {
 
 pub const TOKEN: &str = r"^[!-~]{1,64}$";
 
+/// The rule of a network code, where a field takes one (an event's `network_id`, a
+/// policy's `networks`, `pseudonymise --network`): what is wrong, without the value.
+pub fn network_id_rule(s: &str) -> Result<(), String> {
+    if !network_id(s) {
+        return Err("expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row".into());
+    }
+    match crate::shapes::in_code(s) {
+        Some(kind) => Err(format!(
+            "shaped like an identifier ({kind}), expected the code of a network"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Matches [`TOKEN`]: printable ASCII without spaces.
 pub fn token(s: &str) -> bool {
     (1..=64).contains(&s.len()) && all(s, |b| b.is_ascii_graphic())

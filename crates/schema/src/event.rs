@@ -123,15 +123,7 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         }
     };
     check(checks::uuid(&env.event_id), "event_id: expected a UUID")?;
-    check(
-        checks::network_id(&env.network_id),
-        "network_id: expected 2 to 16 of A-Z 0-9 -, a letter first, never five digits in a row",
-    )?;
-    if let Some(kind) = crate::shapes::in_code(&env.network_id) {
-        return Err(Rejection::violation(format!(
-            "network_id: shaped like an identifier ({kind}), expected the code of a network"
-        )));
-    }
+    checks::network_id_rule(&env.network_id).map_err(|rule| Rejection::violation(format!("network_id: {rule}")))?;
     check(
         checks::token(&env.microstructure_id),
         &format!("microstructure_id: {TOKEN_RULE}"),

@@ -22,7 +22,7 @@ mod rejection;
 pub mod shapes;
 mod strict;
 
-pub use checks::{network_id as is_network_id, phone_tails, trim_local_id};
+pub use checks::{network_id as is_network_id, network_id_rule, phone_tails, trim_local_id};
 pub use codes::*;
 pub use dataset::{COMMON, CellSink, Column, ColumnType, DEMOGRAPHICS, PARTITION_COLUMNS, Partition, dataset_columns};
 pub use envelope::{ENVELOPE, Member, PATIENT};
