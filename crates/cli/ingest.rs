@@ -77,6 +77,13 @@ pub fn execute(a: &Ingest, input_path: &Path, dead_path: &Path) -> Result<(Repor
     Ok((report, started.elapsed()))
 }
 
+/// The duplicates line of a summary, when there were any (scripts read the first line).
+pub fn print_duplicates(n: u64) {
+    if n > 0 {
+        println!("{n} duplicate(s): events the zone already held, byte for byte, not written again");
+    }
+}
+
 pub fn print_report(a: &Ingest, dead_letter: &Path, r: &Report, elapsed: Duration) {
     let rate = r.read as f64 / elapsed.as_secs_f64().max(1e-9);
     println!(
@@ -88,12 +95,7 @@ pub fn print_report(a: &Ingest, dead_letter: &Path, r: &Report, elapsed: Duratio
         r.rejected_total(),
         r.already_committed
     );
-    if r.duplicates > 0 {
-        println!(
-            "{} duplicate(s): events the zone already held, byte for byte, not written again",
-            r.duplicates
-        );
-    }
+    print_duplicates(r.duplicates);
     if r.read > 0 && r.read == r.already_committed {
         println!(
             "nothing to write: every line of this input is already committed in {}",

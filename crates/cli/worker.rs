@@ -33,12 +33,7 @@ pub fn run(a: &Ingest, w: &Worker) -> Result<ExitCode> {
         r.written,
         cfg.dead_letter_topic
     );
-    if r.duplicates > 0 {
-        println!(
-            "{} duplicate(s): events the zone already held, byte for byte, not written again",
-            r.duplicates
-        );
-    }
+    crate::ingest::print_duplicates(r.duplicates);
     println!(
         "{} commit(s), {} file(s) in {}; {} buffered events dropped on rebalance or refused commit (read again)",
         r.commits, r.files, a.study.out, r.dropped

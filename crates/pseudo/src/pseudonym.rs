@@ -72,7 +72,14 @@ impl Pseudonymiser {
         for p in ["event:", network_id, ":"] {
             mac.update(p.as_bytes());
         }
-        mac.update(event_id.to_ascii_lowercase().as_bytes());
+        // A valid event id is a UUID, 36 ASCII characters: lowercased on the stack.
+        let mut id = [0u8; 36];
+        for chunk in event_id.as_bytes().chunks(id.len()) {
+            let id = &mut id[..chunk.len()];
+            id.copy_from_slice(chunk);
+            id.make_ascii_lowercase();
+            mac.update(id);
+        }
         mac.finalize().into_bytes()[..16].try_into().expect("16 of 32 bytes")
     }
 

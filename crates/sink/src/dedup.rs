@@ -6,9 +6,10 @@
 //! on-disk 24; nothing in a run names an event without the study key.
 
 use crate::{Error, Result};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
@@ -54,19 +55,25 @@ impl Seen {
     }
 }
 
-/// Writes `entries` (sorted, distinct keys) as a run file; its size in bytes.
-pub(crate) fn write_run(path: &Path, entries: &[Entry]) -> Result<u64> {
+/// Writes `entries` (sorted, distinct keys) as a run file: its size in bytes and its
+/// SHA-256 in hex, taken as it is written.
+pub(crate) fn write_run(path: &Path, entries: &[Entry]) -> Result<(u64, String)> {
     let io = |e| Error::io(path, e);
     let mut out = std::io::BufWriter::new(File::create(path).map_err(io)?);
-    out.write_all(MAGIC).map_err(io)?;
-    out.write_all(&(entries.len() as u64).to_le_bytes()).map_err(io)?;
+    let mut sha = Sha256::new();
+    let mut put = |bytes: &[u8]| {
+        sha.update(bytes);
+        out.write_all(bytes)
+    };
+    put(MAGIC).map_err(io)?;
+    put(&(entries.len() as u64).to_le_bytes()).map_err(io)?;
     for e in entries {
-        out.write_all(&e.key).map_err(io)?;
-        out.write_all(&e.content).map_err(io)?;
+        put(&e.key).map_err(io)?;
+        put(&e.content).map_err(io)?;
     }
     let file = out.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
-    Ok(HEADER + (entries.len() * ENTRY) as u64)
+    Ok((HEADER + (entries.len() * ENTRY) as u64, hex::encode(sha.finalize())))
 }
 
 /// A published run, open for lookups.
@@ -81,9 +88,8 @@ impl Run {
     /// Reads the run in `file` (at `path`), handing each of its keys to `each`.
     fn open(path: &Path, file: File, mut each: impl FnMut(&EventKey)) -> Result<Self> {
         let bad = || Error::Ledger(format!("dedup run {} is damaged", path.display()));
-        let mut read = BufReader::new(file.try_clone().map_err(|e| Error::io(path, e))?);
         let mut header = [0u8; HEADER as usize];
-        read.read_exact(&mut header).map_err(|_| bad())?;
+        file.read_exact_at(&mut header, 0).map_err(|_| bad())?;
         if &header[..8] != MAGIC {
             return Err(bad());
         }
@@ -92,30 +98,35 @@ impl Run {
         if len != HEADER + (count * ENTRY) as u64 {
             return Err(bad());
         }
+        let mut run = Self {
+            file,
+            count,
+            fences: Vec::new(),
+        };
         let mut fences = Vec::with_capacity(count.div_ceil(FENCE));
-        let mut entry = [0u8; ENTRY];
-        for i in 0..count {
-            read.read_exact(&mut entry).map_err(|_| bad())?;
-            let key: EventKey = entry[..16].try_into().expect("16 bytes");
+        run.keys(|i, key| {
             if i % FENCE == 0 {
-                fences.push(key);
+                fences.push(*key);
             }
-            each(&key);
-        }
-        Ok(Self { file, count, fences })
+            each(key);
+        })
+        .map_err(|e| Error::io(path, e))?;
+        run.fences = fences;
+        Ok(run)
     }
 
-    /// Hands each key of the run to `each`, in order.
-    fn keys(&self, mut each: impl FnMut(&EventKey)) -> std::io::Result<()> {
-        let mut buf = vec![0u8; FENCE * ENTRY * 64];
+    /// Hands each key of the run, with its place, to `each`, in order.
+    fn keys(&self, mut each: impl FnMut(usize, &EventKey)) -> std::io::Result<()> {
+        const CHUNK: usize = FENCE * 64;
+        let mut buf = vec![0u8; CHUNK * ENTRY];
         let mut done = 0;
         while done < self.count {
-            let n = (self.count - done).min(FENCE * 64);
+            let n = (self.count - done).min(CHUNK);
             self.file
                 .read_exact_at(&mut buf[..n * ENTRY], HEADER + (done * ENTRY) as u64)?;
-            buf[..n * ENTRY]
-                .chunks_exact(ENTRY)
-                .for_each(|e| each(&e[..16].try_into().expect("16 bytes")));
+            for (i, e) in buf[..n * ENTRY].chunks_exact(ENTRY).enumerate() {
+                each(done + i, &e[..16].try_into().expect("16 bytes"));
+            }
             done += n;
         }
         Ok(())
@@ -206,7 +217,7 @@ impl Index {
             // Rebuilt twice as large: the false positives stay near 1%.
             let mut grown = Bloom::new(filter.keys * 2);
             for (path, run) in runs.iter() {
-                run.keys(|k| grown.insert(k)).map_err(|e| Error::io(path, e))?;
+                run.keys(|_, k| grown.insert(k)).map_err(|e| Error::io(path, e))?;
             }
             *filter = grown;
         }
@@ -233,15 +244,34 @@ impl Index {
     }
 }
 
+/// Hashes an event key by its first 8 bytes: keys are HMAC output, uniform already.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // The key's bytes come after its length; the first 8 of them are enough.
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyMap<V> = HashMap<EventKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// The events of the commit in progress, shared by the threads that fill it, each
 /// tagged with the block of events it came in.
 #[derive(Default)]
 pub struct Pending {
-    shards: [Mutex<HashMap<EventKey, (Content, u64)>>; 16],
+    shards: [Mutex<KeyMap<(Content, u64)>>; 16],
 }
 
 impl Pending {
-    fn shard(&self, key: &EventKey) -> std::sync::MutexGuard<'_, HashMap<EventKey, (Content, u64)>> {
+    fn shard(&self, key: &EventKey) -> std::sync::MutexGuard<'_, KeyMap<(Content, u64)>> {
         self.shards[usize::from(key[0] & 15)]
             .lock()
             .expect("no panic while held")

@@ -300,8 +300,7 @@ fn write_events(dir: &std::path::Path, txn: &str, events: &[Entry]) -> Result<Op
     }
     let path = log::dedup_path(txn);
     let staged = staged_file(dir, &path);
-    let bytes = crate::dedup::write_run(&staged, events)?;
-    let sha256 = hex::encode(Sha256::digest(fs::read(&staged).map_err(|e| Error::io(&staged, e))?));
+    let (bytes, sha256) = crate::dedup::write_run(&staged, events)?;
     Ok(Some(FileEntry {
         path,
         dataset: crate::META_DIR.to_owned(),
