@@ -130,12 +130,12 @@ impl Local {
 
     /// Completes or removes the transactions of writers that died: their staging folder
     /// is no longer locked. Committed files are moved into place; files written but
-    /// never committed are orphans and deleted.
+    /// never committed are orphans and deleted. `records` is the log as last read.
     pub fn recover(&self, records: &[Stored]) -> Result<()> {
         let staging = self.meta(STAGING_DIR);
+        // Each dead writer's lock is held until it is recovered, so that no other
+        // recovery takes its folder meanwhile.
         let mut dead = Vec::new();
-        let committed: BTreeMap<&str, &CommitRecord> =
-            records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
         for entry in fs::read_dir(&staging).map_err(|e| Error::io(&staging, e))? {
             let writer_dir = entry.map_err(|e| Error::io(&staging, e))?.path();
             if writer_dir == self.staging || !writer_dir.is_dir() {
@@ -146,20 +146,40 @@ impl Local {
                 .and_then(|n| n.to_str())
                 .unwrap_or_default()
                 .to_owned();
+            let lock = File::open(writer_dir.join(LOCK)).ok();
             if writer.starts_with(".new-") {
                 // Being created, or its creator died before locking it.
-                let dead = File::open(writer_dir.join(LOCK)).is_ok_and(|l| l.try_lock().is_ok());
-                if dead {
-                    fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
+                if lock.is_some_and(|l| l.try_lock().is_ok()) {
+                    remove_gone(&writer_dir)?;
                 }
                 continue;
             }
-            let lock = File::open(writer_dir.join(LOCK)).ok();
             if lock.as_ref().is_some_and(|l| l.try_lock().is_err()) {
                 continue; // a live writer
             }
-            for txn in fs::read_dir(&writer_dir).map_err(|e| Error::io(&writer_dir, e))? {
-                let dir = txn.map_err(|e| Error::io(&writer_dir, e))?.path();
+            dead.push((writer, writer_dir, lock));
+        }
+        if dead.is_empty() {
+            return Ok(());
+        }
+        // The log is read again now that these writers are known dead: one may have
+        // committed, then died, since `records` was read, and its committed files must
+        // not be taken for orphans.
+        let newer = self.read_after(records.last())?;
+        let committed: BTreeMap<&str, &CommitRecord> = records
+            .iter()
+            .chain(&newer)
+            .map(|s| (s.record.txn.as_str(), &s.record))
+            .collect();
+        for (writer, writer_dir, _lock) in &dead {
+            let txns = match fs::read_dir(writer_dir) {
+                Ok(txns) => txns,
+                // Recovered meanwhile by a writer that found it without its lock.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(writer_dir, e)),
+            };
+            for txn in txns {
+                let dir = txn.map_err(|e| Error::io(writer_dir, e))?.path();
                 if !dir.is_dir() {
                     continue;
                 }
@@ -174,18 +194,28 @@ impl Local {
                     tracing::info!(txn = %id, "removed the files of an uncommitted transaction");
                 }
             }
-            fs::remove_dir_all(&writer_dir).map_err(|e| Error::io(&writer_dir, e))?;
-            dead.push(format!(".tmp-{writer}-"));
+            remove_gone(writer_dir)?;
         }
         let log_dir = self.meta(LOG_DIR);
         for entry in fs::read_dir(&log_dir).map_err(|e| Error::io(&log_dir, e))? {
             let path = entry.map_err(|e| Error::io(&log_dir, e))?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if dead.iter().any(|prefix| name.starts_with(prefix.as_str())) {
-                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            if dead.iter().any(|(w, ..)| name.starts_with(&format!(".tmp-{w}-"))) {
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+                    _ => {}
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// Removes a folder, which another writer's recovery may be removing too.
+fn remove_gone(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir, e)),
+        _ => Ok(()),
     }
 }
 

@@ -512,6 +512,29 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_that_commits_then_dies_after_another_read_the_log_keeps_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Zone::open(dir.path(), identity("a")).unwrap();
+        // b commits after a read the log, and dies before moving its files into place.
+        let mut b = Zone::open(dir.path(), identity("a")).unwrap();
+        let record = commit(&mut b, 1);
+        let staged = dir.path().join(META_DIR).join(STAGING_DIR).join(&record.txn);
+        std::fs::create_dir_all(&staged).unwrap();
+        for f in &record.files {
+            std::fs::rename(dir.path().join(&f.path), staged_file(&staged, &f.path)).unwrap();
+        }
+        drop(b);
+        assert!(a.records().is_empty(), "a has not read b's record");
+        a.recover().unwrap();
+        for f in &record.files {
+            assert!(
+                dir.path().join(&f.path).is_file(),
+                "a committed file was taken for an orphan"
+            );
+        }
+    }
+
+    #[test]
     fn writers_share_a_zone_and_never_commit_a_range_twice() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = Zone::open(dir.path(), identity("a")).unwrap();

@@ -60,11 +60,16 @@ impl Zone {
             index: Arc::default(),
         };
         zone.refresh()?;
-        match &zone.storage {
-            Storage::Local(l) => l.recover(&zone.records)?,
-            Storage::Remote(r) => r.recover(&zone.records)?,
-        }
+        zone.recover()?;
         Ok(zone)
+    }
+
+    /// Completes the commits of writers that died, and removes their uncommitted files.
+    pub(crate) fn recover(&self) -> Result<()> {
+        match &self.storage {
+            Storage::Local(l) => l.recover(&self.records),
+            Storage::Remote(r) => r.recover(&self.records),
+        }
     }
 
     /// Records commit dates as the first day of the period `truncate` gives (by
@@ -96,7 +101,9 @@ impl Zone {
                 return Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)));
             }
         }
-        for stored in &new {
+        // A record is kept once its run is in the index, so that a failure here leaves
+        // the two in step and the next refresh starts where this one stopped.
+        for stored in new {
             if let Some(run) = &stored.record.dedup {
                 let txn = &stored.record.txn;
                 let (path, file) = match &self.storage {
@@ -105,8 +112,8 @@ impl Zone {
                 };
                 self.index.add(path, file)?;
             }
+            self.records.push(stored);
         }
-        self.records.extend(new);
         Ok(())
     }
 
