@@ -15,11 +15,15 @@ pub struct Broker(Child, pub String);
 
 impl Broker {
     pub fn start() -> Self {
+        Self::with_partitions(4)
+    }
+
+    pub fn with_partitions(partitions: u32) -> Self {
         let mut child = msma()
             .args([
                 "dev-broker",
                 "--partitions",
-                "4",
+                &partitions.to_string(),
                 "--topic",
                 "events",
                 "--topic",
@@ -166,14 +170,17 @@ fn log_ranges(zone: &std::path::Path) -> BTreeMap<i64, Vec<(i64, i64)>> {
 fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
     let site = Site::new();
     let broker = Broker::start();
-    let input = broker.load(&site, 200_000, 17);
-    // A producer that restarts re-sends: 20,000 events of the input, pushed again while
+    // The dev broker keeps about 5 MiB per partition (some 50,000 events): the input and
+    // its re-sent part stay within it, or the oldest events would be gone before a
+    // stalled group read them (the draining workers would say so, and fail).
+    let input = broker.load(&site, 160_000, 17);
+    // A producer that restarts re-sends: 16,000 events of the input, pushed again while
     // the workers are killed and restarted.
     let resent = site.s("identified/resent.ndjson");
     let text = std::fs::read_to_string(&input).unwrap();
     std::fs::write(
         &resent,
-        text.lines().skip(50_000).take(20_000).collect::<Vec<_>>().join("\n") + "\n",
+        text.lines().skip(40_000).take(16_000).collect::<Vec<_>>().join("\n") + "\n",
     )
     .unwrap();
 
@@ -245,6 +252,54 @@ fn two_workers_killed_again_and_again_leave_every_event_exactly_once() {
     assert!(report.contains("same rows"), "{report}");
     eprintln!(
         "survived {kills} kills ({before_drain} commits before the drain); {offsets} offsets committed once each; {report}"
+    );
+}
+
+#[test]
+fn a_worker_tells_of_events_the_broker_deleted_before_it_read_them() {
+    let site = Site::new();
+    // The dev broker keeps about 5 MiB per partition, as a retention limit would: on one
+    // partition, the oldest of 80,000 events are gone before any worker reads them.
+    let broker = Broker::with_partitions(1);
+    let input = site.generate(80_000, 41, 0);
+    pushed_all(
+        &msma()
+            .args(["push", "--brokers", &broker.1, "--topic", "events", &input])
+            .output()
+            .unwrap(),
+    );
+    let mut args = worker_args(&site, &broker.1, &site.s("kafka"));
+    args.extend(["--stop-when-idle-ms".to_owned(), "3000".to_owned()]);
+    let out = msma().args(&args).output().unwrap();
+    // What was read is committed, but scripts must tell that not everything was.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let gone: i64 = err
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("msma: ")?
+                .split_once(" offset(s) of topic events were gone")?
+                .0
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no verdict: {err}"));
+    assert!(gone > 0 && gone < 80_000, "{err}");
+    let logged = format!("partition=0 first=0 last={}", gone - 1);
+    assert!(err.lines().any(|l| l.contains(&logged)), "{logged} not in {err}");
+
+    let ranges = log_ranges(&site.path("kafka"));
+    assert_eq!(ranges[&0][0].0, gone, "the first commit starts where the broker did");
+    assert_eq!(log_offsets(&site.path("kafka")), 80_000 - gone);
+    let verified = stdout(&ok(&["audit", "verify", "--data", &site.s("kafka")]));
+    let gap = format!(
+        "kafka gap: topic events partition 0 offsets 0-{} were never committed (gone from the broker before a worker read them)",
+        gone - 1
+    );
+    assert!(verified.lines().any(|l| l == gap), "{verified}");
+    assert!(
+        verified.contains(&format!(" {} rows written", 80_000 - gone)),
+        "{verified}"
     );
 }
 

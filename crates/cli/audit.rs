@@ -218,6 +218,12 @@ fn print_summary(s: &msma_audit::Summary) {
             s.dedup_runs, s.rows_duplicate
         );
     }
+    for g in &s.kafka_gaps {
+        println!(
+            "kafka gap: topic {} partition {} offsets {}-{} were never committed (gone from the broker before a worker read them)",
+            g.topic, g.partition, g.first, g.last
+        );
+    }
     println!("studies: {}; key ids: {}", join(&s.studies), join(&s.key_ids));
     println!("commits: {span}");
     println!(

@@ -38,7 +38,16 @@ pub fn run(a: &Ingest, w: &Worker) -> Result<ExitCode> {
         "{} commit(s), {} file(s) in {}; {} buffered events dropped on rebalance or refused commit (read again)",
         r.commits, r.files, a.study.out, r.dropped
     );
-    Ok(ExitCode::SUCCESS)
+    if r.missing == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Everything read was committed, but not everything sent was read: scripts must tell.
+    eprintln!(
+        "msma: {} offset(s) of topic {} were gone from the broker (retention or deleted records) \
+         before this worker read them: their events were never ingested; the log names the partitions",
+        r.missing, cfg.topic
+    );
+    Ok(ExitCode::from(1))
 }
 
 /// Sets `flag` on SIGTERM or SIGINT: the worker then commits what it holds and exits.

@@ -8,4 +8,4 @@ mod verify;
 
 pub use risk::{Class, DEFAULT_QUASI, Generalisation, RiskError, RiskReport, risk};
 pub use scan::{Finding, ScanError, ScanReport, classify, scan};
-pub use verify::{Problem, Summary, data_files, verify};
+pub use verify::{OffsetGap, Problem, Summary, data_files, verify};

@@ -30,6 +30,18 @@ pub struct Summary {
     /// edited last record later.
     pub head_sha256: Option<String>,
     pub sources: BTreeMap<String, u64>,
+    /// Kafka offsets no record covers, below the last one committed of their
+    /// partition: gone from the broker before a worker read them.
+    pub kafka_gaps: Vec<OffsetGap>,
+}
+
+/// Offsets `first..=last` of a partition that no commit covers.
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OffsetGap {
+    pub topic: String,
+    pub partition: i32,
+    pub first: i64,
+    pub last: i64,
 }
 
 /// The first problem found.
@@ -89,6 +101,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
     let stored = zone.ledger(None).await.map_err(Problem::ledger)?.unwrap_or_default();
     let mut s = Summary::default();
     let mut recorded = BTreeSet::new();
+    let mut offsets: BTreeMap<(&str, i32), Vec<(i64, i64)>> = BTreeMap::new();
     for st in &stored {
         let r = &st.record;
         s.records += 1;
@@ -105,6 +118,12 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             Source::Rotation { .. } => "rotation",
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
+        if let Source::Kafka { topic, ranges } = &r.source {
+            for range in ranges {
+                let covered = (range.first_offset, range.last_offset);
+                offsets.entry((topic, range.partition)).or_default().push(covered);
+            }
+        }
         for f in r.files.iter().chain(&r.dedup) {
             let Some(found) = zone.sha256(&f.path).await.map_err(Problem::reading)? else {
                 return Err(Problem::Missing(f.path.clone(), r.seq));
@@ -131,6 +150,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             return Err(Problem::Unrecorded(rel));
         }
     }
+    s.kafka_gaps = gaps(offsets);
     s.head_sha256 = stored.last().map(|st| st.sha256.clone());
     if let Some(expected) = expect_head {
         let found = s.head_sha256.clone().unwrap_or_default();
@@ -144,10 +164,51 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
     Ok(s)
 }
 
+/// The offsets of each partition, from 0, that no range covers (commits never overlap).
+fn gaps(mut offsets: BTreeMap<(&str, i32), Vec<(i64, i64)>>) -> Vec<OffsetGap> {
+    let mut gaps = Vec::new();
+    for ((topic, partition), ranges) in &mut offsets {
+        ranges.sort_unstable();
+        let mut next = 0;
+        for (first, last) in ranges.iter() {
+            if *first > next {
+                gaps.push(OffsetGap {
+                    topic: (*topic).to_owned(),
+                    partition: *partition,
+                    first: next,
+                    last: first - 1,
+                });
+            }
+            next = next.max(last + 1);
+        }
+    }
+    gaps
+}
+
 /// Every file of a local zone outside `_msma/`, relative, with `/` separators.
 pub fn data_files(zone: &Path) -> Result<Vec<String>, Problem> {
     let reader = ZoneReader::open(&Location::Local(zone.to_owned())).map_err(Problem::reading)?;
     msma_sink::block_on(reader.files())
         .map_err(Problem::reading)?
         .map_err(Problem::reading)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_the_offsets_from_zero_no_range_covers() {
+        let offsets = BTreeMap::from([
+            (("events", 0), vec![(10, 19), (0, 9)]),
+            (("events", 2), vec![(4468, 5000), (6000, 6001)]),
+        ]);
+        let gap = |partition, first, last| OffsetGap {
+            topic: "events".into(),
+            partition,
+            first,
+            last,
+        };
+        assert_eq!(gaps(offsets), [gap(2, 0, 4467), gap(2, 5001, 5999)]);
+    }
 }

@@ -26,6 +26,9 @@ pub struct Report {
     pub conflicts: u64,
     /// Events the zone already held, byte for byte: not written again.
     pub duplicates: u64,
+    /// Kafka offsets the broker no longer held when the worker came to read them
+    /// (retention, deleted records): their events were never ingested.
+    pub missing: u64,
 }
 
 impl Report {

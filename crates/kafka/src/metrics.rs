@@ -27,6 +27,7 @@ pub struct Metrics {
     files: AtomicU64,
     bytes: AtomicU64,
     dropped: AtomicU64,
+    missing: AtomicU64,
     partitions: AtomicU64,
     commit_failures: AtomicU64,
     /// Whether the last commit failed (disk full, store away): not ready until one works.
@@ -89,6 +90,11 @@ impl Metrics {
         add(&self.dropped, events);
     }
 
+    /// Offsets the broker no longer held when they were to be read.
+    pub(crate) fn missing(&self, offsets: u64) {
+        add(&self.missing, offsets);
+    }
+
     /// Why the worker is not ready, if it is not.
     pub fn not_ready_because(&self) -> Option<&'static str> {
         if self.partitions.load(Ordering::Relaxed) == 0 {
@@ -148,6 +154,11 @@ impl Metrics {
             "msma_events_dropped",
             "Buffered events dropped on a rebalance or a refused commit (read again)",
             count(&self.dropped),
+        );
+        r.register(
+            "msma_offsets_missing",
+            "Offsets the broker no longer held when the worker came to read them (retention, deleted records): never ingested",
+            count(&self.missing),
         );
         r.register(
             "msma_commit_failures",
@@ -235,6 +246,7 @@ mod tests {
         m.read();
         m.rejected(RejectKind::SchemaViolation, 1);
         m.dead_letters(1);
+        m.missing(7);
         m.committed(1, 3, 4096, Duration::from_millis(1500), Duration::from_millis(250));
         m.assigned(2);
         m.lag(BTreeMap::from([(0, 10), (1, 0)]));
@@ -245,6 +257,7 @@ mod tests {
             "msma_events_rejected_total{reason=\"schema_violation\"} 1",
             "msma_events_rejected_total{reason=\"malformed_json\"} 0",
             "msma_dead_letters_produced_total 1",
+            "msma_offsets_missing_total 7",
             "msma_flush_duration_seconds_total 1.5",
             "msma_commit_duration_seconds_total 0.25",
             "msma_bytes_written_total 4096",

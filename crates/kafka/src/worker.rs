@@ -177,6 +177,7 @@ pub fn run(
         transform,
         pending: Pending::new(transform, cfg.threads, cfg.max_partitions),
         assigned: BTreeSet::new(),
+        expected: BTreeMap::new(),
         at_end: BTreeSet::new(),
         dead: DeadLetterTopic::new(&cfg.brokers, &cfg.properties, &cfg.dead_letter_topic, &cfg.topic)?,
         report: Report::default(),
@@ -245,6 +246,9 @@ struct Worker<'c> {
     transform: &'c Transform,
     pending: Pending,
     assigned: BTreeSet<i32>,
+    /// Partition → the offset its next message must have: where it was assigned or sent
+    /// back to, until its first message shows whether the broker still held it.
+    expected: BTreeMap<i32, i64>,
     /// Partitions whose end was reached since their last message (drain mode).
     at_end: BTreeSet<i32>,
     dead: DeadLetterTopic,
@@ -276,6 +280,12 @@ impl Worker<'_> {
         self.drop_pending();
         self.at_end.clear();
         self.assigned.retain(|p| !revoked.contains(p));
+        self.expected.retain(|p, _| !revoked.contains(p));
+        let starts = consumer.context().starts.lock().expect("not poisoned");
+        for p in &assigned {
+            self.expected.insert(*p, starts.get(p).copied().flatten().unwrap_or(0));
+        }
+        drop(starts);
         self.assigned.extend(assigned);
         self.cfg.metrics.assigned(self.assigned.len());
         Ok(true)
@@ -293,6 +303,21 @@ impl Worker<'_> {
     fn take(&mut self, partition: i32, offset: i64, payload: &[u8]) -> Result<(), WorkerError> {
         if !self.assigned.contains(&partition) {
             return Ok(()); // fetched before a revoke
+        }
+        if let Some(expected) = self.expected.remove(&partition)
+            && offset > expected
+        {
+            // Kafka gives the oldest offset it still holds when the one asked for is gone.
+            tracing::error!(
+                partition,
+                first = expected,
+                last = offset - 1,
+                "the broker no longer holds these offsets (retention or deleted records): \
+                 their events were never ingested"
+            );
+            let missing = (offset - expected).unsigned_abs();
+            self.report.missing += missing;
+            self.cfg.metrics.missing(missing);
         }
         let pending = &mut self.pending;
         pending.ranges.entry(partition).or_insert((offset, offset)).1 = offset;
@@ -452,6 +477,11 @@ impl Worker<'_> {
         for p in &self.assigned {
             let offset = resume_offset(zone, &self.cfg.topic, *p);
             consumer.seek(&self.cfg.topic, *p, offset, Duration::from_secs(10))?;
+            let next = match offset {
+                Offset::Offset(o) => o,
+                _ => 0,
+            };
+            self.expected.insert(*p, next);
         }
         Ok(())
     }
