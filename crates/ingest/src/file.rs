@@ -17,7 +17,6 @@ use crate::options::Options;
 use crate::pipeline::{self, Bounds};
 use crate::transform::Transform;
 use msma_sink::{Source, Zone};
-use std::collections::HashMap;
 
 /// Ingests every line of `input` into `zone`. `name` identifies the input in dead
 /// letters (the identified zone), never in the research zone.
@@ -29,18 +28,14 @@ pub fn ingest(
     dead: &mut DeadLetters,
     opts: &Options,
 ) -> Result<Report, IngestError> {
-    if zone
-        .records()
-        .iter()
-        .any(|s| matches!(s.record.source, Source::File { .. }))
-    {
+    if zone.state().legacy_sources {
         return Err(IngestError::LegacySegments);
     }
     let input = crate::sniff::ndjson(input, name)?;
     dead.input(name);
     // Events the zone holds already are not written again.
     let transform = &transform.deduplicated(zone.dedup());
-    let committed = committed_segments(zone);
+    let committed = &zone.state().segments.clone();
     let mut reader = LineReader::new(input, opts.max_line_bytes).publishing(opts.lines_read.clone());
     let mut report = Report::default();
     let mut line_no: u64 = 0;
@@ -164,22 +159,4 @@ fn skip_committed(
         }
     }
     Ok(None)
-}
-
-/// Committed file segments by first line: (last line, keyed digest).
-fn committed_segments(zone: &Zone) -> HashMap<u64, Vec<(u64, String)>> {
-    let mut map: HashMap<u64, Vec<(u64, String)>> = HashMap::new();
-    for stored in zone.records() {
-        if let Source::Segment {
-            first_line,
-            last_line,
-            hmac_sha256,
-        } = &stored.record.source
-        {
-            map.entry(*first_line)
-                .or_default()
-                .push((*last_line, hmac_sha256.clone()));
-        }
-    }
-    map
 }

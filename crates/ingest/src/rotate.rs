@@ -10,7 +10,7 @@
 use crate::study::{StudyError, open_zone};
 use crate::{DeadLetterError, DeadLetters, IngestError, Input, Options, Transform};
 use msma_pseudo::{Domain, KeyError, MasterKey, Policy, Pseudonymiser, StudyId};
-use msma_sink::{Location, RowCounts, Source, Stored, Zone};
+use msma_sink::{Location, RowCounts, Source, Stored, Zone, ZoneState};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
@@ -114,13 +114,14 @@ pub fn rotate(r: &Rotation) -> Result<Rotated, RotateError> {
     let old = Pseudonymiser::new(&old_key.study_key(&study));
     let new = Pseudonymiser::new(&new_key.study_key(&study));
     let mut zone = open_zone(r.out.as_path().into(), &study, &new_key, &policy)?;
-    if !zone.records().is_empty() {
+    if zone.state().head.is_some() {
         return Err(RotateError::NotEmpty(r.out.display().to_string()));
     }
     let transform = Transform::new(new.clone(), policy);
     let crosswalk = reingest(r, &mut zone, &transform, [&old, &new])?;
 
-    let (before, after) = (rows_per_dataset(&old_records), rows_per_dataset(zone.records()));
+    let before = ZoneState::from_records(&old_records).rows_per_dataset();
+    let after = zone.state().rows_per_dataset();
     if before != after {
         return Err(RotateError::RowsDiffer {
             data: r.data.display().to_string(),
@@ -241,17 +242,6 @@ fn pair_pseudonyms(
         }
     }
     Ok(())
-}
-
-/// Rows per dataset over the commits of a ledger.
-fn rows_per_dataset(records: &[Stored]) -> BTreeMap<String, u64> {
-    let mut by: BTreeMap<String, u64> = BTreeMap::new();
-    for r in records {
-        for f in &r.record.files {
-            *by.entry(f.dataset.clone()).or_default() += f.rows;
-        }
-    }
-    by
 }
 
 /// Writes the crosswalk as CSV to a new file of mode 0600, and returns the text written.

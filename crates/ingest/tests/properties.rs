@@ -57,8 +57,8 @@ fn inclusion(i: usize, p: &Patient) -> String {
 /// Every cell of every data file of the zone, as text, with its column's name.
 fn cells(zone: &Zone) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for stored in zone.records() {
-        for f in &stored.record.files {
+    for f in zone.state().files.values() {
+        {
             let file = std::fs::File::open(zone.location().as_local().unwrap().join(&f.path)).unwrap();
             let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                 .unwrap()

@@ -3,7 +3,7 @@
 //! it, whatever Kafka's committed offsets say. Revoked partitions are reported to the
 //! worker loop, which drops their uncommitted work (the next owner starts from the log).
 
-use msma_sink::{Source, Zone};
+use msma_sink::Zone;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
@@ -47,16 +47,7 @@ pub struct Rebalancer {
 
 /// The offset to resume `partition` of `topic` from: after the last committed one.
 pub fn resume_offset(zone: &Zone, topic: &str, partition: i32) -> Offset {
-    let last = zone
-        .records()
-        .iter()
-        .filter_map(|s| match &s.record.source {
-            Source::Kafka { topic: t, ranges } if t == topic => {
-                ranges.iter().find(|r| r.partition == partition).map(|r| r.last_offset)
-            }
-            _ => None,
-        })
-        .max();
+    let last = zone.state().last_offset(topic, partition);
     last.map_or(Offset::Beginning, |o| Offset::Offset(o + 1))
 }
 

@@ -4,18 +4,11 @@
 //! and a figure can be recomputed later on exactly the same data (`--as-of`).
 
 use crate::{Error, Result};
+pub use msma_sink::Head;
 use msma_sink::{FileEntry, Identity, Location, ZoneReader};
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 use std::sync::Arc;
-
-/// The ledger record a snapshot stops at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
-    pub seq: u64,
-    pub sha256: String,
-    pub committed_at: String,
-}
 
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -25,7 +18,7 @@ pub struct Snapshot {
     pub head: Option<Head>,
     /// Study, key id and policy of the zone (`None` without any commit).
     pub identity: Option<Identity>,
-    /// Every published data file, in commit order.
+    /// Every live data file, by path.
     pub files: Vec<FileEntry>,
     /// Where the files are read from, and the zone's prefix there.
     pub(crate) store: Arc<dyn ObjectStore>,
@@ -45,8 +38,8 @@ impl Snapshot {
             remote => remote.clone(),
         };
         let reader = ZoneReader::open(&location)?;
-        let records = match (reader.ledger(as_of).await, &location) {
-            (Ok(Some(records)), _) => records,
+        let state = match (reader.state(as_of).await, &location) {
+            (Ok(Some(state)), _) => state,
             (Ok(None), Location::Local(root)) => return Err(Error::NoLogFolder(root.clone())),
             (Ok(None), Location::Remote(url)) => return Err(Error::NoCommit(url.clone())),
             (Err(msma_sink::Error::NotInLedger { seq, last }), _) => return Err(Error::AsOf { seq, last }),
@@ -59,18 +52,11 @@ impl Snapshot {
             (Err(e), _) => return Err(e.into()),
         };
         let (store, prefix, base) = reader.object_store()?;
-        let head = records.last().map(|s| Head {
-            seq: s.record.seq,
-            sha256: s.sha256.clone(),
-            committed_at: s.record.committed_at.clone(),
-        });
-        let identity = records.last().map(|s| s.record.identity.clone());
-        let files = records.into_iter().flat_map(|s| s.record.files).collect();
         Ok(Self {
             base,
-            head,
-            identity,
-            files,
+            head: state.head,
+            identity: state.identity,
+            files: state.files.into_values().collect(),
             store,
             prefix,
         })

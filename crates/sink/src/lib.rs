@@ -22,6 +22,7 @@ mod parallel;
 mod part;
 mod read;
 mod remote;
+mod state;
 mod tree;
 mod txn;
 mod zone;
@@ -33,6 +34,7 @@ pub use location::{BadLocation, Location};
 pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
 pub use read::{ZoneReader, block_on, key as object_key, read_ledger};
 pub use remote::STALE_UPLOAD;
+pub use state::{Head, Run, ZoneState};
 pub use tree::holds;
 pub use txn::{RowGroup, Txn};
 pub use zone::Zone;
@@ -77,7 +79,7 @@ pub enum Error {
     #[error("record {seq} is not in the ledger, which has records 1 to {last}")]
     NotInLedger { seq: u64, last: u64 },
     /// The source range was committed by another writer meanwhile (record number).
-    #[error("the source range is already committed (record {0})")]
+    #[error("the source range is already committed (ledger as of record {0})")]
     Conflict(u64),
     /// Another writer committed some of the same events meanwhile (record number):
     /// nothing was published, and the events are to be read again.

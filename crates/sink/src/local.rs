@@ -5,6 +5,7 @@
 
 use crate::layout::{LOG_DIR, META_DIR, STAGING_DIR, staged_file};
 use crate::log::{self, CommitRecord, FileEntry, Stored};
+use crate::state::Head;
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -75,7 +76,7 @@ impl Local {
         )))
     }
 
-    pub fn read_after(&self, last: Option<&Stored>) -> Result<Vec<Stored>> {
+    pub fn read_after(&self, last: Option<&Head>) -> Result<Vec<Stored>> {
         log::read_after(&self.meta(LOG_DIR), last)
     }
 
@@ -130,8 +131,8 @@ impl Local {
 
     /// Completes or removes the transactions of writers that died: their staging folder
     /// is no longer locked. Committed files are moved into place; files written but
-    /// never committed are orphans and deleted. `records` is the log as last read.
-    pub fn recover(&self, records: &[Stored]) -> Result<()> {
+    /// never committed are orphans and deleted.
+    pub fn recover(&self) -> Result<()> {
         let staging = self.meta(STAGING_DIR);
         // Each dead writer's lock is held until it is recovered, so that no other
         // recovery takes its folder meanwhile.
@@ -162,15 +163,13 @@ impl Local {
         if dead.is_empty() {
             return Ok(());
         }
-        // The log is read again now that these writers are known dead: one may have
-        // committed, then died, since `records` was read, and its committed files must
-        // not be taken for orphans.
-        let newer = self.read_after(records.last())?;
-        let committed: BTreeMap<&str, &CommitRecord> = records
-            .iter()
-            .chain(&newer)
-            .map(|s| (s.record.txn.as_str(), &s.record))
-            .collect();
+        // The log is read once these writers are known dead, so that it holds every
+        // record they made: one that committed, then died, keeps its committed files.
+        // Its whole length, since a dead writer's transaction may be old (recovery is
+        // the rare path).
+        let records = self.read_after(None)?;
+        let committed: BTreeMap<&str, &CommitRecord> =
+            records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
         for (writer, writer_dir, _lock) in &dead {
             let txns = match fs::read_dir(writer_dir) {
                 Ok(txns) => txns,

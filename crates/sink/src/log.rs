@@ -3,6 +3,7 @@
 //! and the source range they came from, so the log is at once the truth for resuming,
 //! the lineage of every file, and a tamper-evident ledger.
 
+use crate::state::Head;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -155,9 +156,9 @@ pub(crate) fn read_all(dir: &Path) -> crate::Result<Vec<Stored>> {
 
 /// Reads the records after `last` (all of them for `None`) from a log folder, checking
 /// numbering and the hash chain from there.
-pub fn read_after(dir: &Path, last: Option<&Stored>) -> crate::Result<Vec<Stored>> {
+pub fn read_after(dir: &Path, last: Option<&Head>) -> crate::Result<Vec<Stored>> {
     let mut fetched = Vec::new();
-    let mut seq = last.map_or(0, |s| s.record.seq);
+    let mut seq = last.map_or(0, |h| h.seq);
     loop {
         seq += 1;
         let path = dir.join(record_name(seq));
@@ -174,12 +175,12 @@ pub fn read_after(dir: &Path, last: Option<&Stored>) -> crate::Result<Vec<Stored
 /// they are numbered from there without a gap and that each carries the hash of the one
 /// before it.
 pub fn verify_after<'a>(
-    last: Option<&Stored>,
+    last: Option<&Head>,
     fetched: impl IntoIterator<Item = (&'a str, &'a [u8])>,
 ) -> crate::Result<Vec<Stored>> {
     let mut out: Vec<Stored> = Vec::new();
-    let mut seq = last.map_or(0, |s| s.record.seq);
-    let mut prev = last.map(|s| s.sha256.clone());
+    let mut seq = last.map_or(0, |h| h.seq);
+    let mut prev = last.map(|h| h.sha256.clone());
     for (name, bytes) in fetched {
         seq += 1;
         let record: CommitRecord = serde_json::from_slice(bytes)

@@ -120,6 +120,12 @@ impl ZoneReader {
         Ok(Some(records))
     }
 
+    /// What the ledger's records up to `as_of` add up to (see [`ZoneReader::ledger`]).
+    pub async fn state(&self, as_of: Option<u64>) -> Result<Option<crate::ZoneState>> {
+        let records = self.ledger(as_of).await?;
+        Ok(records.map(|r| crate::ZoneState::from_records(&r)))
+    }
+
     /// Every file of the zone outside `_msma/`, relative, with `/` separators, sorted.
     /// Links are listed, not followed: a linked folder's files are not the zone's.
     pub async fn files(&self) -> Result<Vec<String>> {

@@ -11,6 +11,7 @@
 use crate::layout::{LOG_DIR, META_DIR, STAGING_DIR, staged_file};
 use crate::log::{self, CommitRecord, FileEntry, Stored};
 use crate::read::{CONCURRENCY, fetch_records, key};
+use crate::state::Head;
 use crate::{Error, Result};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use object_store::path::Path as ObjectPath;
@@ -96,8 +97,8 @@ impl Remote {
         self.spool.path().join(n.to_string())
     }
 
-    pub fn read_after(&self, last: Option<&Stored>) -> Result<Vec<Stored>> {
-        let after = last.map_or(0, |s| s.record.seq);
+    pub fn read_after(&self, last: Option<&Head>) -> Result<Vec<Stored>> {
+        let after = last.map_or(0, |h| h.seq);
         let fetched = self
             .runtime
             .block_on(fetch_records(self.store.as_ref(), &self.prefix, after))
@@ -204,9 +205,7 @@ impl Remote {
 
     /// Completes the commits whose files were not all copied, and deletes the uploads of
     /// transactions that were never committed once they are stale.
-    pub fn recover(&self, records: &[Stored]) -> Result<()> {
-        let committed: BTreeMap<&str, &CommitRecord> =
-            records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
+    pub fn recover(&self) -> Result<()> {
         let staging = self.key(&format!("{META_DIR}/{STAGING_DIR}"));
         let objects: Vec<object_store::ObjectMeta> = self
             .runtime
@@ -232,6 +231,13 @@ impl Remote {
             entry.0.push(meta.location);
             entry.1 = entry.1.max(meta.last_modified);
         }
+        if txns.is_empty() {
+            return Ok(());
+        }
+        // Listed before the log is read: an upload committed meanwhile is known by it.
+        let records = self.read_after(None)?;
+        let committed: BTreeMap<&str, &CommitRecord> =
+            records.iter().map(|s| (s.record.txn.as_str(), &s.record)).collect();
         let stale_before = chrono::Utc::now() - STALE_UPLOAD;
         for (id, (keys, newest)) in txns {
             if let Some(record) = committed.get(id.as_str()) {

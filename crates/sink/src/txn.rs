@@ -248,20 +248,18 @@ impl Txn<'_> {
         zone.stage(&id, &dir, &staged).map_err(|e| not_committed(zone, e))?;
         let record = loop {
             zone.refresh().map_err(|e| not_committed(zone, e))?;
-            if let Some(held) = zone.records.iter().rev().find(|s| overlaps(&s.record.source, &source)) {
-                let held = held.record.seq;
+            if zone.state.holds(&source) {
                 zone.discard(&id, &dir, &staged)?;
-                return Err(Error::Conflict(held));
+                return Err(Error::Conflict(zone.state.seq()));
             }
             if let Some(held) = committed_meanwhile(zone, &events).map_err(|e| not_committed(zone, e))? {
                 zone.discard(&id, &dir, &staged)?;
                 return Err(Error::EventsCommitted(held));
             }
-            let prev = zone.records.last();
             let record = CommitRecord {
                 format: log::RECORD_FORMAT,
-                seq: prev.map_or(1, |p| p.record.seq + 1),
-                prev_sha256: prev.map(|p| p.sha256.clone()),
+                seq: zone.state.seq() + 1,
+                prev_sha256: zone.state.head.as_ref().map(|h| h.sha256.clone()),
                 committed_at: format!("{}T00:00:00Z", (zone.commit_period)(chrono::Utc::now().date_naive())),
                 msma_version: env!("CARGO_PKG_VERSION").to_owned(),
                 txn: id.clone(),
@@ -317,7 +315,7 @@ fn write_events(dir: &std::path::Path, txn: &str, events: &[Entry]) -> Result<Op
 fn committed_meanwhile(zone: &Zone, events: &[Entry]) -> Result<Option<u64>> {
     for e in events {
         if zone.index.held(&e.key)?.is_some() {
-            return Ok(zone.records.last().map(|s| s.record.seq));
+            return Ok(Some(zone.state.seq()));
         }
     }
     Ok(None)
@@ -333,34 +331,6 @@ fn file_name(source: &Source, version: u16, index: usize, sha256: &str) -> Strin
     h.update(index.to_le_bytes());
     h.update(sha256.as_bytes());
     format!("part-v{version}-{}.parquet", &hex::encode(h.finalize())[..32])
-}
-
-/// Whether a committed source range already holds some of `new`: then committing `new`
-/// would duplicate rows. A file segment is held when the same lines with the same bytes
-/// were committed; a Kafka range when its partition was committed up to or past its start.
-fn overlaps(held: &Source, new: &Source) -> bool {
-    match (held, new) {
-        (
-            Source::Segment {
-                first_line: a,
-                last_line: b,
-                hmac_sha256: h,
-            },
-            Source::Segment {
-                first_line: c,
-                last_line: d,
-                hmac_sha256: k,
-            },
-        ) => (a, b, h) == (c, d, k),
-        (Source::Kafka { topic: t, ranges: held }, Source::Kafka { topic: u, ranges: new }) => {
-            t == u
-                && held.iter().any(|h| {
-                    new.iter()
-                        .any(|n| h.partition == n.partition && h.last_offset >= n.first_offset)
-                })
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]
@@ -416,9 +386,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut zone = Zone::open(dir.path(), identity("a")).unwrap();
         let r1 = commit(&mut zone, 1);
+        let first = zone.state().head.clone().unwrap();
         let r2 = commit(&mut zone, 2);
         assert_eq!((r1.seq, r2.seq), (1, 2));
-        assert_eq!(r2.prev_sha256.as_deref(), Some(zone.records()[0].sha256.as_str()));
+        assert_eq!(r2.prev_sha256.as_deref(), Some(first.sha256.as_str()));
         for f in r1.files.iter().chain(&r2.files) {
             assert!(dir.path().join(&f.path).is_file(), "{}", f.path);
         }
@@ -431,7 +402,7 @@ mod tests {
         assert!(r1.committed_at.ends_with("-01T00:00:00Z"), "{}", r1.committed_at);
         drop(zone);
         let zone = Zone::open(dir.path(), identity("a")).unwrap();
-        assert_eq!(zone.records().len(), 2);
+        assert_eq!(zone.state().seq(), 2);
     }
 
     #[test]
@@ -508,7 +479,7 @@ mod tests {
             1,
             "orphans removed, only the live writer's folder"
         );
-        assert_eq!(zone.records().len(), 1);
+        assert_eq!(zone.state().seq(), 1);
     }
 
     #[test]
@@ -524,7 +495,7 @@ mod tests {
             std::fs::rename(dir.path().join(&f.path), staged_file(&staged, &f.path)).unwrap();
         }
         drop(b);
-        assert!(a.records().is_empty(), "a has not read b's record");
+        assert_eq!(a.state().seq(), 0, "a has not read b's record");
         a.recover().unwrap();
         for f in &record.files {
             assert!(
@@ -544,7 +515,7 @@ mod tests {
         let mut txn = b.begin().unwrap();
         txn.write("ds", 1, "year=2024", &[batch(1)]).unwrap();
         let again = txn.commit(source(1), RowCounts::default());
-        assert!(matches!(again, Err(Error::Conflict(1))), "{again:?}");
+        assert!(matches!(again, Err(Error::Conflict(2))), "{again:?}");
         let kafka = |first_offset, last_offset| Source::Kafka {
             topic: "t".into(),
             ranges: vec![crate::OffsetRange {
@@ -569,7 +540,7 @@ mod tests {
         ));
         let staging = dir.path().join(META_DIR).join(STAGING_DIR);
         let zone = Zone::open(dir.path(), identity("a")).unwrap();
-        assert_eq!(zone.records().len(), 4);
+        assert_eq!(zone.state().seq(), 4);
         assert_eq!(
             std::fs::read_dir(staging).unwrap().count(),
             1,

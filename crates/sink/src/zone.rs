@@ -4,8 +4,9 @@
 
 use crate::dedup::Index;
 use crate::local::Local;
-use crate::log::{FileEntry, Identity, Stored};
+use crate::log::{FileEntry, Identity};
 use crate::remote::Remote;
+use crate::state::ZoneState;
 use crate::{Error, Location, Result};
 use chrono::{Datelike, NaiveDate};
 use std::fs;
@@ -25,7 +26,7 @@ pub struct Zone {
     location: Location,
     storage: Storage,
     pub(crate) identity: Identity,
-    pub(crate) records: Vec<Stored>,
+    pub(crate) state: ZoneState,
     next_txn: u64,
     writer: String,
     /// The period a commit's date is truncated to: see [`Zone::set_commit_dates`].
@@ -53,7 +54,7 @@ impl Zone {
             location,
             storage,
             identity,
-            records: Vec::new(),
+            state: ZoneState::default(),
             next_txn: 0,
             writer,
             commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
@@ -67,8 +68,8 @@ impl Zone {
     /// Completes the commits of writers that died, and removes their uncommitted files.
     pub(crate) fn recover(&self) -> Result<()> {
         match &self.storage {
-            Storage::Local(l) => l.recover(&self.records),
-            Storage::Remote(r) => r.recover(&self.records),
+            Storage::Local(l) => l.recover(),
+            Storage::Remote(r) => r.recover(),
         }
     }
 
@@ -83,14 +84,14 @@ impl Zone {
         &self.location
     }
 
-    /// Every commit read so far, oldest first ([`Zone::refresh`] reads newer ones).
-    pub fn records(&self) -> &[Stored] {
-        &self.records
+    /// What the records read so far add up to ([`Zone::refresh`] reads newer ones).
+    pub fn state(&self) -> &ZoneState {
+        &self.state
     }
 
     /// Reads the records other writers appended since the last read.
     pub fn refresh(&mut self) -> Result<()> {
-        let last = self.records.last();
+        let last = self.state.head.as_ref();
         let new = match &self.storage {
             Storage::Local(l) => l.read_after(last)?,
             Storage::Remote(r) => r.read_after(last)?,
@@ -112,7 +113,7 @@ impl Zone {
                 };
                 self.index.add(path, file)?;
             }
-            self.records.push(stored);
+            self.state.apply(&stored);
         }
         Ok(())
     }
