@@ -13,6 +13,7 @@
 mod apart;
 mod batch;
 pub mod dedup;
+mod digest;
 mod layout;
 mod local;
 mod location;
@@ -29,6 +30,7 @@ mod zone;
 
 pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
+pub use digest::RowsDigest;
 pub use layout::{LOG_DIR, META_DIR};
 pub use location::{BadLocation, Location};
 pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};

@@ -93,6 +93,10 @@ pub struct FileEntry {
     pub rows: u64,
     pub bytes: u64,
     pub sha256: String,
+    /// The digest of the file's rows ([`crate::RowsDigest`]), in hex; none in files
+    /// written before msma took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_digest: Option<String>,
 }
 
 /// One commit.

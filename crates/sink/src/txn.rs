@@ -229,6 +229,7 @@ impl Txn<'_> {
                 rows: written.rows,
                 bytes: written.bytes,
                 sha256: written.sha256,
+                rows_digest: Some(written.rows_digest.to_hex()),
             });
         }
         let dedup = match write_events(&dir, &id, &events) {
@@ -306,6 +307,7 @@ fn write_events(dir: &std::path::Path, txn: &str, events: &[Entry]) -> Result<Op
         rows: events.len() as u64,
         bytes,
         sha256,
+        rows_digest: None,
     }))
 }
 
