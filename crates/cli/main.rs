@@ -1,6 +1,7 @@
 //! The `msma` command: one module per subcommand, each a thin layer over the crates.
 
 mod audit;
+mod compact;
 mod config;
 mod demo;
 mod dev_broker;
@@ -58,6 +59,9 @@ enum Command {
     Audit(audit::Command),
     /// Run an in-memory Kafka broker for trials and tests (not for production).
     DevBroker(dev_broker::Args),
+    /// Rewrite the small files of each partition of a research zone into large ones, in
+    /// one commit (workers do it on their own, see compact.min_files).
+    Compact(compact::Args),
     /// Check events against their schemas without writing anything.
     Validate(validate::Args),
     /// SQL over the research datasets (Apache DataFusion), each a table named after its
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         Command::Ingest(f) => ingest::run(*f, config.unwrap_or_default()),
         Command::Config(c) => config::run(c),
         Command::Validate(a) => validate::run(a),
+        Command::Compact(a) => compact::run(a),
         Command::Push(a) => push::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Pseudonymise(a) => pseudonymise::run(a),

@@ -17,6 +17,9 @@ pub struct Ingest {
     /// The engine's settings (a Kafka worker's threads and partitions too).
     pub options: Options,
     pub source: Source,
+    /// A partition is compacted after a commit once it holds this many files
+    /// (`compact.min_files`).
+    pub compact_min_files: usize,
 }
 
 /// Where the events come from.
@@ -43,6 +46,7 @@ impl Ingest {
             apart: vec![("input", input.clone()), ("dead-letter file", dead_letter.clone())],
             options,
             source: Source::File { input, dead_letter },
+            compact_min_files: msma_sink::COMPACT_MIN_FILES,
         }
     }
 }
@@ -57,6 +61,7 @@ impl Config {
             file,
             kafka,
             metrics,
+            compact,
             log: _,
         } = self;
         let options = Options {
@@ -100,6 +105,7 @@ impl Config {
             apart,
             options,
             source,
+            compact_min_files: compact.min_files(),
         })
     }
 }

@@ -104,5 +104,6 @@ fn covers(source: &Source) -> String {
         } => format!("lines {first_line}-{last_line}"),
         Source::Kafka { ranges, .. } => format!("{} partition(s)", ranges.len()),
         Source::Rotation { .. } => "a key rotation".into(),
+        Source::Compaction => "a compaction".into(),
     }
 }

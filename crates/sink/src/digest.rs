@@ -43,9 +43,9 @@ impl RowsDigest {
 
     /// The rows and their digest of a Parquet file's bytes, read back through its
     /// embedded Arrow schema.
-    pub fn of_parquet(bytes: bytes::Bytes) -> Result<(u64, Self), parquet::errors::ParquetError> {
+    pub fn of_parquet(bytes: impl Into<bytes::Bytes>) -> Result<(u64, Self), parquet::errors::ParquetError> {
         let (mut rows, mut sum) = (0, Self::default());
-        for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
+        for batch in ParquetRecordBatchReaderBuilder::try_new(bytes.into())?.build()? {
             let batch = batch?;
             rows += batch.num_rows() as u64;
             sum.add(&Self::of_batch(&batch)?);

@@ -9,6 +9,9 @@ pub const META_DIR: &str = "_msma";
 pub const LOG_DIR: &str = "log";
 /// The dedup index's runs, inside [`META_DIR`].
 pub(crate) const DEDUP_DIR: &str = "dedup";
+/// Files a record retired, kept (at their path below it) until vacuum deletes them,
+/// inside [`META_DIR`].
+pub(crate) const RETIRED_DIR: &str = "retired";
 /// Writers' files not yet published, inside [`META_DIR`].
 pub(crate) const STAGING_DIR: &str = "staging";
 

@@ -12,6 +12,7 @@
 
 mod apart;
 mod batch;
+mod compact;
 pub mod dedup;
 mod digest;
 mod layout;
@@ -30,10 +31,13 @@ mod zone;
 
 pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
+pub use compact::{COMPACT_MIN_FILES, Compacted, Keep};
 pub use digest::RowsDigest;
 pub use layout::{LOG_DIR, META_DIR};
 pub use location::{BadLocation, Location};
-pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
+pub use log::{
+    CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name, retired_path,
+};
 pub use read::{ZoneReader, block_on, key as object_key, read_ledger};
 pub use remote::STALE_UPLOAD;
 pub use state::{Head, Run, ZoneState};
@@ -87,6 +91,14 @@ pub enum Error {
     /// nothing was published, and the events are to be read again.
     #[error("some of these events were committed by another writer meanwhile (record {0})")]
     EventsCommitted(u64),
+    /// Another writer retired or rewrote some of a rewrite's files meanwhile (record
+    /// number): nothing was published.
+    #[error("some of these files were retired by another writer meanwhile (record {0}): nothing was rewritten")]
+    Retired(u64),
+    /// A rewrite's files do not hold the rows of the files it retires: nothing was
+    /// published.
+    #[error("the rewritten files do not hold the {0} of the files they replace: nothing was published")]
+    Unbalanced(String),
 }
 
 impl Error {

@@ -52,6 +52,10 @@ impl ZoneState {
     /// Folds in the record that follows the head (the log reader checked the chain).
     pub fn apply(&mut self, stored: &Stored) {
         let r: &CommitRecord = &stored.record;
+        for f in &r.retired {
+            self.files.remove(&f.path);
+            self.runs.remove(&f.path);
+        }
         for f in &r.files {
             self.files.insert(f.path.clone(), f.clone());
         }
@@ -80,7 +84,7 @@ impl ZoneState {
                 }
             }
             Source::File { .. } => self.legacy_sources = true,
-            Source::Rotation { .. } => {}
+            Source::Rotation { .. } | Source::Compaction => {}
         }
         self.identity = Some(r.identity.clone());
         self.head = Some(Head {

@@ -102,16 +102,22 @@ impl Zone {
                 return Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)));
             }
         }
+        // A run that a later record retires is not loaded: that record's run holds its
+        // events.
+        let retired: std::collections::BTreeSet<String> = (new.iter().flat_map(|s| &s.record.retired))
+            .map(|f| f.path.clone())
+            .collect();
         // A record is kept once its run is in the index, so that a failure here leaves
         // the two in step and the next refresh starts where this one stopped.
         for stored in new {
-            if let Some(run) = &stored.record.dedup {
+            if let Some(run) = stored.record.dedup.as_ref().filter(|r| !retired.contains(&r.path)) {
                 let txn = &stored.record.txn;
                 let (path, file) = match &self.storage {
                     Storage::Local(l) => l.open_run(txn, run)?,
                     Storage::Remote(r) => r.fetch_run(txn, run)?,
                 };
-                self.index.add(path, file)?;
+                let retires: Vec<&str> = stored.record.retired.iter().map(|f| f.path.as_str()).collect();
+                self.index.add(&run.path, path, file, &retires)?;
             }
             self.state.apply(&stored);
         }
@@ -149,11 +155,19 @@ impl Zone {
         }
     }
 
-    /// Moves a committed transaction's files to their final place.
-    pub(crate) fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
+    /// Moves a committed transaction's files to their final place, and the files it
+    /// retires under `_msma/retired/`.
+    pub(crate) fn publish(
+        &self,
+        txn: &str,
+        dir: &Path,
+        files: &[FileEntry],
+        retired: &[FileEntry],
+        threads: usize,
+    ) -> Result<()> {
         match &self.storage {
-            Storage::Local(l) => l.publish(dir, files, threads),
-            Storage::Remote(r) => r.publish(txn, files),
+            Storage::Local(l) => l.publish(dir, files, retired, threads),
+            Storage::Remote(r) => r.publish(txn, files, retired),
         }
     }
 
