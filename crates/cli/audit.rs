@@ -256,6 +256,7 @@ fn print_requests(lines: &[msma_audit::requests::Line]) {
             Kind::Request => "request",
             Kind::Override => "request recorded elsewhere",
             Kind::Seal => "seal",
+            Kind::Withdrawal => "withdrawal",
         };
         print!("{} {} {what} key {}", e.seq, e.at, e.key_id);
         if e.kind != Kind::Seal {
@@ -271,10 +272,12 @@ fn print_requests(lines: &[msma_audit::requests::Line]) {
         }
         println!("{}", if l.keyed { "" } else { " [earlier msma, unkeyed]" });
     }
-    let requests = lines.iter().filter(|l| l.entry.kind != Kind::Seal).count();
+    let count = |kinds: &[Kind]| lines.iter().filter(|l| kinds.contains(&l.entry.kind)).count();
     println!(
-        "ok: {} lines, {requests} requests, chain intact and coded under the key",
-        lines.len()
+        "ok: {} lines, {} requests, {} withdrawals, chain intact and coded under the key",
+        lines.len(),
+        count(&[Kind::Request, Kind::Override]),
+        count(&[Kind::Withdrawal])
     );
     println!(
         "head: {} (keep it elsewhere; check later with --expect-head)",

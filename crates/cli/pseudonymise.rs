@@ -31,25 +31,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    anyhow::ensure!(
-        a.reason.trim().len() >= 10,
-        "--reason must state the legal basis of the request"
-    );
-    let study = StudyId::new(&a.study)?;
-    // The rule of an event's network_id: a pseudonym for any other links to no event.
-    msma_schema::network_id_rule(&a.network).map_err(|rule| anyhow::anyhow!("--network: {rule}"))?;
+    let patient = Patient::from_args(&a.study, &a.network, &a.local_id, &a.reason)?;
     let key = MasterKey::load(&a.keys)?;
-    let local_id = if a.local_id == "-" {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("--local-id -: reading the local id from standard input")?;
-        line.trim_end_matches(['\n', '\r']).to_owned()
-    } else {
-        a.local_id.clone()
-    };
-    anyhow::ensure!(!local_id.trim().is_empty(), "--local-id: the local id is empty");
-    let pseudonym = Pseudonymiser::new(&key.study_key(&study)).patient(&a.network, &local_id);
+    let study = patient.study;
+    let pseudonym = Pseudonymiser::new(&key.study_key(&study)).patient(&a.network, &patient.local_id);
     let request = |kind| Entry {
         study_id: Some(study.to_string()),
         network_id: Some(a.network.clone()),
@@ -72,6 +57,38 @@ pub fn run(a: Args) -> Result<ExitCode> {
     eprintln!("recorded as request {} in {}", r.seq, register.display());
     println!("{pseudonym}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A patient named on a request: the study, network and local id, checked, and the
+/// reason stated.
+pub struct Patient {
+    pub study: StudyId,
+    pub local_id: String,
+}
+
+impl Patient {
+    /// Checks the arguments of a request; `local_id` `-` reads the local id from the
+    /// first line of standard input.
+    pub fn from_args(study: &str, network: &str, local_id: &str, reason: &str) -> Result<Self> {
+        anyhow::ensure!(
+            reason.trim().len() >= 10,
+            "--reason must state the legal basis of the request"
+        );
+        let study = StudyId::new(study)?;
+        // The rule of an event's network_id: a pseudonym for any other links to no event.
+        msma_schema::network_id_rule(network).map_err(|rule| anyhow::anyhow!("--network: {rule}"))?;
+        let local_id = if local_id == "-" {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("--local-id -: reading the local id from standard input")?;
+            line.trim_end_matches(['\n', '\r']).to_owned()
+        } else {
+            local_id.to_owned()
+        };
+        anyhow::ensure!(!local_id.trim().is_empty(), "--local-id: the local id is empty");
+        Ok(Self { study, local_id })
+    }
 }
 
 /// Whether two paths name one file: canonical when they exist, absolute otherwise.

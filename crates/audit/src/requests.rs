@@ -34,6 +34,9 @@ pub enum Kind {
     Override,
     /// The custodian anchored the unkeyed lines before it, after checking them.
     Seal,
+    /// A patient withdrew from a study (`msma withdraw`): their rows are removed and
+    /// their later events kept out.
+    Withdrawal,
 }
 
 /// One line of the register, but its code.

@@ -102,6 +102,8 @@ pub struct Transform {
     years: RangeInclusive<i32>,
     cap: Option<Arc<PartitionCap>>,
     dedup: Option<Arc<Dedup>>,
+    /// The withdrawal tags of the patients who withdrew ([`Pseudonymiser::withdrawal_tag`]).
+    withdrawn: Arc<HashSet<[u8; 16]>>,
     builders: HashMap<Partition, BatchBuilder>,
 }
 
@@ -114,7 +116,17 @@ impl Transform {
             years,
             cap: None,
             dedup: None,
+            withdrawn: Arc::default(),
             builders: HashMap::new(),
+        }
+    }
+
+    /// A fresh transform that rejects the events of the patients whose withdrawal tags
+    /// are `withdrawn` (the zone's, from its ledger).
+    pub fn withdrawing(&self, withdrawn: HashSet<[u8; 16]>) -> Self {
+        Self {
+            withdrawn: Arc::new(withdrawn),
+            ..self.fresh()
         }
     }
 
@@ -186,6 +198,14 @@ impl Transform {
             .into());
         }
         let network = ev.network_id.as_ref();
+        let patient = self.pseudo.patient(network, &ev.patient.local_id);
+        if !self.withdrawn.is_empty() && self.withdrawn.contains(&self.pseudo.withdrawal_tag(&patient)) {
+            return Err(Rejection::new(
+                RejectKind::Withdrawn,
+                "patient: withdrew from the study; the event is kept out (docs/STEWARDS.md, withdrawal)",
+            )
+            .into());
+        }
         if let Some(dedup) = &self.dedup {
             let entry = msma_sink::dedup::Entry {
                 key: self.pseudo.event_key(network, &ev.event_id),
@@ -208,7 +228,7 @@ impl Transform {
             }
         }
         let b = (self.builders.entry(key)).or_insert_with_key(|k| BatchBuilder::new(&dataset_columns(k.event_type)));
-        b.text(Some(self.pseudo.patient(network, &ev.patient.local_id).as_str()));
+        b.text(Some(patient.as_str()));
         b.text(Some(
             self.pseudo
                 .linked(Domain::Microstructure, network, &ev.microstructure_id)
@@ -240,6 +260,7 @@ impl Transform {
             years: self.years.clone(),
             cap: None,
             dedup: self.dedup.clone(),
+            withdrawn: self.withdrawn.clone(),
             builders: HashMap::new(),
         }
     }

@@ -92,6 +92,15 @@ impl Pseudonymiser {
         mac.finalize().into_bytes()[..8].try_into().expect("8 of 32 bytes")
     }
 
+    /// How a zone knows a patient who withdrew, without holding the pseudonym: the
+    /// first 16 bytes of `HMAC(study key, "withdrawn:" pseudonym)`.
+    pub fn withdrawal_tag(&self, patient: &Pseudonym) -> [u8; 16] {
+        let mut mac = self.keyed.clone();
+        mac.update(b"withdrawn:");
+        mac.update(patient.as_str().as_bytes());
+        mac.finalize().into_bytes()[..16].try_into().expect("16 of 32 bytes")
+    }
+
     /// A digest of input lines, keyed as pseudonyms are.
     pub fn segment_digest(&self) -> SegmentDigest {
         let mut mac = self.keyed.clone();

@@ -26,10 +26,12 @@ pub enum RejectKind {
     PartitionCap,
     /// An event whose id the zone already holds with other content.
     ConflictingDuplicate,
+    /// A valid event of a patient who withdrew from the study (`msma withdraw`).
+    Withdrawn,
 }
 
 impl RejectKind {
-    pub const ALL: [RejectKind; 10] = [
+    pub const ALL: [RejectKind; 11] = [
         Self::InvalidUtf8,
         Self::MalformedJson,
         Self::OversizedLine,
@@ -40,6 +42,7 @@ impl RejectKind {
         Self::YearOutsideWindow,
         Self::PartitionCap,
         Self::ConflictingDuplicate,
+        Self::Withdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +57,7 @@ impl RejectKind {
             Self::YearOutsideWindow => "year_outside_window",
             Self::PartitionCap => "partition_cap",
             Self::ConflictingDuplicate => "conflicting_duplicate",
+            Self::Withdrawn => "withdrawn",
         }
     }
 }
