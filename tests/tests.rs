@@ -24,4 +24,5 @@ mod research;
 mod schemas;
 mod store;
 mod tls;
+mod withdrawal;
 mod zones;

@@ -18,6 +18,7 @@ mod schema;
 mod serve;
 mod summary;
 mod validate;
+mod withdraw;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +55,9 @@ enum Command {
     Push(push::Args),
     /// One patient pseudonym, on a request whose legal basis is recorded in a register.
     Pseudonymise(pseudonymise::Args),
+    /// A patient's withdrawal from a study: their rows removed, their later events kept
+    /// out, recorded in the register beside the key.
+    Withdraw(withdraw::Args),
     /// For data stewards: verify the ledger, scan for identifiers, measure disclosure risk.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
         Command::Push(a) => push::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Pseudonymise(a) => pseudonymise::run(a),
+        Command::Withdraw(a) => withdraw::run(a),
         Command::DevBroker(a) => dev_broker::run(a),
         Command::Query(a) => query::run(*a),
         Command::Report(c) => report::run(c),

@@ -136,6 +136,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             Source::Kafka { .. } => "kafka",
             Source::Rotation { .. } => "rotation",
             Source::Compaction => "compaction",
+            Source::Withdrawal { .. } => "withdrawal",
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
         if let Source::Kafka { topic, ranges } = &r.source {

@@ -115,6 +115,8 @@ struct Pending {
     /// When the oldest buffered event came (the latency trigger's clock).
     since: Option<Instant>,
     bytes: usize,
+    /// The withdrawals known before the first event was read.
+    withdrawn_seen: usize,
 }
 
 impl Pending {
@@ -124,6 +126,7 @@ impl Pending {
             ranges: BTreeMap::new(),
             since: None,
             bytes: 0,
+            withdrawn_seen: transform.withdrawn_seen(),
         }
     }
 }
@@ -136,8 +139,9 @@ pub fn run(
     transform: &Transform,
     shutdown: &AtomicBool,
 ) -> Result<Report, WorkerError> {
-    // Events the zone holds already are not written again.
-    let transform = &transform.deduplicated(zone.dedup());
+    // Events the zone holds already are not written again; those of patients who
+    // withdrew are kept out.
+    let transform = &transform.for_zone(&zone);
     let zone = Arc::new(Mutex::new(zone));
     let context = Rebalancer {
         topic: cfg.topic.clone(),
@@ -405,6 +409,7 @@ impl Worker<'_> {
         let committed = zone.begin().and_then(|mut txn| {
             txn.set_threads(self.cfg.threads);
             txn.set_events(events);
+            txn.set_withdrawn_seen(pending.withdrawn_seen);
             if let Err(e) = txn.write_all(rows) {
                 let _ = txn.abort();
                 return Err(e);
@@ -443,7 +448,7 @@ impl Worker<'_> {
             Ok(Outcome::Retry(seq)) => {
                 tracing::info!(
                     record = seq,
-                    "some events were committed by another writer meanwhile; reading the batch again"
+                    "some events were committed by another writer meanwhile, or a patient withdrew; reading the batch again"
                 );
                 self.rewind(consumer, &zone, counts.read)?;
             }

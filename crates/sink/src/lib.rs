@@ -14,6 +14,7 @@ mod apart;
 mod batch;
 mod compact;
 pub mod dedup;
+mod delete;
 mod digest;
 mod layout;
 mod local;
@@ -27,6 +28,7 @@ mod remote;
 mod state;
 mod tree;
 mod txn;
+mod withdrawn;
 mod zone;
 
 pub use apart::keep_apart;
@@ -43,6 +45,7 @@ pub use remote::STALE_UPLOAD;
 pub use state::{Head, Run, ZoneState};
 pub use tree::holds;
 pub use txn::{RowGroup, Txn};
+pub use withdrawn::Withdrawn;
 pub use zone::Zone;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +98,10 @@ pub enum Error {
     /// number): nothing was published.
     #[error("some of these files were retired by another writer meanwhile (record {0}): nothing was rewritten")]
     Retired(u64),
+    /// A patient withdrew while the events were read (record number): nothing was
+    /// published, and the events are to be read again, theirs now kept out.
+    #[error("a patient withdrew while these events were read (record {0}): nothing was published")]
+    Withdrawn(u64),
     /// A rewrite's files do not hold the rows of the files it retires: nothing was
     /// published.
     #[error("the rewritten files do not hold the {0} of the files they replace: nothing was published")]

@@ -48,6 +48,10 @@ pub enum Source {
     /// The rows of live files of one partition rewritten into fewer, larger files (and
     /// the dedup index's live runs merged into one): the record retires the inputs.
     Compaction,
+    /// A patient's withdrawal: the live files holding their rows rewritten without them
+    /// (the record retires those files). `tag` is their withdrawal tag, a keyed digest
+    /// of their pseudonym (hex), by which writers keep their later events out.
+    Withdrawal { tag: String },
 }
 
 /// Offsets `first_offset..=last_offset` of one partition.

@@ -4,7 +4,7 @@
 
 use crate::log::{CommitRecord, FileEntry, Identity, Source, Stored};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The last record folded into a state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,9 @@ pub struct ZoneState {
     pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Whether a record holds an unkeyed file source (see [`Source::File`]).
     pub legacy_sources: bool,
+    /// The withdrawal tags of the patients who withdrew (see [`Source::Withdrawal`]).
+    #[serde(default)]
+    pub withdrawn: BTreeSet<String>,
 }
 
 impl ZoneState {
@@ -84,6 +87,9 @@ impl ZoneState {
                 }
             }
             Source::File { .. } => self.legacy_sources = true,
+            Source::Withdrawal { tag } => {
+                self.withdrawn.insert(tag.clone());
+            }
             Source::Rotation { .. } | Source::Compaction => {}
         }
         self.identity = Some(r.identity.clone());

@@ -56,6 +56,8 @@ pub struct Txn<'z> {
     /// ([`Txn::set_retired`]).
     retired: Vec<FileEntry>,
     removed: RowsDigest,
+    /// How many withdrawals the events were checked against ([`Txn::set_withdrawn_seen`]).
+    withdrawn_seen: Option<usize>,
 }
 
 impl Zone {
@@ -74,6 +76,7 @@ impl Zone {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             events: Vec::new(),
             retired: Vec::new(),
+            withdrawn_seen: None,
             removed: RowsDigest::default(),
         })
     }
@@ -95,6 +98,13 @@ impl Txn<'_> {
     pub(crate) fn set_retired(&mut self, retired: Vec<FileEntry>, removed: RowsDigest) {
         self.retired = retired;
         self.removed = removed;
+    }
+
+    /// The number of withdrawals ([`crate::Withdrawn::len`]) the commit's events were
+    /// checked against before the first was read: the commit is refused with
+    /// [`Error::Withdrawn`] if the zone knows more by then.
+    pub fn set_withdrawn_seen(&mut self, seen: usize) {
+        self.withdrawn_seen = Some(seen);
     }
 
     /// Encodes up to `threads` files at once (default: one per core).
@@ -222,6 +232,7 @@ impl Txn<'_> {
             events,
             retired,
             removed,
+            withdrawn_seen,
             ..
         } = self;
         closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -280,6 +291,10 @@ impl Txn<'_> {
                 tracing::info!(file = %gone.path, "a file to retire was retired by another writer");
                 zone.discard(&id, &dir, &staged)?;
                 return Err(Error::Retired(zone.state.seq()));
+            }
+            if withdrawn_seen.is_some_and(|seen| zone.withdrawn.len() > seen) {
+                zone.discard(&id, &dir, &staged)?;
+                return Err(Error::Withdrawn(zone.state.seq()));
             }
             // A rewrite's events come from the runs it retires, which hold them.
             let fresh = if retired.is_empty() { &events[..] } else { &[] };

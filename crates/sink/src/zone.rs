@@ -7,6 +7,7 @@ use crate::local::Local;
 use crate::log::{FileEntry, Identity};
 use crate::remote::Remote;
 use crate::state::ZoneState;
+use crate::withdrawn::Withdrawn;
 use crate::{Error, Location, Result};
 use chrono::{Datelike, NaiveDate};
 use std::fs;
@@ -33,6 +34,8 @@ pub struct Zone {
     pub(crate) commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
     /// The events of every commit read so far.
     pub(crate) index: Arc<Index>,
+    /// The withdrawal tags of the state, for the writers' transforms.
+    pub(crate) withdrawn: Arc<Withdrawn>,
 }
 
 impl Zone {
@@ -59,6 +62,7 @@ impl Zone {
             writer,
             commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
             index: Arc::default(),
+            withdrawn: Arc::default(),
         };
         zone.refresh()?;
         zone.recover()?;
@@ -121,7 +125,16 @@ impl Zone {
             }
             self.state.apply(&stored);
         }
+        if self.withdrawn.len() != self.state.withdrawn.len() {
+            self.withdrawn.extend(&self.state.withdrawn);
+        }
         Ok(())
+    }
+
+    /// The patients who withdrew, kept up to date as the log is read, for the writers
+    /// that keep their events out.
+    pub fn withdrawn(&self) -> Arc<Withdrawn> {
+        Arc::clone(&self.withdrawn)
     }
 
     /// The events the zone holds, for the writers that check theirs against it.
