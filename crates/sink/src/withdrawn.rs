@@ -17,7 +17,7 @@ pub struct Withdrawn {
 
 impl Withdrawn {
     pub fn contains(&self, tag: &[u8; 16]) -> bool {
-        self.len() > 0 && self.tags.read().expect("not poisoned").contains(tag)
+        !self.is_empty() && self.tags.read().expect("not poisoned").contains(tag)
     }
 
     pub fn len(&self) -> usize {
