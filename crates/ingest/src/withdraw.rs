@@ -77,7 +77,7 @@ pub fn withdraw(
     let tag = hex::encode(pseudo.withdrawal_tag(&patient));
     let partition = format!("network_id={network}");
     let mut done = Withdrawal {
-        pseudonym: patient.clone(),
+        pseudonym: patient,
         seq: 0,
         rows_removed: 0,
         files_rewritten: 0,
