@@ -3,6 +3,7 @@
 //! pseudonym and never the local id, keeps their later events out (dead-lettered as
 //! `withdrawn`), and after `msma vacuum` no byte of the zone holds the pseudonym.
 
+use crate::kafka::{Broker, log_offsets, pushed_all, worker_args};
 use crate::util::{Site, msma, ok, python, stderr, stdout};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,6 +26,20 @@ fn busiest_patient(input: &str) -> ((String, String), Vec<String>) {
     by.into_iter().max_by_key(|(_, lines)| lines.len()).unwrap()
 }
 
+/// Their events again, under new event ids (new events of theirs, as a network would
+/// send them after the withdrawal).
+fn later(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut ev: serde_json::Value = serde_json::from_str(l).unwrap();
+            ev["event_id"] = format!("7c0a4f1e-2b9d-4c3a-9e8f-{i:012}").into();
+            ev.to_string()
+        })
+        .collect()
+}
+
 /// Rows of every dataset holding `pseudonym`, and all rows, as DuckDB reads the
 /// dataset folders (a Hive reader we did not write).
 fn rows(zone: &str, pseudonym: &str) -> (u64, u64) {
@@ -43,9 +58,9 @@ fn rows(zone: &str, pseudonym: &str) -> (u64, u64) {
     (theirs.parse().unwrap(), all.parse().unwrap())
 }
 
-fn withdraw(site: &Site, network: &str, local_id: &str) -> std::process::Output {
+fn withdraw(site: &Site, zone: &str, network: &str, local_id: &str) -> std::process::Output {
     let mut child = msma()
-        .args(["withdraw", "--data", &site.s("zone"), "--keys", &site.key()])
+        .args(["withdraw", "--data", &site.s(zone), "--keys", &site.key()])
         .args(["--study", "test-study", "--network", network, "--local-id", "-"])
         .args(["--reason", "objection under GDPR art. 21, letter of 2026-11-30"])
         .stdin(Stdio::piped())
@@ -64,26 +79,12 @@ fn a_withdrawn_patient_leaves_no_row_no_byte_and_no_later_event() {
     ok(&site.ingest_args(&input, "zone"));
     let ((network, local_id), lines) = busiest_patient(&input);
     // The custodian's own look-up, to know what to search the zone for.
-    let pseudonym = stdout(&ok(&[
-        "pseudonymise",
-        "--keys",
-        &site.key(),
-        "--study",
-        "test-study",
-        "--network",
-        &network,
-        "--local-id",
-        &local_id,
-        "--reason",
-        "test: the pseudonym to search the zone for",
-    ]))
-    .trim()
-    .to_owned();
+    let pseudonym = pseudonym(&site, &network, &local_id);
     let zone = site.s("zone");
     let (theirs, before) = rows(&zone, &pseudonym);
     assert_eq!(theirs, lines.len() as u64, "each of their events is a row");
 
-    let out = withdraw(&site, &network, &local_id);
+    let out = withdraw(&site, "zone", &network, &local_id);
     assert!(out.status.success(), "{}", stderr(&out));
     let said = stdout(&out) + &stderr(&out);
     assert!(said.contains(&format!("{theirs} row(s) removed")), "{said}");
@@ -100,16 +101,7 @@ fn a_withdrawn_patient_leaves_no_row_no_byte_and_no_later_event() {
     assert!(listed.contains(" 1 withdrawals"), "{listed}");
 
     // Their later events (sent again, or new ones) are kept out, as dead letters.
-    let later: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let mut ev: serde_json::Value = serde_json::from_str(l).unwrap();
-            ev["event_id"] = format!("7c0a4f1e-2b9d-4c3a-9e8f-{i:012}").into();
-            ev.to_string()
-        })
-        .chain(lines.iter().cloned())
-        .collect();
+    let later: Vec<String> = later(&lines).into_iter().chain(lines.iter().cloned()).collect();
     let again = site.s("identified/later.ndjson");
     std::fs::write(&again, later.join("\n") + "\n").unwrap();
     let out = ok(&site.ingest_args(&again, "zone"));
@@ -128,4 +120,75 @@ fn a_withdrawn_patient_leaves_no_row_no_byte_and_no_later_event() {
     ok(&["audit", "verify", "--data", &zone]);
     let report = stdout(&ok(&["report", "gender", "--data", &zone]));
     assert!(!report.is_empty());
+}
+
+/// Pseudonym of a patient, as the custodian computes it.
+fn pseudonym(site: &Site, network: &str, local_id: &str) -> String {
+    let args = ["--study", "test-study", "--network", network, "--local-id", local_id];
+    let out = ok(&[
+        &["pseudonymise", "--keys", &site.key()][..],
+        &args,
+        &["--reason", "test: to search the zone"],
+    ]
+    .concat());
+    stdout(&out).trim().to_owned()
+}
+
+/// Waits until the commit log of `zone` covers `offsets` offsets.
+fn committed(zone: &std::path::Path, offsets: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while log_offsets(zone) < offsets {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {offsets} committed",
+            log_offsets(zone)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_running_worker_keeps_out_the_events_of_a_patient_who_withdrew_meanwhile() {
+    let site = Site::new();
+    let broker = Broker::start();
+    let input = site.generate(3_000, 59, 0);
+    let push = |file: &str| {
+        pushed_all(
+            &msma()
+                .args(["push", "--brokers", &broker.1, "--topic", "events", file])
+                .output()
+                .unwrap(),
+        )
+    };
+    push(&input);
+    let worker = msma()
+        .args(worker_args(&site, &broker.1, &site.s("zone")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let zone = site.path("zone");
+    committed(&zone, 3_000);
+    // The worker has read the log and sits idle when the patient withdraws.
+    let ((network, local_id), lines) = busiest_patient(&input);
+    let out = withdraw(&site, "zone", &network, &local_id);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = site.s("identified/later.ndjson");
+    std::fs::write(&again, later(&lines).join("\n") + "\n").unwrap();
+    push(&again);
+    committed(&zone, 3_000 + lines.len() as i64);
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &worker.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = worker.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pseudonym = pseudonym(&site, &network, &local_id);
+    let zone = site.s("zone");
+    assert_eq!(rows(&zone, &pseudonym).0, 0, "a later event of theirs was written");
+    let summary = stdout(&out);
+    assert!(summary.contains(&format!("{} rejected", lines.len())), "{summary}");
 }
