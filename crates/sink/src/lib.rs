@@ -12,6 +12,7 @@
 
 mod apart;
 mod batch;
+mod checkpoint;
 pub mod dedup;
 mod layout;
 mod local;
@@ -29,6 +30,7 @@ mod zone;
 
 pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
+pub use checkpoint::{CHECKPOINT_DIR, CHECKPOINT_EVERY, CHECKPOINT_FORMAT, Checkpoint, checkpoint_name};
 pub use layout::{LOG_DIR, META_DIR};
 pub use location::{BadLocation, Location};
 pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
