@@ -251,20 +251,22 @@ impl ZoneReader {
                 let target = root.join(rel);
                 let dir = target.parent().expect("a file sits in a folder");
                 std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-                let tmp = tempfile::Builder::new()
-                    .prefix(".tmp-")
-                    .tempfile_in(dir)
-                    .map_err(|e| Error::io(dir, e))?;
-                let mut f = tmp.as_file();
-                f.write_all(bytes)
-                    .and_then(|_| f.sync_all())
-                    .map_err(|e| Error::io(tmp.path(), e))?;
-                let linked = match std::fs::hard_link(tmp.path(), &target) {
-                    Ok(()) => true,
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-                    Err(e) => return Err(Error::io(&target, e)),
-                };
-                drop(tmp);
+                // Created as a record is (tempfile's would be private to its owner).
+                let mut id = [0u8; 8];
+                getrandom::fill(&mut id).map_err(|e| Error::io(dir, std::io::Error::other(e.to_string())))?;
+                let tmp = dir.join(format!(".tmp-{}", hex::encode(id)));
+                let written =
+                    std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+                let linked =
+                    written
+                        .map_err(|e| Error::io(&tmp, e))
+                        .and_then(|()| match std::fs::hard_link(&tmp, &target) {
+                            Ok(()) => Ok(true),
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                            Err(e) => Err(Error::io(&target, e)),
+                        });
+                let _ = std::fs::remove_file(&tmp);
+                let linked = linked?;
                 std::fs::File::open(dir)
                     .and_then(|d| d.sync_all())
                     .map_err(|e| Error::io(dir, e))?;
