@@ -99,7 +99,7 @@ fn a_damaged_checkpoint_is_skipped_by_readers_and_an_edited_one_caught_by_verify
 }
 
 #[test]
-fn a_zone_in_a_store_opens_with_a_bounded_number_of_reads() {
+fn a_zone_in_a_store_opens_with_a_bounded_number_of_reads_and_vacuums_by_last_modified() {
     let site = Site::new();
     let s3 = S3::start();
     let zone = format!("s3://{BUCKET}/ckpt");
@@ -121,6 +121,33 @@ fn a_zone_in_a_store_opens_with_a_bounded_number_of_reads() {
     assert_eq!((gets("checkpoints"), gets("log")), (1, 2), "{requests:#?}");
     let verified = s3.ok(&["audit", "verify", "--data", &zone].map(String::from));
     assert!(verified.contains("checkpoints: 3 checked"), "{verified}");
+
+    // Vacuum, by the objects' last-modified time.
+    let query_as_of_1 = ["query", COUNT, "--data", &zone, "--format", "csv", "--as-of", "1"].map(String::from);
+    let as_of_1 = s3.ok(&query_as_of_1);
+    let mirror = s3.mirror(&site, "ckpt");
+    let rel = substance_files(&mirror).remove(0);
+    crate::util::python("s3.py", &["retire", &s3.endpoint, BUCKET, "ckpt", &rel]);
+    assert_eq!(s3.ok(&query_as_of_1), as_of_1, "read from _msma/retired/");
+    let vacuum = |days: &str| s3.ok(&["vacuum", "--data", &zone, "--keep-days", days].map(String::from));
+    assert!(vacuum("1").contains("deleted 0 retired files"), "retired just now");
+    assert!(vacuum("0").contains("deleted 1 retired files"));
+    let out = s3.msma().args(query_as_of_1).output().unwrap();
+    assert!(
+        stderr(&out).contains("the files of record 1 were vacuumed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The substance_assessment files of record 1 of the zone at `zone`.
+fn substance_files(zone: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(meta(zone, "log/00000000000000000001.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    (record["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .filter(|p| p.starts_with("substance_assessment/"))
+        .collect()
 }
 
 #[test]
@@ -129,8 +156,6 @@ fn vacuum_deletes_retired_files_by_age_and_as_of_reads_them_until_then() {
     let zone = zone(&site);
     let as_of_1 = count(&zone, Some("1"));
     // As compaction retires a file: moved under _msma/retired/, dated then.
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(meta(&zone, "log/00000000000000000001.json")).unwrap()).unwrap();
     let retire = |rel: &str, days: u64| {
         let to = meta(&zone, &format!("retired/{rel}"));
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -144,11 +169,8 @@ fn vacuum_deletes_retired_files_by_age_and_as_of_reads_them_until_then() {
             .unwrap();
         to
     };
-    let files: Vec<&str> = (record["files"].as_array().unwrap().iter())
-        .map(|f| f["path"].as_str().unwrap())
-        .filter(|p| p.starts_with("substance_assessment/"))
-        .collect();
-    let old = retire(files[0], 40);
+    let files = substance_files(&zone);
+    let old = retire(&files[0], 40);
     assert_eq!(count(&zone, Some("1")), as_of_1, "read from _msma/retired/");
 
     for (keep, why) in [

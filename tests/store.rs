@@ -75,7 +75,7 @@ impl S3 {
     }
 
     /// Copies the zone under `prefix` to a local folder, `_msma/` included.
-    fn mirror(&self, site: &Site, prefix: &str) -> String {
+    pub(crate) fn mirror(&self, site: &Site, prefix: &str) -> String {
         let dir = site.s(&format!("mirror-{prefix}"));
         python("s3.py", &["mirror", &self.endpoint, BUCKET, prefix, &dir]);
         dir
