@@ -6,7 +6,7 @@
 //! later one: the summary prints the head hash, to be kept elsewhere and given back with
 //! `expect_head`.
 
-use msma_sink::{Location, Source, ZoneReader};
+use msma_sink::{Location, Source, Stored, ZoneReader, ZoneState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,8 @@ pub struct Summary {
     pub rows_duplicate: u64,
     /// Runs of the dedup index, each checked against its record like a dataset file.
     pub dedup_runs: u64,
+    /// Checkpoints of the ledger, each checked against the records it summarises.
+    pub checkpoints: u64,
     pub studies: BTreeSet<String>,
     pub key_ids: BTreeSet<String>,
     pub first_commit: Option<String>,
@@ -150,6 +152,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             return Err(Problem::Unrecorded(rel));
         }
     }
+    s.checkpoints = check_checkpoints(zone, &stored).await?;
     s.kafka_gaps = gaps(offsets);
     s.head_sha256 = stored.last().map(|st| st.sha256.clone());
     if let Some(expected) = expect_head {
@@ -162,6 +165,40 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
         }
     }
     Ok(s)
+}
+
+/// Checks each checkpoint against the state folded from the records up to its number:
+/// how many there are.
+async fn check_checkpoints(zone: &ZoneReader, stored: &[Stored]) -> Result<u64, Problem> {
+    let seqs = zone.checkpoints().await.map_err(Problem::reading)?;
+    let mut state = ZoneState::default();
+    for &seq in &seqs {
+        let name = msma_sink::checkpoint_name(seq);
+        let checkpoint = zone.checkpoint(seq).await.map_err(Problem::ledger)?;
+        let Some(upto) = stored.get(..seq as usize) else {
+            return Err(Problem::Ledger(format!(
+                "checkpoint {name}: its record is not in the ledger"
+            )));
+        };
+        upto[state.seq() as usize..].iter().for_each(|st| state.apply(st));
+        let c = &checkpoint.state;
+        let differs = [
+            ("head", c.head != state.head),
+            ("identity", c.identity != state.identity),
+            ("files", c.files != state.files),
+            ("runs", c.runs != state.runs),
+            ("segments", c.segments != state.segments),
+            ("offsets", c.offsets != state.offsets),
+            ("legacy_sources", c.legacy_sources != state.legacy_sources),
+            ("state", *c != state),
+        ];
+        if let Some((part, _)) = differs.iter().find(|(_, d)| *d) {
+            return Err(Problem::Ledger(format!(
+                "checkpoint {name}: its {part} differ from what records 1 to {seq} add up to"
+            )));
+        }
+    }
+    Ok(seqs.len() as u64)
 }
 
 /// The offsets of each partition, from 0, that no range covers (commits never overlap).

@@ -7,7 +7,7 @@ use crate::local::Local;
 use crate::log::{FileEntry, Identity};
 use crate::remote::Remote;
 use crate::state::ZoneState;
-use crate::{Error, Location, Result};
+use crate::{Error, Location, Result, ZoneReader, block_on};
 use chrono::{Datelike, NaiveDate};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,9 @@ pub struct Zone {
     pub(crate) commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
     /// The events of every commit read so far.
     pub(crate) index: Arc<Index>,
+    /// This writer saves a checkpoint after each record it commits whose number is a
+    /// multiple of this ([`crate::checkpoint`]).
+    checkpoint_every: u64,
 }
 
 impl Zone {
@@ -59,6 +62,7 @@ impl Zone {
             writer,
             commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
             index: Arc::default(),
+            checkpoint_every: crate::CHECKPOINT_EVERY,
         };
         zone.refresh()?;
         zone.recover()?;
@@ -80,6 +84,11 @@ impl Zone {
         self.commit_period = Box::new(truncate);
     }
 
+    /// Saves a checkpoint every `n` records (at least 1).
+    pub fn set_checkpoint_every(&mut self, n: u64) {
+        self.checkpoint_every = n.max(1);
+    }
+
     pub fn location(&self) -> &Location {
         &self.location
     }
@@ -89,33 +98,65 @@ impl Zone {
         &self.state
     }
 
-    /// Reads the records other writers appended since the last read.
+    /// Reads the records other writers appended since the last read: on the first
+    /// read, those after the last checkpoint, whose state and runs it starts from.
     pub fn refresh(&mut self) -> Result<()> {
+        if self.state.head.is_none()
+            && let Some(state) = block_on(ZoneReader::open(&self.location)?.last_checkpoint(None))??
+        {
+            self.check_identity(state.identity.as_ref())?;
+            for run in state.runs.values() {
+                self.add_run(&run.txn, &run.file)?;
+            }
+            self.state = state;
+        }
         let last = self.state.head.as_ref();
         let new = match &self.storage {
             Storage::Local(l) => l.read_after(last)?,
             Storage::Remote(r) => r.read_after(last)?,
         };
         for stored in &new {
-            let held = &stored.record.identity;
-            if *held != self.identity {
-                return Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)));
-            }
+            self.check_identity(Some(&stored.record.identity))?;
         }
         // A record is kept once its run is in the index, so that a failure here leaves
         // the two in step and the next refresh starts where this one stopped.
         for stored in new {
             if let Some(run) = &stored.record.dedup {
-                let txn = &stored.record.txn;
-                let (path, file) = match &self.storage {
-                    Storage::Local(l) => l.open_run(txn, run)?,
-                    Storage::Remote(r) => r.fetch_run(txn, run)?,
-                };
-                self.index.add(path, file)?;
+                self.add_run(&stored.record.txn, run)?;
             }
             self.state.apply(&stored);
+            let mine = stored.record.txn.split('/').next() == Some(self.writer.as_str());
+            if mine && stored.record.seq.is_multiple_of(self.checkpoint_every) {
+                self.save_checkpoint();
+            }
         }
         Ok(())
+    }
+
+    fn check_identity(&self, held: Option<&Identity>) -> Result<()> {
+        match held {
+            Some(held) if *held != self.identity => {
+                Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn add_run(&self, txn: &str, run: &FileEntry) -> Result<()> {
+        let (path, file) = match &self.storage {
+            Storage::Local(l) => l.open_run(txn, run)?,
+            Storage::Remote(r) => r.fetch_run(txn, run)?,
+        };
+        self.index.add(path, file)
+    }
+
+    /// Saves the checkpoint of the state: a cache, so that a failure costs the next
+    /// readers time, not this commit.
+    fn save_checkpoint(&self) {
+        let saved = ZoneReader::open(&self.location).and_then(|r| block_on(r.save_checkpoint(&self.state))?);
+        if let Err(e) = saved {
+            tracing::warn!(seq = self.state.seq(), error = %e, "checkpoint not saved");
+        }
     }
 
     /// The events the zone holds, for the writers that check theirs against it.
