@@ -9,25 +9,29 @@ use crate::util::{Site, msma, ok, python, stdout};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BUCKET: &str = "research";
+pub(crate) const BUCKET: &str = "research";
 
-struct S3 {
+pub(crate) struct S3 {
     server: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
+    /// The server's log, a line per request.
+    log: tempfile::NamedTempFile,
 }
 
 impl S3 {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = crate::util::free_port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let server = Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .expect("python3 -m moto.server (tests/run installs moto)");
         let s3 = Self {
             server,
             endpoint: format!("http://127.0.0.1:{port}"),
+            log,
         };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -38,8 +42,17 @@ impl S3 {
         s3
     }
 
+    /// The requests the server logged so far, a line each.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log.path())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `msma` with the environment any S3 client reads.
-    fn msma(&self) -> Command {
+    pub(crate) fn msma(&self) -> Command {
         let mut cmd = msma();
         cmd.envs([
             ("AWS_ENDPOINT", self.endpoint.as_str()),
@@ -51,7 +64,7 @@ impl S3 {
         cmd
     }
 
-    fn ok(&self, args: &[String]) -> String {
+    pub(crate) fn ok(&self, args: &[String]) -> String {
         let out = self.msma().args(args).output().unwrap();
         assert!(
             out.status.success(),
@@ -62,7 +75,7 @@ impl S3 {
     }
 
     /// Copies the zone under `prefix` to a local folder, `_msma/` included.
-    fn mirror(&self, site: &Site, prefix: &str) -> String {
+    pub(crate) fn mirror(&self, site: &Site, prefix: &str) -> String {
         let dir = site.s(&format!("mirror-{prefix}"));
         python("s3.py", &["mirror", &self.endpoint, BUCKET, prefix, &dir]);
         dir

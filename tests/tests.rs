@@ -4,6 +4,7 @@
 mod util;
 
 mod audit;
+mod checkpoints;
 mod cli;
 mod compaction;
 mod compare;

@@ -218,6 +218,12 @@ fn print_summary(s: &msma_audit::Summary) {
             s.dedup_runs, s.rows_duplicate
         );
     }
+    if s.checkpoints > 0 {
+        println!(
+            "checkpoints: {} checked against the records they summarise",
+            s.checkpoints
+        );
+    }
     for g in &s.kafka_gaps {
         println!(
             "kafka gap: topic {} partition {} offsets {}-{} were never committed (gone from the broker before a worker read them)",

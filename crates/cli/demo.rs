@@ -71,6 +71,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         keys,
         policy: None,
         out: msma_sink::Location::Local(research.clone()),
+        checkpoint_every: msma_sink::CHECKPOINT_EVERY,
     };
     let options = msma_ingest::Options::default();
     let settings = msma_config::Ingest::file(study, options, input.clone(), dead_letter.clone());

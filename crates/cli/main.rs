@@ -17,6 +17,7 @@ mod rotate;
 mod schema;
 mod serve;
 mod summary;
+mod vacuum;
 mod validate;
 mod withdraw;
 mod worker;
@@ -80,6 +81,9 @@ enum Command {
     /// Check a configuration file without starting anything.
     #[command(subcommand)]
     Config(config::Command),
+    /// Delete the files records retired (compaction, withdrawal) older than a number of
+    /// days.
+    Vacuum(vacuum::Args),
 }
 
 fn main() -> ExitCode {
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Query(a) => query::run(*a),
         Command::Report(c) => report::run(c),
         Command::Schema(c) => schema::run(c),
+        Command::Vacuum(a) => vacuum::run(a),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@ usage:
   s3.py mkbucket ENDPOINT BUCKET
   s3.py mirror ENDPOINT BUCKET PREFIX DIR   copy every object under PREFIX into DIR
   s3.py read ENDPOINT BUCKET PREFIX         rows per dataset, read with pyarrow from S3
+  s3.py retire ENDPOINT BUCKET PREFIX REL   move PREFIX/REL to PREFIX/_msma/retired/REL
 """
 
 import os
@@ -70,5 +71,11 @@ if __name__ == "__main__":
         mirror(*args)
     elif command == "read":
         read(*args)
+    elif command == "retire":
+        endpoint, bucket, prefix, rel = args
+        s3 = client(endpoint)
+        source = {"Bucket": bucket, "Key": f"{prefix}/{rel}"}
+        s3.copy_object(Bucket=bucket, Key=f"{prefix}/_msma/retired/{rel}", CopySource=source)
+        s3.delete_object(**source)
     else:
         sys.exit(f"unknown command {command}")

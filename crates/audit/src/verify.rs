@@ -9,7 +9,7 @@
 //! later one: the summary prints the head hash, to be kept elsewhere and given back with
 //! `expect_head`.
 
-use msma_sink::{FileEntry, Location, RowsDigest, Source, ZoneReader};
+use msma_sink::{FileEntry, Location, RowsDigest, Source, Stored, ZoneReader, ZoneState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,8 @@ pub struct Summary {
     pub rows_duplicate: u64,
     /// Runs of the dedup index, each checked against its record like a dataset file.
     pub dedup_runs: u64,
+    /// Checkpoints of the ledger, each checked against the records it summarises.
+    pub checkpoints: u64,
     pub studies: BTreeSet<String>,
     pub key_ids: BTreeSet<String>,
     pub first_commit: Option<String>,
@@ -110,7 +112,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
     let stored = zone.ledger(None).await.map_err(Problem::ledger)?.unwrap_or_default();
     let mut s = Summary::default();
     let mut offsets: BTreeMap<(&str, i32), Vec<(i64, i64)>> = BTreeMap::new();
-    let state = msma_sink::ZoneState::from_records(&stored);
+    let state = ZoneState::from_records(&stored);
     // The live files as of each record, to check what a rewrite retires.
     let mut live: BTreeMap<&str, &FileEntry> = BTreeMap::new();
     for st in &stored {
@@ -195,6 +197,7 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             return Err(Problem::Unrecorded(rel));
         }
     }
+    s.checkpoints = check_checkpoints(zone, &stored).await?;
     s.kafka_gaps = gaps(offsets);
     s.head_sha256 = stored.last().map(|st| st.sha256.clone());
     if let Some(expected) = expect_head {
@@ -234,6 +237,41 @@ fn balanced(live: &BTreeMap<&str, &FileEntry>, r: &msma_sink::CommitRecord) -> O
         outputs.1.add(&RowsDigest::from_hex(f.rows_digest.as_deref()?)?);
     }
     (inputs == outputs).then_some(())
+}
+
+/// Checks each checkpoint against the state folded from the records up to its number:
+/// how many there are.
+async fn check_checkpoints(zone: &ZoneReader, stored: &[Stored]) -> Result<u64, Problem> {
+    let seqs = zone.checkpoints().await.map_err(Problem::reading)?;
+    let mut state = ZoneState::default();
+    for &seq in &seqs {
+        let name = msma_sink::checkpoint_name(seq);
+        let checkpoint = zone.checkpoint(seq).await.map_err(Problem::ledger)?;
+        let Some(upto) = stored.get(..seq as usize) else {
+            return Err(Problem::Ledger(format!(
+                "checkpoint {name}: its record is not in the ledger"
+            )));
+        };
+        upto[state.seq() as usize..].iter().for_each(|st| state.apply(st));
+        let c = &checkpoint.state;
+        let differs = [
+            ("head", c.head != state.head),
+            ("identity", c.identity != state.identity),
+            ("files", c.files != state.files),
+            ("runs", c.runs != state.runs),
+            ("segments", c.segments != state.segments),
+            ("offsets", c.offsets != state.offsets),
+            ("legacy_sources", c.legacy_sources != state.legacy_sources),
+            ("withdrawn", c.withdrawn != state.withdrawn),
+            ("state", *c != state),
+        ];
+        if let Some((part, _)) = differs.iter().find(|(_, d)| *d) {
+            return Err(Problem::Ledger(format!(
+                "checkpoint {name}: its {part} differ from what records 1 to {seq} add up to"
+            )));
+        }
+    }
+    Ok(seqs.len() as u64)
 }
 
 /// The offsets of each partition, from 0, that no range covers (commits never overlap).

@@ -71,6 +71,7 @@ impl Config {
             max_partitions: output.max_partitions_per_commit().max(1),
             lines_read: Default::default(),
         };
+        let checkpoint_every = output.checkpoint_every().max(1);
         let out = match output.out {
             Some(zone) => zone.parse().map_err(Error::Zone)?,
             None => return Err(missing("the research zone", "--out", "output.zone")),
@@ -82,6 +83,7 @@ impl Config {
             study: study.study.ok_or_else(|| missing("the study", "--study", "study.id"))?,
             policy: study.policy,
             out,
+            checkpoint_every,
         };
         let apart = [("input", &file.input), ("dead-letter file", &file.dead_letter)]
             .into_iter()

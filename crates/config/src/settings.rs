@@ -145,6 +145,9 @@ settings! {
         /// Partitions (dataset, network, year) one commit may open; events of others are
         /// dead-lettered (partition_cap), and a Kafka worker commits when it reaches them
         max_partitions_per_commit: usize, default = MAX_PARTITIONS;
+        /// Records between two checkpoints of the ledger, which readers and writers open
+        /// the zone from
+        checkpoint_every: u64, default = msma_sink::CHECKPOINT_EVERY;
     }
     /// `[file]`: a file ingest.
     [file] File, command(flatten) {

@@ -15,6 +15,8 @@ pub struct StudySettings {
     pub policy: Option<PathBuf>,
     /// The research zone.
     pub out: Location,
+    /// Records between two checkpoints of its ledger.
+    pub checkpoint_every: u64,
 }
 
 /// A study ready to write: its zone open, its pseudonymiser keyed, its policy loaded.
@@ -52,7 +54,8 @@ impl Study {
             Some(p) => Policy::load(p)?,
             None => Policy::default(),
         };
-        let zone = open_zone(s.out.clone(), &study, &key, &policy)?;
+        let mut zone = open_zone(s.out.clone(), &study, &key, &policy)?;
+        zone.set_checkpoint_every(s.checkpoint_every);
         let pseudo = Pseudonymiser::new(&key.study_key(&study));
         Ok(Self { zone, pseudo, policy })
     }

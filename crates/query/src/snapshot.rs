@@ -20,6 +20,9 @@ pub struct Snapshot {
     pub identity: Option<Identity>,
     /// Every live data file, by path.
     pub files: Vec<FileEntry>,
+    /// The record asked for with `--as-of`: files retired since are read from
+    /// `_msma/retired/` until vacuumed.
+    pub as_of: Option<u64>,
     /// Where the files are read from, and the zone's prefix there.
     pub(crate) store: Arc<dyn ObjectStore>,
     pub(crate) prefix: ObjectPath,
@@ -57,6 +60,7 @@ impl Snapshot {
             head: state.head,
             identity: state.identity,
             files: state.files.into_values().collect(),
+            as_of,
             store,
             prefix,
         })

@@ -1,6 +1,7 @@
 //! An object store that shows a [`Snapshot`]'s files and nothing else: listings come
 //! from the ledger, reads of anything else are "not found", writes are refused.
-//! DataFusion's listing tables then see exactly the committed datasets.
+//! DataFusion's listing tables then see exactly the committed datasets. As of an earlier
+//! record, a file retired since is read from `_msma/retired/` until vacuumed.
 
 use crate::snapshot::Snapshot;
 use async_trait::async_trait;
@@ -16,8 +17,10 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct SnapshotStore {
-    files: BTreeMap<Path, ObjectMeta>,
+    /// Each file, with where it is kept once retired.
+    files: BTreeMap<Path, (ObjectMeta, Path)>,
     inner: Arc<dyn ObjectStore>,
+    as_of: Option<u64>,
 }
 
 impl SnapshotStore {
@@ -38,17 +41,20 @@ impl SnapshotStore {
                 e_tag: Some(f.sha256.clone()),
                 version: None,
             };
-            files.insert(location, meta);
+            let retired = msma_sink::object_key(&snapshot.prefix, &msma_sink::retired_path(&f.path));
+            files.insert(location, (meta, retired));
         }
         Self {
             files,
             inner: snapshot.store.clone(),
+            as_of: snapshot.as_of,
         }
     }
 
     fn under<'a>(&'a self, prefix: Option<&'a Path>) -> impl Iterator<Item = &'a ObjectMeta> + 'a {
         self.files
             .values()
+            .map(|(m, _)| m)
             .filter(move |m| prefix.is_none_or(|p| m.location.prefix_matches(p)))
     }
 
@@ -87,10 +93,26 @@ impl ObjectStore for SnapshotStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
-        let Some(recorded) = self.files.get(location) else {
+        let Some((recorded, retired)) = self.files.get(location) else {
             return Err(Self::not_found(location));
         };
-        let found = self.inner.get_opts(location, options).await?;
+        let found = match (self.inner.get_opts(location, options.clone()).await, self.as_of) {
+            (Err(object_store::Error::NotFound { .. }), Some(seq)) => match self.inner.get_opts(retired, options).await
+            {
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(object_store::Error::Generic {
+                        store: "research zone",
+                        source: format!(
+                            "the files of record {seq} were vacuumed: {location} was retired by a later record and \
+                             deleted by msma vacuum; read the zone as of a later record"
+                        )
+                        .into(),
+                    });
+                }
+                found => found?,
+            },
+            (found, _) => found?,
+        };
         // The engine plans its reads from the ledger's size; a file cut short or grown
         // since its commit is damage, reported as such rather than misread.
         if found.meta.size != recorded.size {

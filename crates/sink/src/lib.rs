@@ -12,6 +12,7 @@
 
 mod apart;
 mod batch;
+mod checkpoint;
 mod compact;
 pub mod dedup;
 mod delete;
@@ -33,13 +34,12 @@ mod zone;
 
 pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
+pub use checkpoint::{CHECKPOINT_DIR, CHECKPOINT_EVERY, CHECKPOINT_FORMAT, Checkpoint, checkpoint_name};
 pub use compact::{COMPACT_MIN_FILES, Compacted, Keep};
 pub use digest::RowsDigest;
-pub use layout::{LOG_DIR, META_DIR};
+pub use layout::{LOG_DIR, META_DIR, RETIRED_DIR, retired_path};
 pub use location::{BadLocation, Location};
-pub use log::{
-    CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name, retired_path,
-};
+pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
 pub use read::{ZoneReader, block_on, key as object_key, read_ledger};
 pub use remote::STALE_UPLOAD;
 pub use state::{Head, Run, ZoneState};

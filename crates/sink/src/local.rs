@@ -64,7 +64,7 @@ impl Local {
         let placed = self.root.join(&run.path);
         let staged = staged_file(&self.meta(STAGING_DIR).join(txn), &run.path);
         // Retired by a compaction since its record was read.
-        let retired = self.root.join(log::retired_path(&run.path));
+        let retired = self.root.join(crate::layout::retired_path(&run.path));
         for path in [&placed, &staged, &placed, &retired] {
             match File::open(path) {
                 Ok(file) => return Ok((path.clone(), file)),
@@ -130,7 +130,7 @@ impl Local {
             parents.insert(parent);
         }
         for f in retired {
-            let (from, rel) = (self.root.join(&f.path), log::retired_path(&f.path));
+            let (from, rel) = (self.root.join(&f.path), crate::layout::retired_path(&f.path));
             let to = self.root.join(&rel);
             if !from.exists() {
                 continue; // moved already

@@ -149,11 +149,6 @@ impl CommitRecord {
     }
 }
 
-/// Where a retired file at `rel` is moved: the same path under `_msma/retired/`.
-pub fn retired_path(rel: &str) -> String {
-    format!("{}/{}/{rel}", crate::META_DIR, crate::layout::RETIRED_DIR)
-}
-
 /// Where the dedup run of transaction `txn` is published.
 pub(crate) fn dedup_path(txn: &str) -> String {
     format!(

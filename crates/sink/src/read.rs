@@ -120,10 +120,56 @@ impl ZoneReader {
         Ok(Some(records))
     }
 
-    /// What the ledger's records up to `as_of` add up to (see [`ZoneReader::ledger`]).
+    /// What the ledger's records up to `as_of` add up to (see [`ZoneReader::ledger`]):
+    /// the last checkpoint at or before it, then the records after that one.
     pub async fn state(&self, as_of: Option<u64>) -> Result<Option<crate::ZoneState>> {
-        let records = self.ledger(as_of).await?;
-        Ok(records.map(|r| crate::ZoneState::from_records(&r)))
+        // Record 0 is no record: the error names the last.
+        let upto = as_of.filter(|seq| *seq > 0);
+        let mut state = self.last_checkpoint(upto).await?.unwrap_or_default();
+        let records = match self.records(state.head.as_ref(), upto).await? {
+            Some(records) => records,
+            None if state.head.is_none() => return Ok(None),
+            None => Vec::new(),
+        };
+        records.iter().for_each(|s| state.apply(s));
+        if let Some(seq) = as_of
+            && (seq == 0 || seq > state.seq())
+        {
+            return Err(Error::NotInLedger { seq, last: state.seq() });
+        }
+        Ok(Some(state))
+    }
+
+    /// The records after `last` up to `upto` (to the last for `None`), checked for
+    /// numbering and hash chain from `last`; `None` when the zone has no ledger (as
+    /// [`ZoneReader::ledger`] says).
+    async fn records(&self, last: Option<&crate::Head>, upto: Option<u64>) -> Result<Option<Vec<Stored>>> {
+        let after = last.map_or(0, |h| h.seq);
+        let fetched = match &self.root {
+            Root::Local(root) => {
+                let dir = root.join(META_DIR).join(LOG_DIR);
+                if !dir.is_dir() {
+                    return Ok(None);
+                }
+                let mut fetched = Vec::new();
+                for seq in (after + 1..).take_while(|s| upto.is_none_or(|u| *s <= u)) {
+                    let path = dir.join(log::record_name(seq));
+                    match std::fs::read(&path) {
+                        Ok(bytes) => fetched.push((path.display().to_string(), bytes::Bytes::from(bytes))),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                        Err(e) => return Err(Error::io(&path, e)),
+                    }
+                }
+                fetched
+            }
+            Root::Store { store, prefix, url } => fetch_range(store.as_ref(), prefix, after, upto)
+                .await
+                .map_err(|e| Error::store(url, e))?,
+        };
+        if fetched.is_empty() && last.is_none() && matches!(self.root, Root::Store { .. }) {
+            return Ok(None);
+        }
+        log::verify_after(last, fetched.iter().map(|(name, bytes)| (name.as_str(), &bytes[..]))).map(Some)
     }
 
     /// Every file of the zone outside `_msma/`, relative, with `/` separators, sorted.
@@ -153,25 +199,93 @@ impl ZoneReader {
     /// The names of the entries of the log folder, sorted, records or not; none when it
     /// cannot be read.
     pub async fn log_entries(&self) -> Result<Vec<String>> {
+        self.entries(&format!("{META_DIR}/{LOG_DIR}")).await
+    }
+
+    /// The names of the entries of folder `sub` (relative), sorted; none when it cannot
+    /// be read. One listing.
+    pub(crate) async fn entries(&self, sub: &str) -> Result<Vec<String>> {
         let mut names: Vec<String> = match &self.root {
             Root::Local(root) => {
-                let Ok(entries) = std::fs::read_dir(root.join(META_DIR).join(LOG_DIR)) else {
+                let Ok(entries) = std::fs::read_dir(root.join(sub)) else {
                     return Ok(Vec::new());
                 };
                 entries
                     .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
                     .collect()
             }
-            Root::Store { store, prefix, url } => {
-                (list(store.as_ref(), prefix, url, Some(&format!("{META_DIR}/{LOG_DIR}")))
-                    .await?
-                    .iter())
+            Root::Store { store, prefix, url } => (list(store.as_ref(), prefix, url, Some(sub)).await?.iter())
                 .filter_map(|m| m.location.filename().map(str::to_owned))
-                .collect()
-            }
+                .collect(),
         };
         names.sort();
         Ok(names)
+    }
+
+    /// The bytes of the file at `rel`, `None` when there is none.
+    pub(crate) async fn read_opt(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        match &self.root {
+            Root::Local(root) => {
+                let path = root.join(rel);
+                match std::fs::read(&path) {
+                    Ok(bytes) => Ok(Some(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::io(&path, e)),
+                }
+            }
+            Root::Store { store, prefix, url } => match store.get(&key(prefix, rel)).await {
+                Ok(found) => Ok(Some(found.bytes().await.map_err(|e| Error::store(url, e))?.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Error::store(url, e)),
+            },
+        }
+    }
+
+    /// Creates the file at `rel` with `bytes` unless it exists, atomically: in a folder,
+    /// written to a temporary file, synced, then linked under its name; in a store, a
+    /// create-only put. `false` when it exists.
+    pub(crate) async fn create(&self, rel: &str, bytes: &[u8]) -> Result<bool> {
+        match &self.root {
+            Root::Local(root) => {
+                use std::io::Write;
+                let target = root.join(rel);
+                let dir = target.parent().expect("a file sits in a folder");
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                // Created as a record is (tempfile's would be private to its owner).
+                let mut id = [0u8; 8];
+                getrandom::fill(&mut id).map_err(|e| Error::io(dir, std::io::Error::other(e.to_string())))?;
+                let tmp = dir.join(format!(".tmp-{}", hex::encode(id)));
+                let written =
+                    std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+                let linked =
+                    written
+                        .map_err(|e| Error::io(&tmp, e))
+                        .and_then(|()| match std::fs::hard_link(&tmp, &target) {
+                            Ok(()) => Ok(true),
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                            Err(e) => Err(Error::io(&target, e)),
+                        });
+                let _ = std::fs::remove_file(&tmp);
+                let linked = linked?;
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| Error::io(dir, e))?;
+                Ok(linked)
+            }
+            Root::Store { store, prefix, url } => {
+                let key = key(prefix, rel);
+                let put = store.put_opts(
+                    &key,
+                    object_store::PutPayload::from(bytes.to_vec()),
+                    object_store::PutOptions::from(object_store::PutMode::Create),
+                );
+                match put.await {
+                    Ok(_) => Ok(true),
+                    Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                    Err(e) => Err(Error::store(url, e)),
+                }
+            }
+        }
     }
 
     /// The bytes of the file at `rel` (relative to the zone's root).
@@ -339,6 +453,11 @@ pub fn key(prefix: &ObjectPath, rel: &str) -> ObjectPath {
         .collect()
 }
 
+/// Where record `seq` sits, relative to the zone's root.
+pub(crate) fn record_path(seq: u64) -> String {
+    format!("{META_DIR}/{LOG_DIR}/{}", log::record_name(seq))
+}
+
 /// The records numbered after `after` under a zone's prefix, in order, as
 /// (name, bytes): one listing, then concurrent reads.
 pub(crate) async fn fetch_records(
@@ -346,13 +465,28 @@ pub(crate) async fn fetch_records(
     prefix: &ObjectPath,
     after: u64,
 ) -> Result<Vec<(String, bytes::Bytes)>, object_store::Error> {
+    fetch_range(store, prefix, after, None).await
+}
+
+/// The records numbered after `after` and up to `upto` (to the last for `None`), as
+/// [`fetch_records`] reads them.
+async fn fetch_range(
+    store: &dyn ObjectStore,
+    prefix: &ObjectPath,
+    after: u64,
+    upto: Option<u64>,
+) -> Result<Vec<(String, bytes::Bytes)>, object_store::Error> {
     let log_dir = key(prefix, &format!("{META_DIR}/{LOG_DIR}"));
     let offset = key(&log_dir, &log::record_name(after));
     let listed: Vec<ObjectMeta> = store.list_with_offset(Some(&log_dir), &offset).try_collect().await?;
     let mut keys: Vec<ObjectPath> = listed
         .into_iter()
         .map(|m| m.location)
-        .filter(|k| k.filename().is_some_and(|n| log::record_seq(n).is_some()))
+        .filter(|k| {
+            k.filename()
+                .and_then(log::record_seq)
+                .is_some_and(|s| upto.is_none_or(|u| s <= u))
+        })
         .collect();
     keys.sort();
     stream::iter(keys)

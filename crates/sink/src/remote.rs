@@ -84,7 +84,7 @@ impl Remote {
                     match self.store.get(&self.staged_key(txn, &run.path)).await {
                         // Retired by a compaction since its record was read.
                         Err(object_store::Error::NotFound { .. }) => {
-                            self.store.get(&self.key(&log::retired_path(&run.path))).await
+                            self.store.get(&self.key(&crate::layout::retired_path(&run.path))).await
                         }
                         got => got,
                     }
@@ -194,7 +194,7 @@ impl Remote {
                 .await?;
             stream::iter(retired)
                 .map(|f| async move {
-                    let (from, to) = (self.key(&f.path), self.key(&log::retired_path(&f.path)));
+                    let (from, to) = (self.key(&f.path), self.key(&crate::layout::retired_path(&f.path)));
                     match self.store.copy(&from, &to).await {
                         Ok(()) => match self.store.delete(&from).await {
                             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

@@ -8,7 +8,7 @@ use crate::log::{FileEntry, Identity};
 use crate::remote::Remote;
 use crate::state::ZoneState;
 use crate::withdrawn::Withdrawn;
-use crate::{Error, Location, Result};
+use crate::{Error, Location, Result, ZoneReader, block_on};
 use chrono::{Datelike, NaiveDate};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,6 +36,9 @@ pub struct Zone {
     pub(crate) index: Arc<Index>,
     /// The withdrawal tags of the state, for the writers' transforms.
     pub(crate) withdrawn: Arc<Withdrawn>,
+    /// This writer saves a checkpoint after each record it commits whose number is a
+    /// multiple of this ([`crate::checkpoint`]).
+    checkpoint_every: u64,
 }
 
 impl Zone {
@@ -63,6 +66,7 @@ impl Zone {
             commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
             index: Arc::default(),
             withdrawn: Arc::default(),
+            checkpoint_every: crate::CHECKPOINT_EVERY,
         };
         zone.refresh()?;
         zone.recover()?;
@@ -84,6 +88,11 @@ impl Zone {
         self.commit_period = Box::new(truncate);
     }
 
+    /// Saves a checkpoint every `n` records (at least 1).
+    pub fn set_checkpoint_every(&mut self, n: u64) {
+        self.checkpoint_every = n.max(1);
+    }
+
     pub fn location(&self) -> &Location {
         &self.location
     }
@@ -93,18 +102,25 @@ impl Zone {
         &self.state
     }
 
-    /// Reads the records other writers appended since the last read.
+    /// Reads the records other writers appended since the last read: on the first
+    /// read, those after the last checkpoint, whose state and runs it starts from.
     pub fn refresh(&mut self) -> Result<()> {
+        if self.state.head.is_none()
+            && let Some(state) = block_on(ZoneReader::open(&self.location)?.last_checkpoint(None))??
+        {
+            self.check_identity(state.identity.as_ref())?;
+            for run in state.runs.values() {
+                self.add_run(&run.txn, &run.file, &[])?;
+            }
+            self.state = state;
+        }
         let last = self.state.head.as_ref();
         let new = match &self.storage {
             Storage::Local(l) => l.read_after(last)?,
             Storage::Remote(r) => r.read_after(last)?,
         };
         for stored in &new {
-            let held = &stored.record.identity;
-            if *held != self.identity {
-                return Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)));
-            }
+            self.check_identity(Some(&stored.record.identity))?;
         }
         // A run that a later record retires is not loaded: that record's run holds its
         // events.
@@ -115,15 +131,14 @@ impl Zone {
         // the two in step and the next refresh starts where this one stopped.
         for stored in new {
             if let Some(run) = stored.record.dedup.as_ref().filter(|r| !retired.contains(&r.path)) {
-                let txn = &stored.record.txn;
-                let (path, file) = match &self.storage {
-                    Storage::Local(l) => l.open_run(txn, run)?,
-                    Storage::Remote(r) => r.fetch_run(txn, run)?,
-                };
                 let retires: Vec<&str> = stored.record.retired.iter().map(|f| f.path.as_str()).collect();
-                self.index.add(&run.path, path, file, &retires)?;
+                self.add_run(&stored.record.txn, run, &retires)?;
             }
             self.state.apply(&stored);
+            let mine = stored.record.txn.split('/').next() == Some(self.writer.as_str());
+            if mine && stored.record.seq.is_multiple_of(self.checkpoint_every) {
+                self.save_checkpoint();
+            }
         }
         if self.withdrawn.len() != self.state.withdrawn.len() {
             self.withdrawn.extend(&self.state.withdrawn);
@@ -135,6 +150,33 @@ impl Zone {
     /// that keep their events out.
     pub fn withdrawn(&self) -> Arc<Withdrawn> {
         Arc::clone(&self.withdrawn)
+    }
+
+    fn check_identity(&self, held: Option<&Identity>) -> Result<()> {
+        match held {
+            Some(held) if *held != self.identity => {
+                Err(Error::IdentityMismatch(mismatch(&self.location, held, &self.identity)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds a run to the index, `retires` those of it that a record's merged run holds.
+    fn add_run(&self, txn: &str, run: &FileEntry, retires: &[&str]) -> Result<()> {
+        let (path, file) = match &self.storage {
+            Storage::Local(l) => l.open_run(txn, run)?,
+            Storage::Remote(r) => r.fetch_run(txn, run)?,
+        };
+        self.index.add(&run.path, path, file, retires)
+    }
+
+    /// Saves the checkpoint of the state: a cache, so that a failure costs the next
+    /// readers time, not this commit.
+    fn save_checkpoint(&self) {
+        let saved = ZoneReader::open(&self.location).and_then(|r| block_on(r.save_checkpoint(&self.state))?);
+        if let Err(e) = saved {
+            tracing::warn!(seq = self.state.seq(), error = %e, "checkpoint not saved");
+        }
     }
 
     /// The events the zone holds, for the writers that check theirs against it.
