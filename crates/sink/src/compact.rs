@@ -54,8 +54,8 @@ fn part_of(f: &FileEntry) -> Part {
 impl Zone {
     /// Rewrites each partition of `min_files` live files or more into one file, and the
     /// dedup index's runs into one when there are `min_files` or more, in one commit.
+    /// The state is the one read last: a commit refreshed it.
     pub fn compact(&mut self, min_files: usize) -> Result<Compacted> {
-        self.refresh()?;
         let min_files = min_files.max(2);
         let mut parts: BTreeMap<Part, Vec<FileEntry>> = BTreeMap::new();
         for f in self.state.files.values() {
