@@ -158,11 +158,11 @@ fn log_ranges(zone: &std::path::Path) -> BTreeMap<i64, Vec<(i64, i64)>> {
     for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
         let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         // A compaction's record covers no offset: it rewrites rows already committed.
-        let Some(ranges) = record["source"]["ranges"].as_array() else {
+        let Some(covered) = record["source"]["ranges"].as_array() else {
             assert_eq!(record["source"]["kind"], "compaction", "{record}");
             continue;
         };
-        for r in ranges {
+        for r in covered {
             let range = (r["first_offset"].as_i64().unwrap(), r["last_offset"].as_i64().unwrap());
             ranges.entry(r["partition"].as_i64().unwrap()).or_default().push(range);
         }
