@@ -100,7 +100,12 @@ impl Config {
                 ));
             }
             (None, _, None) => return Err(Error::NoSource),
-            (None, _, Some(_)) => Source::Kafka(Box::new(worker(kafka, &options, metrics.metrics_listen)?)),
+            (None, _, Some(_)) => Source::Kafka(Box::new(worker(
+                kafka,
+                &options,
+                metrics.metrics_listen,
+                compact.min_files(),
+            )?)),
         };
         Ok(Ingest {
             study,
@@ -112,7 +117,12 @@ impl Config {
     }
 }
 
-fn worker(k: crate::Kafka, options: &Options, metrics_listen: Option<String>) -> Result<Worker> {
+fn worker(
+    k: crate::Kafka,
+    options: &Options,
+    metrics_listen: Option<String>,
+    compact_min_files: usize,
+) -> Result<Worker> {
     let (Some(brokers), Some(topic), Some(group)) = (&k.brokers, &k.topic, &k.group) else {
         return Err(Error::IncompleteWorker);
     };
@@ -128,6 +138,7 @@ fn worker(k: crate::Kafka, options: &Options, metrics_listen: Option<String>) ->
     config.connect_timeout = Duration::from_millis(k.connect_timeout_ms());
     config.threads = options.threads;
     config.max_partitions = options.max_partitions;
+    config.compact_min_files = compact_min_files;
     Ok(Worker {
         config,
         properties: k.kafka_properties,

@@ -60,6 +60,8 @@ pub struct WorkerConfig {
     /// Partitions one commit may open: the worker commits when its rows reach them, and
     /// an event of a further partition in the same block is dead-lettered.
     pub max_partitions: usize,
+    /// A partition is compacted after a commit once it holds this many files.
+    pub compact_min_files: usize,
 }
 
 impl WorkerConfig {
@@ -85,6 +87,7 @@ impl WorkerConfig {
             properties: crate::ClientProperties::default(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_partitions: msma_ingest::MAX_PARTITIONS,
+            compact_min_files: msma_sink::COMPACT_MIN_FILES,
         }
     }
 }
@@ -436,6 +439,15 @@ impl Worker<'_> {
                 }
                 if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
                     tracing::warn!(error = %e, "could not commit offsets to Kafka (the log stays the truth)");
+                }
+                // A trickle's small files, rewritten once a partition holds enough; a
+                // failure (another writer's compaction won) waits for the next commit.
+                match zone.compact(self.cfg.compact_min_files) {
+                    Ok(done) if done.record.is_some() => {
+                        tracing::info!(files = done.files_before, into = done.files_after, "compacted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "compaction after a commit failed"),
                 }
             }
             Ok(Outcome::Conflict(seq)) => {

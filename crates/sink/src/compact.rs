@@ -54,8 +54,8 @@ fn part_of(f: &FileEntry) -> Part {
 impl Zone {
     /// Rewrites each partition of `min_files` live files or more into one file, and the
     /// dedup index's runs into one when there are `min_files` or more, in one commit.
+    /// The state is the one read last: a commit refreshed it.
     pub fn compact(&mut self, min_files: usize) -> Result<Compacted> {
-        self.refresh()?;
         let min_files = min_files.max(2);
         let mut parts: BTreeMap<Part, Vec<FileEntry>> = BTreeMap::new();
         for f in self.state.files.values() {
@@ -111,52 +111,72 @@ impl Zone {
             parts.entry(part_of(f)).or_default().push(f);
         }
         let mut txn = self.begin()?;
-        let mut retired = Vec::with_capacity(files.len() + runs.len());
-        let (mut rows, mut removed) = (RowCounts::default(), RowsDigest::default());
-        for ((dataset, version, partition), inputs) in parts {
-            let mut group: Vec<RecordBatch> = Vec::new();
-            for input in inputs {
-                let bytes = read_checked(&reader, input)?;
-                let mut digest = RowsDigest::default();
-                let parquet = |e| Error::parquet(Path::new(&input.path), e);
-                for batch in ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-                    .and_then(|b| b.build())
-                    .map_err(parquet)?
-                {
-                    let batch = plain(batch.map_err(|e| parquet(e.into()))?);
-                    digest.add(&RowsDigest::of_batch(&batch).map_err(|e| parquet(e.into()))?);
-                    rows.read += batch.num_rows() as u64;
-                    let kept = match keep {
-                        None => batch,
-                        Some(keep) => split(&batch, keep, &mut removed).map_err(|e| parquet(e.into()))?,
-                    };
-                    rows.written += kept.num_rows() as u64;
-                    if kept.num_rows() > 0 {
-                        group.push(kept);
-                    }
-                    if group.iter().map(RecordBatch::num_rows).sum::<usize>() >= GROUP_ROWS {
-                        txn.write(&dataset, version, &partition, &std::mem::take(&mut group))?;
-                    }
-                }
-                if input.rows_digest.as_deref().is_some_and(|d| d != digest.to_hex()) {
-                    return Err(Error::Ledger(format!(
-                        "file {} holds other rows than its record says",
-                        input.path
-                    )));
-                }
-                retired.push(FileEntry {
-                    rows_digest: Some(digest.to_hex()),
-                    ..input.clone()
-                });
+        let read = fill(&mut txn, &reader, parts, keep);
+        let (mut retired, rows, removed) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                let _ = txn.abort();
+                return Err(e);
             }
-            txn.write(&dataset, version, &partition, &group)?;
-        }
-        rows.removed = rows.read - rows.written;
+        };
         retired.extend(runs);
         txn.set_events(events);
         txn.set_retired(retired, removed);
         txn.commit(source, rows)
     }
+}
+
+/// Writes the rows `keep` selects of the files of each partition into `txn`: the files
+/// to retire (with their rows' digests), the rows read, written and removed, and the
+/// digest of those removed.
+fn fill(
+    txn: &mut crate::Txn<'_>,
+    reader: &ZoneReader,
+    parts: BTreeMap<Part, Vec<&FileEntry>>,
+    keep: Option<Keep<'_>>,
+) -> Result<(Vec<FileEntry>, RowCounts, RowsDigest)> {
+    let mut retired = Vec::new();
+    let (mut rows, mut removed) = (RowCounts::default(), RowsDigest::default());
+    for ((dataset, version, partition), inputs) in parts {
+        let mut group: Vec<RecordBatch> = Vec::new();
+        for input in inputs {
+            let bytes = read_checked(reader, input)?;
+            let mut digest = RowsDigest::default();
+            let parquet = |e| Error::parquet(Path::new(&input.path), e);
+            for batch in ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+                .and_then(|b| b.build())
+                .map_err(parquet)?
+            {
+                let batch = plain(batch.map_err(|e| parquet(e.into()))?);
+                digest.add(&RowsDigest::of_batch(&batch).map_err(|e| parquet(e.into()))?);
+                rows.read += batch.num_rows() as u64;
+                let kept = match keep {
+                    None => batch,
+                    Some(keep) => split(&batch, keep, &mut removed).map_err(|e| parquet(e.into()))?,
+                };
+                rows.written += kept.num_rows() as u64;
+                if kept.num_rows() > 0 {
+                    group.push(kept);
+                }
+                if group.iter().map(RecordBatch::num_rows).sum::<usize>() >= GROUP_ROWS {
+                    txn.write(&dataset, version, &partition, &std::mem::take(&mut group))?;
+                }
+            }
+            if input.rows_digest.as_deref().is_some_and(|d| d != digest.to_hex()) {
+                return Err(Error::Ledger(format!(
+                    "file {} holds other rows than its record says",
+                    input.path
+                )));
+            }
+            retired.push(FileEntry {
+                rows_digest: Some(digest.to_hex()),
+                ..input.clone()
+            });
+        }
+        txn.write(&dataset, version, &partition, &group)?;
+    }
+    rows.removed = rows.read - rows.written;
+    Ok((retired, rows, removed))
 }
 
 /// The bytes of a live file, refused unless they are those its record lists.
