@@ -14,7 +14,7 @@ const EVENTS: u64 = 4_000;
 /// The trickle: `input` ingested into `zone` two lines per commit, compaction off.
 fn trickle(site: &Site, input: &str, zone: &str) -> String {
     let mut args = site.ingest_args(input, zone);
-    args.extend(["--commit-lines", "2", "--min-files", "1000000000"].map(String::from));
+    args.extend(["--commit-lines", "2", "--compact-min-files", "0"].map(String::from));
     stdout(&ok(&args))
 }
 

@@ -119,8 +119,13 @@ fn a_withdrawn_patient_leaves_no_row_no_byte_and_no_later_event() {
     assert!(scan.starts_with("absent from "), "{scan}");
     // Reports and the ledger count the rows that are left.
     let verified = stdout(&ok(&["audit", "verify", "--data", &zone]));
-    assert!(verified.contains(&format!(" {} rows written", before - theirs)), "{verified}");
-    let report = stdout(&ok(&["report", "gender", "--data", &zone, "--format", "csv", "--out", "-"]));
+    assert!(
+        verified.contains(&format!(" {} rows written", before - theirs)),
+        "{verified}"
+    );
+    let report = stdout(&ok(&[
+        "report", "gender", "--data", &zone, "--format", "csv", "--out", "-",
+    ]));
     assert!(report.lines().count() > 1, "{report}");
 }
 

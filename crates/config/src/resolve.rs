@@ -104,7 +104,7 @@ impl Config {
                 kafka,
                 &options,
                 metrics.metrics_listen,
-                compact.min_files(),
+                compact.compact_min_files(),
             )?)),
         };
         Ok(Ingest {
@@ -112,7 +112,7 @@ impl Config {
             apart,
             options,
             source,
-            compact_min_files: compact.min_files(),
+            compact_min_files: compact.compact_min_files(),
         })
     }
 }

@@ -195,8 +195,9 @@ settings! {
     /// `[compact]`: compaction after commits, so that a trickle stays at a few files.
     [compact] Compact, command(flatten) {
         /// Compact a partition (dataset, network, year) once it holds this many files, and
-        /// the dedup index once it has this many runs (see `msma compact`)
-        min_files: usize, default = msma_sink::COMPACT_MIN_FILES;
+        /// the dedup index once it has this many runs (see `msma compact`); 0: never
+        /// after commits
+        compact_min_files as "min_files": usize, default = msma_sink::COMPACT_MIN_FILES;
     }
     /// `[metrics]`: a worker's metrics server.
     [metrics] Metrics, command(flatten) {

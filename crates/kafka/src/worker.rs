@@ -442,7 +442,11 @@ impl Worker<'_> {
                 }
                 // A trickle's small files, rewritten once a partition holds enough; a
                 // failure (another writer's compaction won) waits for the next commit.
-                match zone.compact(self.cfg.compact_min_files) {
+                let compacted = match self.cfg.compact_min_files {
+                    0 => Ok(msma_sink::Compacted::default()),
+                    min => zone.compact(min),
+                };
+                match compacted {
                     Ok(done) if done.record.is_some() => {
                         tracing::info!(files = done.files_before, into = done.files_after, "compacted")
                     }
