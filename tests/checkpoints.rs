@@ -14,7 +14,14 @@ const COUNT: &str = "SELECT count(*) AS n FROM substance_assessment";
 fn zone(site: &Site) -> String {
     let input = site.generate(40, 7, 0);
     let mut args = site.ingest_args(&input, "research");
-    args.extend(["--commit-lines", "4", "--checkpoint-every", "3"].map(String::from));
+    // No compaction: the test retires a file itself, as one would.
+    let no_compaction = ["--compact-min-files", "0"];
+    args.extend(
+        ["--commit-lines", "4", "--checkpoint-every", "3"]
+            .iter()
+            .chain(&no_compaction)
+            .map(|a| a.to_string()),
+    );
     ok(&args);
     site.s("research")
 }
@@ -107,7 +114,14 @@ fn a_zone_in_a_store_opens_with_a_bounded_number_of_reads_and_vacuums_by_last_mo
     let mut args = site.ingest_args(&input, "research");
     let out = args.iter().position(|a| a == "--out").unwrap() + 1;
     args[out] = zone.clone();
-    args.extend(["--commit-lines", "4", "--checkpoint-every", "3"].map(String::from));
+    // No compaction: the test retires a file itself, as one would.
+    let no_compaction = ["--compact-min-files", "0"];
+    args.extend(
+        ["--commit-lines", "4", "--checkpoint-every", "3"]
+            .iter()
+            .chain(&no_compaction)
+            .map(|a| a.to_string()),
+    );
     s3.ok(&args);
     let before = s3.requests().len();
     s3.ok(&["query", COUNT, "--data", &zone].map(String::from));

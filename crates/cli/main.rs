@@ -1,6 +1,7 @@
 //! The `msma` command: one module per subcommand, each a thin layer over the crates.
 
 mod audit;
+mod compact;
 mod config;
 mod demo;
 mod dev_broker;
@@ -18,6 +19,7 @@ mod serve;
 mod summary;
 mod vacuum;
 mod validate;
+mod withdraw;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -54,11 +56,17 @@ enum Command {
     Push(push::Args),
     /// One patient pseudonym, on a request whose legal basis is recorded in a register.
     Pseudonymise(pseudonymise::Args),
+    /// A patient's withdrawal from a study: their rows removed, their later events kept
+    /// out, recorded in the register beside the key.
+    Withdraw(withdraw::Args),
     /// For data stewards: verify the ledger, scan for identifiers, measure disclosure risk.
     #[command(subcommand)]
     Audit(audit::Command),
     /// Run an in-memory Kafka broker for trials and tests (not for production).
     DevBroker(dev_broker::Args),
+    /// Rewrite the small files of each partition of a research zone into large ones, in
+    /// one commit (workers do it on their own, see compact.min_files).
+    Compact(compact::Args),
     /// Check events against their schemas without writing anything.
     Validate(validate::Args),
     /// SQL over the research datasets (Apache DataFusion), each a table named after its
@@ -114,9 +122,11 @@ fn main() -> ExitCode {
         Command::Ingest(f) => ingest::run(*f, config.unwrap_or_default()),
         Command::Config(c) => config::run(c),
         Command::Validate(a) => validate::run(a),
+        Command::Compact(a) => compact::run(a),
         Command::Push(a) => push::run(a),
         Command::Audit(c) => audit::run(c),
         Command::Pseudonymise(a) => pseudonymise::run(a),
+        Command::Withdraw(a) => withdraw::run(a),
         Command::DevBroker(a) => dev_broker::run(a),
         Command::Query(a) => query::run(*a),
         Command::Report(c) => report::run(c),

@@ -64,8 +64,18 @@ async fn scan_zone(reader: &ZoneReader, known: &HashSet<String>) -> Result<ScanR
     let files = reader.files().await.map_err(Problem::reading)?;
     scan_names(&files, known, &mut report);
     scan_ledger(reader, known, &mut report).await?;
-    for rel in files.iter().filter(|f| f.ends_with(".parquet")) {
-        let shown = shown_path(rel, known);
+    // Retired files wait under _msma/retired/ for vacuum: their rows are scanned too.
+    let ledger = reader.ledger(None).await.map_err(Problem::reading)?.unwrap_or_default();
+    let mut retired = Vec::new();
+    for f in ledger.iter().flat_map(|st| &st.record.retired) {
+        let at = msma_sink::retired_path(&f.path);
+        if f.dataset != META_DIR && reader.sha256(&at).await.map_err(Problem::reading)?.is_some() {
+            retired.push((at, f.path.clone()));
+        }
+    }
+    let live = files.iter().map(|f| (f.clone(), f.clone()));
+    for (at, rel) in live.chain(retired).filter(|(_, f)| f.ends_with(".parquet")) {
+        let (rel, shown) = (&at, shown_path(&rel, known));
         let file = reader
             .parquet(rel)
             .await

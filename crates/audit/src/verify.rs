@@ -2,11 +2,14 @@
 //! name the first thing that does not match: a modified, missing or unrecorded file, or
 //! an edited, removed or reordered record; a file no writer of msma makes (a symbolic
 //! link, a master key file) anywhere in the zone; a ledger path out of the zone (refused
-//! as the sink reads the ledger). The last record cannot be checked against a
+//! as the sink reads the ledger). Each live file's rows are checked against their
+//! digest, and each rewrite's (a compaction's) new files against the files it retired,
+//! whose digests its record keeps, so that preservation stays provable once they are
+//! vacuumed. The last record cannot be checked against a
 //! later one: the summary prints the head hash, to be kept elsewhere and given back with
 //! `expect_head`.
 
-use msma_sink::{Location, Source, Stored, ZoneReader, ZoneState};
+use msma_sink::{FileEntry, Location, RowsDigest, Source, Stored, ZoneReader, ZoneState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -63,6 +66,12 @@ pub enum Problem {
     },
     #[error("file {0} is in the zone but in no record")]
     Unrecorded(String),
+    #[error("file {0} was retired by record {1} but is still among the datasets")]
+    NotRetired(String, u64),
+    #[error("the rows of file {0} do not match their digest in record {1}")]
+    Rows(String, u64),
+    #[error("record {0} retires a file that was not live, or its files do not hold the rows of those it retires")]
+    Unbalanced(u64),
     /// A link, a special file or a master key file, anywhere in the zone.
     #[error("{0}")]
     Planted(String),
@@ -102,12 +111,22 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
     zone.check_tree().await.map_err(Problem::reading)?;
     let stored = zone.ledger(None).await.map_err(Problem::ledger)?.unwrap_or_default();
     let mut s = Summary::default();
-    let mut recorded = BTreeSet::new();
     let mut offsets: BTreeMap<(&str, i32), Vec<(i64, i64)>> = BTreeMap::new();
+    let state = ZoneState::from_records(&stored);
+    // The live files as of each record, to check what a rewrite retires.
+    let mut live: BTreeMap<&str, &FileEntry> = BTreeMap::new();
     for st in &stored {
         let r = &st.record;
         s.records += 1;
-        s.rows_written += r.rows.written;
+        if r.retired.is_empty() {
+            s.rows_written += r.rows.written;
+        } else {
+            s.rows_written = s.rows_written.saturating_sub(r.rows.removed);
+            balanced(&live, r).ok_or(Problem::Unbalanced(r.seq))?;
+        }
+        for f in &r.retired {
+            live.remove(f.path.as_str());
+        }
         s.rows_rejected += r.rows.rejected;
         s.rows_duplicate += r.rows.duplicates;
         s.studies.insert(r.identity.study_id.clone());
@@ -118,6 +137,8 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             Source::File { .. } | Source::Segment { .. } => "file",
             Source::Kafka { .. } => "kafka",
             Source::Rotation { .. } => "rotation",
+            Source::Compaction => "compaction",
+            Source::Withdrawal { .. } => "withdrawal",
         };
         *s.sources.entry(kind.to_owned()).or_default() += 1;
         if let Source::Kafka { topic, ranges } = &r.source {
@@ -127,8 +148,18 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
             }
         }
         for f in r.files.iter().chain(&r.dedup) {
-            let Some(found) = zone.sha256(&f.path).await.map_err(Problem::reading)? else {
-                return Err(Problem::Missing(f.path.clone(), r.seq));
+            live.insert(&f.path, f);
+            let is_live = state.files.contains_key(&f.path) || state.runs.contains_key(&f.path);
+            // A retired file is checked where it waits for vacuum, unless vacuumed.
+            let at = if is_live {
+                f.path.clone()
+            } else {
+                msma_sink::retired_path(&f.path)
+            };
+            let found = match zone.sha256(&at).await.map_err(Problem::reading)? {
+                Some(found) => found,
+                None if is_live => return Err(Problem::Missing(f.path.clone(), r.seq)),
+                None => continue,
             };
             if found != f.sha256 {
                 return Err(Problem::Modified {
@@ -138,17 +169,31 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
                     recorded: f.sha256.clone(),
                 });
             }
+            if let Some(recorded) = f.rows_digest.as_deref().filter(|_| is_live) {
+                let bytes = zone.read(&f.path).await.map_err(Problem::reading)?;
+                match RowsDigest::of_parquet(bytes) {
+                    Ok((rows, digest)) if rows == f.rows && digest.to_hex() == recorded => {}
+                    _ => return Err(Problem::Rows(f.path.clone(), r.seq)),
+                }
+            }
             if r.dedup.as_ref() == Some(f) {
-                s.dedup_runs += 1;
+                s.dedup_runs += is_live as u64;
                 continue;
             }
-            s.files += 1;
-            s.bytes += f.bytes;
-            recorded.insert(f.path.clone());
+            if is_live {
+                s.files += 1;
+                s.bytes += f.bytes;
+            }
         }
     }
+    let retired_by: BTreeMap<&str, u64> = (stored.iter())
+        .flat_map(|st| st.record.retired.iter().map(|f| (f.path.as_str(), st.record.seq)))
+        .collect();
     for rel in zone.files().await.map_err(Problem::reading)? {
-        if !recorded.contains(&rel) {
+        if let Some(seq) = retired_by.get(rel.as_str()).filter(|_| !state.files.contains_key(&rel)) {
+            return Err(Problem::NotRetired(rel, *seq));
+        }
+        if !state.files.contains_key(&rel) {
             return Err(Problem::Unrecorded(rel));
         }
     }
@@ -165,6 +210,33 @@ async fn verify_zone(zone: &ZoneReader, expect_head: Option<&str>) -> Result<Sum
         }
     }
     Ok(s)
+}
+
+/// Whether every file rewrite `r` retires was live (`live`, as of the record before),
+/// and its new files and removed rows add up to the retired dataset files: rows and
+/// digests, which the record keeps whatever vacuum deletes.
+fn balanced(live: &BTreeMap<&str, &FileEntry>, r: &msma_sink::CommitRecord) -> Option<()> {
+    let mut inputs = (0, RowsDigest::default());
+    for f in &r.retired {
+        let held = live.get(f.path.as_str())?;
+        let same_digest = held.rows_digest.is_none() || held.rows_digest == f.rows_digest;
+        if held.sha256 != f.sha256 || held.rows != f.rows || !same_digest {
+            return None;
+        }
+        if f.dataset != msma_sink::META_DIR {
+            inputs.0 += f.rows;
+            inputs.1.add(&RowsDigest::from_hex(f.rows_digest.as_deref()?)?);
+        }
+    }
+    let mut outputs = (r.rows.removed, RowsDigest::default());
+    if r.rows.removed > 0 {
+        outputs.1 = RowsDigest::from_hex(r.removed_digest.as_deref()?)?;
+    }
+    for f in &r.files {
+        outputs.0 += f.rows;
+        outputs.1.add(&RowsDigest::from_hex(f.rows_digest.as_deref()?)?);
+    }
+    (inputs == outputs).then_some(())
 }
 
 /// Checks each checkpoint against the state folded from the records up to its number:
@@ -190,6 +262,7 @@ async fn check_checkpoints(zone: &ZoneReader, stored: &[Stored]) -> Result<u64, 
             ("segments", c.segments != state.segments),
             ("offsets", c.offsets != state.offsets),
             ("legacy_sources", c.legacy_sources != state.legacy_sources),
+            ("withdrawn", c.withdrawn != state.withdrawn),
             ("state", *c != state),
         ];
         if let Some((part, _)) = differs.iter().find(|(_, d)| *d) {

@@ -17,6 +17,9 @@ pub struct Ingest {
     /// The engine's settings (a Kafka worker's threads and partitions too).
     pub options: Options,
     pub source: Source,
+    /// A partition is compacted after a commit once it holds this many files
+    /// (`compact.min_files`).
+    pub compact_min_files: usize,
 }
 
 /// Where the events come from.
@@ -43,6 +46,7 @@ impl Ingest {
             apart: vec![("input", input.clone()), ("dead-letter file", dead_letter.clone())],
             options,
             source: Source::File { input, dead_letter },
+            compact_min_files: msma_sink::COMPACT_MIN_FILES,
         }
     }
 }
@@ -57,6 +61,7 @@ impl Config {
             file,
             kafka,
             metrics,
+            compact,
             log: _,
         } = self;
         let options = Options {
@@ -95,18 +100,29 @@ impl Config {
                 ));
             }
             (None, _, None) => return Err(Error::NoSource),
-            (None, _, Some(_)) => Source::Kafka(Box::new(worker(kafka, &options, metrics.metrics_listen)?)),
+            (None, _, Some(_)) => Source::Kafka(Box::new(worker(
+                kafka,
+                &options,
+                metrics.metrics_listen,
+                compact.compact_min_files(),
+            )?)),
         };
         Ok(Ingest {
             study,
             apart,
             options,
             source,
+            compact_min_files: compact.compact_min_files(),
         })
     }
 }
 
-fn worker(k: crate::Kafka, options: &Options, metrics_listen: Option<String>) -> Result<Worker> {
+fn worker(
+    k: crate::Kafka,
+    options: &Options,
+    metrics_listen: Option<String>,
+    compact_min_files: usize,
+) -> Result<Worker> {
     let (Some(brokers), Some(topic), Some(group)) = (&k.brokers, &k.topic, &k.group) else {
         return Err(Error::IncompleteWorker);
     };
@@ -122,6 +138,7 @@ fn worker(k: crate::Kafka, options: &Options, metrics_listen: Option<String>) ->
     config.connect_timeout = Duration::from_millis(k.connect_timeout_ms());
     config.threads = options.threads;
     config.max_partitions = options.max_partitions;
+    config.compact_min_files = compact_min_files;
     Ok(Worker {
         config,
         properties: k.kafka_properties,

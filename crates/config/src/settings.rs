@@ -192,6 +192,13 @@ settings! {
         /// librdkafka settings (TLS, SASL, tuning) as key=value lines
         kafka_properties as "client_properties": PathBuf, arg(value_name = "FILE");
     }
+    /// `[compact]`: compaction after commits, so that a trickle stays at a few files.
+    [compact] Compact, command(flatten) {
+        /// Compact a partition (dataset, network, year) once it holds this many files, and
+        /// the dedup index once it has this many runs (see `msma compact`); 0: never
+        /// after commits
+        compact_min_files as "min_files": usize, default = msma_sink::COMPACT_MIN_FILES;
+    }
     /// `[metrics]`: a worker's metrics server.
     [metrics] Metrics, command(flatten) {
         /// Serve /metrics, /health and /ready on this address, e.g. 127.0.0.1:9464

@@ -49,8 +49,9 @@ pub enum Outcome {
     /// Another writer committed the same source range first (its record's number):
     /// nothing was published.
     Conflict(u64),
-    /// Another writer committed some of the same events meanwhile (its record's
-    /// number): nothing was published, and the batch is to be read again.
+    /// Another writer committed some of the same events meanwhile, or a patient
+    /// withdrew (the record's number): nothing was published, and the batch is to be
+    /// read again.
     Retry(u64),
 }
 
@@ -65,7 +66,7 @@ pub fn commit(txn: Txn, batch: Batch, report: &mut Report) -> Result<Outcome, ms
             report.conflicts += 1;
             return Ok(Outcome::Conflict(seq));
         }
-        Err(msma_sink::Error::EventsCommitted(seq)) => {
+        Err(msma_sink::Error::EventsCommitted(seq) | msma_sink::Error::Withdrawn(seq)) => {
             report.conflicts += 1;
             return Ok(Outcome::Retry(seq));
         }
@@ -104,5 +105,7 @@ fn covers(source: &Source) -> String {
         } => format!("lines {first_line}-{last_line}"),
         Source::Kafka { ranges, .. } => format!("{} partition(s)", ranges.len()),
         Source::Rotation { .. } => "a key rotation".into(),
+        Source::Compaction => "a compaction".into(),
+        Source::Withdrawal { .. } => "a withdrawal".into(),
     }
 }

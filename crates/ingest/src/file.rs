@@ -33,8 +33,9 @@ pub fn ingest(
     }
     let input = crate::sniff::ndjson(input, name)?;
     dead.input(name);
-    // Events the zone holds already are not written again.
-    let transform = &transform.deduplicated(zone.dedup());
+    // Events the zone holds already are not written again; those of patients who
+    // withdrew are kept out.
+    let transform = &transform.for_zone(zone);
     let committed = &zone.state().segments.clone();
     let mut reader = LineReader::new(input, opts.max_line_bytes).publishing(opts.lines_read.clone());
     let mut report = Report::default();
@@ -65,6 +66,7 @@ pub fn ingest(
         let start = reader.can_seek().then(|| reader.offset());
         let mut txn = zone.begin()?;
         txn.set_threads(opts.threads);
+        txn.set_withdrawn_seen(transform.withdrawn_seen());
         let bounds = Bounds {
             after: line_no,
             end,
@@ -116,8 +118,9 @@ pub fn ingest(
                 report.already_committed += counts.read;
             }
             Outcome::Retry(seq) => {
-                // Another writer committed some of its events meanwhile: read it again,
-                // and they are duplicates now (a stream cannot be read again).
+                // Another writer committed some of its events meanwhile, or a patient
+                // withdrew: read it again, and they are duplicates, or kept out, now (a
+                // stream cannot be read again).
                 let start = start.ok_or(IngestError::CommittedMeanwhile(seq))?;
                 tracing::info!(
                     first_line = first,

@@ -16,6 +16,7 @@ mod rotate;
 mod sniff;
 mod study;
 mod transform;
+mod withdraw;
 
 pub use buffer::{DecodeError, RowBuffer};
 pub use commit::{Batch, Outcome, Report, commit};
@@ -27,3 +28,4 @@ pub use options::{MAX_PARTITIONS, Options};
 pub use rotate::{RotateError, Rotated, Rotation, rotate};
 pub use study::{Study, StudyError, StudySettings};
 pub use transform::{PartitionCap, PushError, Pushed, Transform};
+pub use withdraw::{WithdrawError, Withdrawal, withdraw};

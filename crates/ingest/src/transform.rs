@@ -5,6 +5,7 @@
 use arrow_array::RecordBatch;
 use msma_pseudo::{Domain, Policy, Pseudonymiser, departement, region_of};
 use msma_schema::{CellSink, Event, EventType, Partition, RejectKind, Rejection, dataset_columns};
+use msma_sink::Withdrawn;
 use msma_sink::dedup::{Index, Pending, Seen};
 use msma_sink::{BatchBuilder, RowGroup, Txn};
 use std::collections::{HashMap, HashSet};
@@ -102,8 +103,8 @@ pub struct Transform {
     years: RangeInclusive<i32>,
     cap: Option<Arc<PartitionCap>>,
     dedup: Option<Arc<Dedup>>,
-    /// The withdrawal tags of the patients who withdrew ([`Pseudonymiser::withdrawal_tag`]).
-    withdrawn: Arc<HashSet<[u8; 16]>>,
+    /// The patients who withdrew, by their withdrawal tags ([`Pseudonymiser::withdrawal_tag`]).
+    withdrawn: Arc<Withdrawn>,
     builders: HashMap<Partition, BatchBuilder>,
 }
 
@@ -121,13 +122,20 @@ impl Transform {
         }
     }
 
-    /// A fresh transform that rejects the events of the patients whose withdrawal tags
-    /// are `withdrawn` (the zone's, from its ledger).
-    pub fn withdrawing(&self, withdrawn: HashSet<[u8; 16]>) -> Self {
+    /// A fresh transform for `zone`: it writes only the events the zone does not hold
+    /// ([`Transform::deduplicated`]) and keeps out those of patients who withdrew, as the
+    /// zone learns of them.
+    pub fn for_zone(&self, zone: &msma_sink::Zone) -> Self {
         Self {
-            withdrawn: Arc::new(withdrawn),
-            ..self.fresh()
+            withdrawn: zone.withdrawn(),
+            ..self.deduplicated(zone.dedup())
         }
+    }
+
+    /// How many withdrawals this transform knows: give it to the transaction of the
+    /// events read from now on ([`msma_sink::Txn::set_withdrawn_seen`]).
+    pub fn withdrawn_seen(&self) -> usize {
+        self.withdrawn.len()
     }
 
     /// A fresh transform that writes only the events `index` does not hold, and

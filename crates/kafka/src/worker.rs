@@ -60,6 +60,8 @@ pub struct WorkerConfig {
     /// Partitions one commit may open: the worker commits when its rows reach them, and
     /// an event of a further partition in the same block is dead-lettered.
     pub max_partitions: usize,
+    /// A partition is compacted after a commit once it holds this many files.
+    pub compact_min_files: usize,
 }
 
 impl WorkerConfig {
@@ -85,6 +87,7 @@ impl WorkerConfig {
             properties: crate::ClientProperties::default(),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             max_partitions: msma_ingest::MAX_PARTITIONS,
+            compact_min_files: msma_sink::COMPACT_MIN_FILES,
         }
     }
 }
@@ -115,6 +118,8 @@ struct Pending {
     /// When the oldest buffered event came (the latency trigger's clock).
     since: Option<Instant>,
     bytes: usize,
+    /// The withdrawals known before the first event was read.
+    withdrawn_seen: usize,
 }
 
 impl Pending {
@@ -124,6 +129,7 @@ impl Pending {
             ranges: BTreeMap::new(),
             since: None,
             bytes: 0,
+            withdrawn_seen: transform.withdrawn_seen(),
         }
     }
 }
@@ -136,8 +142,9 @@ pub fn run(
     transform: &Transform,
     shutdown: &AtomicBool,
 ) -> Result<Report, WorkerError> {
-    // Events the zone holds already are not written again.
-    let transform = &transform.deduplicated(zone.dedup());
+    // Events the zone holds already are not written again; those of patients who
+    // withdrew are kept out.
+    let transform = &transform.for_zone(&zone);
     let zone = Arc::new(Mutex::new(zone));
     let context = Rebalancer {
         topic: cfg.topic.clone(),
@@ -405,6 +412,7 @@ impl Worker<'_> {
         let committed = zone.begin().and_then(|mut txn| {
             txn.set_threads(self.cfg.threads);
             txn.set_events(events);
+            txn.set_withdrawn_seen(pending.withdrawn_seen);
             if let Err(e) = txn.write_all(rows) {
                 let _ = txn.abort();
                 return Err(e);
@@ -432,6 +440,19 @@ impl Worker<'_> {
                 if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
                     tracing::warn!(error = %e, "could not commit offsets to Kafka (the log stays the truth)");
                 }
+                // A trickle's small files, rewritten once a partition holds enough; a
+                // failure (another writer's compaction won) waits for the next commit.
+                let compacted = match self.cfg.compact_min_files {
+                    0 => Ok(msma_sink::Compacted::default()),
+                    min => zone.compact(min),
+                };
+                match compacted {
+                    Ok(done) if done.record.is_some() => {
+                        tracing::info!(files = done.files_before, into = done.files_after, "compacted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "compaction after a commit failed"),
+                }
             }
             Ok(Outcome::Conflict(seq)) => {
                 tracing::warn!(
@@ -443,7 +464,7 @@ impl Worker<'_> {
             Ok(Outcome::Retry(seq)) => {
                 tracing::info!(
                     record = seq,
-                    "some events were committed by another writer meanwhile; reading the batch again"
+                    "some events were committed by another writer meanwhile, or a patient withdrew; reading the batch again"
                 );
                 self.rewind(consumer, &zone, counts.read)?;
             }

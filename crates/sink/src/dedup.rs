@@ -76,6 +76,23 @@ pub(crate) fn write_run(path: &Path, entries: &[Entry]) -> Result<(u64, String)>
     Ok((HEADER + (entries.len() * ENTRY) as u64, hex::encode(sha.finalize())))
 }
 
+/// The entries of a run file's bytes (read back by a compaction, which merges runs).
+pub(crate) fn parse_run(name: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
+    let bad = || Error::Ledger(format!("dedup run {name} is damaged"));
+    let (header, body) = bytes.split_at_checked(HEADER as usize).ok_or_else(bad)?;
+    let count = u64::from_le_bytes(header[8..].try_into().expect("8 bytes")) as usize;
+    if &header[..8] != MAGIC || body.len() != count * ENTRY {
+        return Err(bad());
+    }
+    Ok(body
+        .chunks_exact(ENTRY)
+        .map(|e| Entry {
+            key: e[..16].try_into().expect("16 bytes"),
+            content: e[16..].try_into().expect("8 bytes"),
+        })
+        .collect())
+}
+
 /// A published run, open for lookups.
 struct Run {
     file: File,
@@ -187,7 +204,8 @@ impl Bloom {
 
 struct State {
     filter: Bloom,
-    runs: Vec<(PathBuf, Run)>,
+    /// Each run by its path in the zone, with the local file it is read from.
+    runs: Vec<(String, PathBuf, Run)>,
 }
 
 /// The zone's committed events, shared by the threads of a writer.
@@ -207,16 +225,26 @@ impl Default for Index {
 }
 
 impl Index {
-    /// Adds the run of a new record, in `file` (a local copy, at `path`).
-    pub(crate) fn add(&self, path: PathBuf, file: File) -> Result<()> {
+    /// Adds the run of a new record, published at `name`, in `file` (a local copy, at
+    /// `path`). A compaction's run holds the events of the runs it `retires`: those
+    /// held are dropped (the run answers for them, in one read), and when all are, the
+    /// filter holds its keys already.
+    pub(crate) fn add(&self, name: &str, path: PathBuf, file: File, retires: &[&str]) -> Result<()> {
         let mut state = self.state.write().expect("no panic while held");
         let State { filter, runs } = &mut *state;
-        let run = Run::open(&path, file, |k| filter.insert(k))?;
-        runs.push((path, run));
+        let held = |n: &&str| runs.iter().any(|(r, ..)| r == n);
+        let known = !retires.is_empty() && retires.iter().all(held);
+        let run = Run::open(&path, file, |k| {
+            if !known {
+                filter.insert(k)
+            }
+        })?;
+        runs.retain(|(r, ..)| !retires.contains(&r.as_str()));
+        runs.push((name.to_owned(), path, run));
         if filter.keys > filter.capacity {
             // Rebuilt twice as large: the false positives stay near 1%.
             let mut grown = Bloom::new(filter.keys * 2);
-            for (path, run) in runs.iter() {
+            for (_, path, run) in runs.iter() {
                 run.keys(|_, k| grown.insert(k)).map_err(|e| Error::io(path, e))?;
             }
             *filter = grown;
@@ -230,7 +258,7 @@ impl Index {
         if !state.filter.may_hold(key) {
             return Ok(None);
         }
-        for (path, run) in state.runs.iter().rev() {
+        for (_, path, run) in state.runs.iter().rev() {
             if let Some(c) = run.find(key).map_err(|e| Error::io(path, e))? {
                 return Ok(Some(c));
             }

@@ -13,7 +13,10 @@
 mod apart;
 mod batch;
 mod checkpoint;
+mod compact;
 pub mod dedup;
+mod delete;
+mod digest;
 mod layout;
 mod local;
 mod location;
@@ -26,11 +29,14 @@ mod remote;
 mod state;
 mod tree;
 mod txn;
+mod withdrawn;
 mod zone;
 
 pub use apart::keep_apart;
 pub use batch::{BatchBuilder, arrow_schema};
 pub use checkpoint::{CHECKPOINT_DIR, CHECKPOINT_EVERY, CHECKPOINT_FORMAT, Checkpoint, checkpoint_name};
+pub use compact::{COMPACT_MIN_FILES, Compacted, Keep};
+pub use digest::RowsDigest;
 pub use layout::{LOG_DIR, META_DIR, RETIRED_DIR, retired_path};
 pub use location::{BadLocation, Location};
 pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
@@ -39,6 +45,7 @@ pub use remote::STALE_UPLOAD;
 pub use state::{Head, Run, ZoneState};
 pub use tree::holds;
 pub use txn::{RowGroup, Txn};
+pub use withdrawn::Withdrawn;
 pub use zone::Zone;
 
 use std::path::{Path, PathBuf};
@@ -87,6 +94,18 @@ pub enum Error {
     /// nothing was published, and the events are to be read again.
     #[error("some of these events were committed by another writer meanwhile (record {0})")]
     EventsCommitted(u64),
+    /// Another writer retired or rewrote some of a rewrite's files meanwhile (record
+    /// number): nothing was published.
+    #[error("some of these files were retired by another writer meanwhile (record {0}): nothing was rewritten")]
+    Retired(u64),
+    /// A patient withdrew while the events were read (record number): nothing was
+    /// published, and the events are to be read again, theirs now kept out.
+    #[error("a patient withdrew while these events were read (record {0}): nothing was published")]
+    Withdrawn(u64),
+    /// A rewrite's files do not hold the rows of the files it retires: nothing was
+    /// published.
+    #[error("the rewritten files do not hold the {0} of the files they replace: nothing was published")]
+    Unbalanced(String),
 }
 
 impl Error {

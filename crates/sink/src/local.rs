@@ -63,7 +63,9 @@ impl Local {
     pub fn open_run(&self, txn: &str, run: &FileEntry) -> Result<(PathBuf, File)> {
         let placed = self.root.join(&run.path);
         let staged = staged_file(&self.meta(STAGING_DIR).join(txn), &run.path);
-        for path in [&placed, &staged, &placed] {
+        // Retired by a compaction since its record was read.
+        let retired = self.root.join(crate::layout::retired_path(&run.path));
+        for path in [&placed, &staged, &placed, &retired] {
             match File::open(path) {
                 Ok(file) => return Ok((path.clone(), file)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -101,9 +103,11 @@ impl Local {
         Ok(linked)
     }
 
-    /// Renames staged files (see [`staged_file`]) into place, then syncs their folders.
-    /// Folders are made one by one, refusing a link planted since the zone was opened.
-    pub fn publish(&self, staged: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
+    /// Renames staged files (see [`staged_file`]) into place, then the `retired` files
+    /// under `_msma/retired/`, then syncs their folders. Folders are made one by one,
+    /// refusing a link planted since the zone was opened. Idempotent: recovery completes
+    /// what a dead writer began.
+    pub fn publish(&self, staged: &Path, files: &[FileEntry], retired: &[FileEntry], threads: usize) -> Result<()> {
         let mut parents = BTreeSet::new();
         for f in files {
             let mut from = staged_file(staged, &f.path);
@@ -124,6 +128,24 @@ impl Local {
             }
             fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
             parents.insert(parent);
+        }
+        for f in retired {
+            let (from, rel) = (self.root.join(&f.path), crate::layout::retired_path(&f.path));
+            let to = self.root.join(&rel);
+            if !from.exists() {
+                continue; // moved already
+            }
+            crate::tree::create_dirs(&self.root, Path::new(&rel).parent().expect("files sit in folders"))?;
+            fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+            // Vacuum counts a retired file's age from its retirement.
+            File::options()
+                .write(true)
+                .open(&to)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+                .map_err(|e| Error::io(&to, e))?;
+            for path in [from, to] {
+                parents.insert(path.parent().expect("files sit in folders").to_owned());
+            }
         }
         crate::parallel::run(threads, parents.into_iter().collect(), |dir| sync_dir(&dir))?;
         Ok(())
@@ -187,7 +209,7 @@ impl Local {
                     dir.file_name().and_then(|n| n.to_str()).unwrap_or_default()
                 );
                 if let Some(record) = committed.get(id.as_str()) {
-                    self.publish(&dir, &record.published(), 1)?;
+                    self.publish(&dir, &record.published(), &record.retired, 1)?;
                     tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
                 } else {
                     tracing::info!(txn = %id, "removed the files of an uncommitted transaction");

@@ -45,6 +45,13 @@ pub enum Source {
         crosswalk_sha256: String,
         crosswalk_entries: u64,
     },
+    /// The rows of live files of one partition rewritten into fewer, larger files (and
+    /// the dedup index's live runs merged into one): the record retires the inputs.
+    Compaction,
+    /// A patient's withdrawal: the live files holding their rows rewritten without them
+    /// (the record retires those files). `tag` is their withdrawal tag, a keyed digest
+    /// of their pseudonym (hex), by which writers keep their later events out.
+    Withdrawal { tag: String },
 }
 
 /// Offsets `first_offset..=last_offset` of one partition.
@@ -76,6 +83,9 @@ pub struct RowCounts {
     /// Events the zone already held, byte for byte: not written again.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub duplicates: u64,
+    /// Rows of the retired files a rewrite left out: read = written + removed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub removed: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -93,6 +103,10 @@ pub struct FileEntry {
     pub rows: u64,
     pub bytes: u64,
     pub sha256: String,
+    /// The digest of the file's rows ([`crate::RowsDigest`]), in hex; none in files
+    /// written before msma took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_digest: Option<String>,
 }
 
 /// One commit.
@@ -118,6 +132,14 @@ pub struct CommitRecord {
     /// `_msma/dedup/<txn>.idx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup: Option<FileEntry>,
+    /// The live files (dataset files and dedup runs) the record takes out of the zone's
+    /// state, each with its rows' digest: a rewrite's outputs and removed rows add up
+    /// to them ([`crate::RowsDigest`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<FileEntry>,
+    /// The digest of the rows of `retired` a rewrite left out (see [`RowCounts::removed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_digest: Option<String>,
 }
 
 impl CommitRecord {
@@ -207,15 +229,32 @@ pub fn verify_after<'a>(
 /// relative, of `/`-separated parts none empty, `.` or `..` nor holding `\\` or NUL,
 /// and not under `_msma/`. The error names the file by its place, never by its path.
 fn check_paths(name: &str, record: &CommitRecord) -> crate::Result<()> {
+    let normal = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.contains(['\\', '\0']);
     for (i, file) in record.files.iter().enumerate() {
         let parts: Vec<&str> = file.path.split('/').collect();
-        let normal = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.contains(['\\', '\0']);
         if !parts.iter().all(normal) || parts[0] == crate::META_DIR {
             return Err(crate::Error::Ledger(format!(
                 "{name}: the path of file {} of the record is not a relative path inside the zone \
                  (absolute, or with an empty, `.` or `..` part, or under {}/)",
                 i + 1,
                 crate::META_DIR
+            )));
+        }
+    }
+    for (i, file) in record.retired.iter().enumerate() {
+        let parts: Vec<&str> = file.path.split('/').collect();
+        let run = |name: &str| {
+            name.strip_suffix(".idx")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        };
+        let ok = match parts.as_slice() {
+            [meta, dir, name] if *meta == crate::META_DIR => *dir == crate::layout::DEDUP_DIR && run(name),
+            _ => parts.iter().all(normal),
+        };
+        if !ok {
+            return Err(crate::Error::Ledger(format!(
+                "{name}: the path of retired file {} of the record is neither a dataset file's nor a dedup run's",
+                i + 1
             )));
         }
     }

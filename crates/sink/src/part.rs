@@ -1,6 +1,8 @@
 //! One Parquet file being written: zstd (Snappy when small), statistics, dictionary
-//! encoding, msma's key-value metadata, and a SHA-256 computed as the bytes go out.
+//! encoding, msma's key-value metadata, a SHA-256 computed as the bytes go out, and the
+//! digest of its rows ([`RowsDigest`]) as they go in.
 
+use crate::digest::RowsDigest;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
@@ -59,12 +61,14 @@ pub struct Written {
     pub rows: u64,
     pub bytes: u64,
     pub sha256: String,
+    pub rows_digest: RowsDigest,
 }
 
 pub struct PartWriter {
     path: PathBuf,
     writer: ArrowWriter<Hashing>,
     rows: u64,
+    digest: RowsDigest,
 }
 
 impl PartWriter {
@@ -100,6 +104,7 @@ impl PartWriter {
             path: path.to_owned(),
             writer,
             rows: 0,
+            digest: RowsDigest::default(),
         })
     }
 
@@ -113,6 +118,8 @@ impl PartWriter {
 
     fn write(&mut self, batch: &RecordBatch) -> crate::Result<()> {
         self.rows += batch.num_rows() as u64;
+        let digest = RowsDigest::of_batch(batch).map_err(|e| crate::Error::parquet(&self.path, e.into()))?;
+        self.digest.add(&digest);
         self.writer
             .write(batch)
             .map_err(|e| crate::Error::parquet(&self.path, e))
@@ -138,6 +145,7 @@ impl PartWriter {
             rows: self.rows,
             bytes: sink.bytes,
             sha256: hex::encode(sink.sha.finalize()),
+            rows_digest: self.digest,
         })
     }
 }

@@ -80,7 +80,15 @@ impl Remote {
         let local = self.spool.path().join(run.path.replace('/', "%2F"));
         let bytes = self.runtime.block_on(async {
             match self.store.get(&self.key(&run.path)).await {
-                Err(object_store::Error::NotFound { .. }) => self.store.get(&self.staged_key(txn, &run.path)).await,
+                Err(object_store::Error::NotFound { .. }) => {
+                    match self.store.get(&self.staged_key(txn, &run.path)).await {
+                        // Retired by a compaction since its record was read.
+                        Err(object_store::Error::NotFound { .. }) => {
+                            self.store.get(&self.key(&crate::layout::retired_path(&run.path))).await
+                        }
+                        got => got,
+                    }
+                }
                 got => got,
             }?
             .bytes()
@@ -164,9 +172,10 @@ impl Remote {
         Ok(())
     }
 
-    /// Copies a committed transaction's uploads to their final keys, then deletes them.
-    /// Idempotent: another writer's recovery may be doing the same.
-    pub fn publish(&self, txn: &str, files: &[FileEntry]) -> Result<()> {
+    /// Copies a committed transaction's uploads to their final keys, moves the files it
+    /// retires under `_msma/retired/` (the copy's time is the retirement's), then
+    /// deletes the uploads. Idempotent: another writer's recovery may be doing the same.
+    pub fn publish(&self, txn: &str, files: &[FileEntry], retired: &[FileEntry]) -> Result<()> {
         self.runtime.block_on(async {
             stream::iter(files)
                 .map(|f| async move {
@@ -177,6 +186,21 @@ impl Remote {
                             Ok(meta) if meta.size == f.bytes => Ok(()),
                             _ => Err(Error::Ledger(format!("committed file {} is missing", f.path))),
                         },
+                        Err(e) => Err(self.error(e)),
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<()>()
+                .await?;
+            stream::iter(retired)
+                .map(|f| async move {
+                    let (from, to) = (self.key(&f.path), self.key(&crate::layout::retired_path(&f.path)));
+                    match self.store.copy(&from, &to).await {
+                        Ok(()) => match self.store.delete(&from).await {
+                            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                            Err(e) => Err(self.error(e)),
+                        },
+                        Err(object_store::Error::NotFound { .. }) => Ok(()), // moved already
                         Err(e) => Err(self.error(e)),
                     }
                 })
@@ -241,7 +265,7 @@ impl Remote {
         let stale_before = chrono::Utc::now() - STALE_UPLOAD;
         for (id, (keys, newest)) in txns {
             if let Some(record) = committed.get(id.as_str()) {
-                self.publish(&id, &record.published())?;
+                self.publish(&id, &record.published(), &record.retired)?;
                 tracing::info!(txn = %id, files = record.files.len(), "completed an interrupted commit");
             } else if newest < stale_before {
                 self.runtime

@@ -4,7 +4,7 @@
 
 use crate::log::{CommitRecord, FileEntry, Identity, Source, Stored};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The last record folded into a state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +39,9 @@ pub struct ZoneState {
     pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Whether a record holds an unkeyed file source (see [`Source::File`]).
     pub legacy_sources: bool,
+    /// The withdrawal tags of the patients who withdrew (see [`Source::Withdrawal`]).
+    #[serde(default)]
+    pub withdrawn: BTreeSet<String>,
 }
 
 impl ZoneState {
@@ -52,6 +55,10 @@ impl ZoneState {
     /// Folds in the record that follows the head (the log reader checked the chain).
     pub fn apply(&mut self, stored: &Stored) {
         let r: &CommitRecord = &stored.record;
+        for f in &r.retired {
+            self.files.remove(&f.path);
+            self.runs.remove(&f.path);
+        }
         for f in &r.files {
             self.files.insert(f.path.clone(), f.clone());
         }
@@ -80,7 +87,10 @@ impl ZoneState {
                 }
             }
             Source::File { .. } => self.legacy_sources = true,
-            Source::Rotation { .. } => {}
+            Source::Withdrawal { tag } => {
+                self.withdrawn.insert(tag.clone());
+            }
+            Source::Rotation { .. } | Source::Compaction => {}
         }
         self.identity = Some(r.identity.clone());
         self.head = Some(Head {

@@ -2,6 +2,7 @@
 //! record in the zone's log, or not at all.
 
 use crate::dedup::Entry;
+use crate::digest::RowsDigest;
 use crate::layout::staged_file;
 use crate::log::{self, CommitRecord, FileEntry, RowCounts, Source};
 use crate::parallel;
@@ -51,6 +52,12 @@ pub struct Txn<'z> {
     threads: usize,
     /// The events the commit holds, for the dedup index ([`Txn::set_events`]).
     events: Vec<Entry>,
+    /// The live files a rewrite retires, and the digest of their rows it leaves out
+    /// ([`Txn::set_retired`]).
+    retired: Vec<FileEntry>,
+    removed: RowsDigest,
+    /// How many withdrawals the events were checked against ([`Txn::set_withdrawn_seen`]).
+    withdrawn_seen: Option<usize>,
 }
 
 impl Zone {
@@ -68,6 +75,9 @@ impl Zone {
             tick: 0,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             events: Vec::new(),
+            retired: Vec::new(),
+            withdrawn_seen: None,
+            removed: RowsDigest::default(),
         })
     }
 }
@@ -78,6 +88,23 @@ impl Txn<'_> {
     /// [`Error::EventsCommitted`] if a commit made since holds one of them.
     pub fn set_events(&mut self, events: Vec<Entry>) {
         self.events = events;
+    }
+
+    /// Makes the commit a rewrite ([`crate::compact`]): it retires `retired` (live files,
+    /// each with its rows' digest, and dedup runs), whose rows its files hold but those
+    /// of digest `removed`, and whose events its dedup run holds. The commit is refused
+    /// unless the rows add up ([`Error::Unbalanced`]), or if another writer retired one
+    /// of them meanwhile ([`Error::Retired`]).
+    pub(crate) fn set_retired(&mut self, retired: Vec<FileEntry>, removed: RowsDigest) {
+        self.retired = retired;
+        self.removed = removed;
+    }
+
+    /// The number of withdrawals ([`crate::Withdrawn::len`]) the commit's events were
+    /// checked against before the first was read: the commit is refused with
+    /// [`Error::Withdrawn`] if the zone knows more by then.
+    pub fn set_withdrawn_seen(&mut self, seen: usize) {
+        self.withdrawn_seen = Some(seen);
     }
 
     /// Encodes up to `threads` files at once (default: one per core).
@@ -203,6 +230,9 @@ impl Txn<'_> {
             mut closed,
             threads,
             events,
+            retired,
+            removed,
+            withdrawn_seen,
             ..
         } = self;
         closed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -211,7 +241,7 @@ impl Txn<'_> {
         for ((dataset, version, partition), index, written) in closed {
             let rel = format!(
                 "{dataset}/{partition}/{}",
-                file_name(&source, version, index, &written.sha256)
+                file_name(&source, &retired, version, index, &written.sha256)
             );
             let staged = staged_file(&dir, &rel);
             if let Err(e) = fs::rename(&written.path, &staged) {
@@ -229,6 +259,7 @@ impl Txn<'_> {
                 rows: written.rows,
                 bytes: written.bytes,
                 sha256: written.sha256,
+                rows_digest: Some(written.rows_digest.to_hex()),
             });
         }
         let dedup = match write_events(&dir, &id, &events) {
@@ -238,6 +269,10 @@ impl Txn<'_> {
                 return Err(e);
             }
         };
+        if let Err(e) = balance(&retired, &files, dedup.as_ref(), &rows, &removed) {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
         let staged: Vec<FileEntry> = files.iter().chain(&dedup).cloned().collect();
         // Until the record exists, a failure leaves nothing behind; after, the staged
         // files belong to the commit and wait for recovery.
@@ -252,7 +287,18 @@ impl Txn<'_> {
                 zone.discard(&id, &dir, &staged)?;
                 return Err(Error::Conflict(zone.state.seq()));
             }
-            if let Some(held) = committed_meanwhile(zone, &events).map_err(|e| not_committed(zone, e))? {
+            if let Some(gone) = retired.iter().find(|f| !live(&zone.state, f)) {
+                tracing::info!(file = %gone.path, "a file to retire was retired by another writer");
+                zone.discard(&id, &dir, &staged)?;
+                return Err(Error::Retired(zone.state.seq()));
+            }
+            if withdrawn_seen.is_some_and(|seen| zone.withdrawn.len() > seen) {
+                zone.discard(&id, &dir, &staged)?;
+                return Err(Error::Withdrawn(zone.state.seq()));
+            }
+            // A rewrite's events come from the runs it retires, which hold them.
+            let fresh = if retired.is_empty() { &events[..] } else { &[] };
+            if let Some(held) = committed_meanwhile(zone, fresh).map_err(|e| not_committed(zone, e))? {
                 zone.discard(&id, &dir, &staged)?;
                 return Err(Error::EventsCommitted(held));
             }
@@ -269,6 +315,8 @@ impl Txn<'_> {
                 rows,
                 files: files.clone(),
                 dedup: dedup.clone(),
+                retired: retired.clone(),
+                removed_digest: (rows.removed > 0).then(|| removed.to_hex()),
             };
             if zone
                 .create_record(record.seq, &log::to_bytes(&record))
@@ -278,7 +326,13 @@ impl Txn<'_> {
             }
             // Another writer took this number: read its record and check again.
         };
-        zone.publish(&id, &dir, &record.published(), threads.max(SYNC_THREADS))?;
+        zone.publish(
+            &id,
+            &dir,
+            &record.published(),
+            &record.retired,
+            threads.max(SYNC_THREADS),
+        )?;
         fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         zone.refresh()?;
         Ok(record)
@@ -306,6 +360,7 @@ fn write_events(dir: &std::path::Path, txn: &str, events: &[Entry]) -> Result<Op
         rows: events.len() as u64,
         bytes,
         sha256,
+        rows_digest: None,
     }))
 }
 
@@ -321,13 +376,61 @@ fn committed_meanwhile(zone: &Zone, events: &[Entry]) -> Result<Option<u64>> {
     Ok(None)
 }
 
+/// Whether `file` is live in `state`, as it was when a rewrite read it.
+fn live(state: &crate::ZoneState, file: &FileEntry) -> bool {
+    let held = state
+        .files
+        .get(&file.path)
+        .or(state.runs.get(&file.path).map(|r| &r.file));
+    held.is_some_and(|h| h.sha256 == file.sha256)
+}
+
+/// Refuses a rewrite whose files do not hold exactly the rows of the files it retires,
+/// but those it removes, or whose dedup run does not hold the events of the runs it
+/// retires.
+fn balance(
+    retired: &[FileEntry],
+    files: &[FileEntry],
+    dedup: Option<&FileEntry>,
+    rows: &RowCounts,
+    removed: &RowsDigest,
+) -> Result<()> {
+    if retired.is_empty() {
+        return Ok(());
+    }
+    let (runs, inputs): (Vec<&FileEntry>, Vec<&FileEntry>) = retired.iter().partition(|f| f.dataset == crate::META_DIR);
+    let digest = |fs: &mut dyn Iterator<Item = &FileEntry>| -> Option<RowsDigest> {
+        fs.map(|f| f.rows_digest.as_deref().and_then(RowsDigest::from_hex))
+            .sum()
+    };
+    let mut out = digest(&mut files.iter()).unwrap_or_default();
+    out.add(removed);
+    let count = |fs: &[&FileEntry]| fs.iter().map(|f| f.rows).sum::<u64>();
+    let written: u64 = files.iter().map(|f| f.rows).sum();
+    if count(&inputs) != written + rows.removed
+        || rows.read != count(&inputs)
+        || rows.written != written
+        || digest(&mut inputs.iter().copied()) != Some(out)
+    {
+        return Err(Error::Unbalanced("rows".into()));
+    }
+    if count(&runs) != dedup.map_or(0, |d| d.rows) {
+        return Err(Error::Unbalanced("events of the dedup index".into()));
+    }
+    Ok(())
+}
+
 /// `part-v<schema version>-<digest>.parquet`, the digest taken over the file's SHA-256,
-/// its commit's source range and its number among the commit's files of its partition.
+/// its commit's source range (and the files it retires) and its number among the
+/// commit's files of its partition.
 /// Names are unique (a source range commits once) yet say nothing of the range, the
 /// input or the source partition, and differ between studies as the files' bytes do.
-fn file_name(source: &Source, version: u16, index: usize, sha256: &str) -> String {
+fn file_name(source: &Source, retired: &[FileEntry], version: u16, index: usize, sha256: &str) -> String {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(source).expect("a source serialises"));
+    for f in retired {
+        h.update(f.sha256.as_bytes());
+    }
     h.update(index.to_le_bytes());
     h.update(sha256.as_bytes());
     format!("part-v{version}-{}.parquet", &hex::encode(h.finalize())[..32])

@@ -7,6 +7,7 @@ use crate::local::Local;
 use crate::log::{FileEntry, Identity};
 use crate::remote::Remote;
 use crate::state::ZoneState;
+use crate::withdrawn::Withdrawn;
 use crate::{Error, Location, Result, ZoneReader, block_on};
 use chrono::{Datelike, NaiveDate};
 use std::fs;
@@ -33,6 +34,8 @@ pub struct Zone {
     pub(crate) commit_period: Box<dyn Fn(NaiveDate) -> NaiveDate + Send + Sync>,
     /// The events of every commit read so far.
     pub(crate) index: Arc<Index>,
+    /// The withdrawal tags of the state, for the writers' transforms.
+    pub(crate) withdrawn: Arc<Withdrawn>,
     /// This writer saves a checkpoint after each record it commits whose number is a
     /// multiple of this ([`crate::checkpoint`]).
     checkpoint_every: u64,
@@ -62,6 +65,7 @@ impl Zone {
             writer,
             commit_period: Box::new(|d| d.with_day(1).expect("every month has a first day")),
             index: Arc::default(),
+            withdrawn: Arc::default(),
             checkpoint_every: crate::CHECKPOINT_EVERY,
         };
         zone.refresh()?;
@@ -106,7 +110,7 @@ impl Zone {
         {
             self.check_identity(state.identity.as_ref())?;
             for run in state.runs.values() {
-                self.add_run(&run.txn, &run.file)?;
+                self.add_run(&run.txn, &run.file, &[])?;
             }
             self.state = state;
         }
@@ -118,11 +122,17 @@ impl Zone {
         for stored in &new {
             self.check_identity(Some(&stored.record.identity))?;
         }
+        // A run that a later record retires is not loaded: that record's run holds its
+        // events.
+        let retired: std::collections::BTreeSet<String> = (new.iter().flat_map(|s| &s.record.retired))
+            .map(|f| f.path.clone())
+            .collect();
         // A record is kept once its run is in the index, so that a failure here leaves
         // the two in step and the next refresh starts where this one stopped.
         for stored in new {
-            if let Some(run) = &stored.record.dedup {
-                self.add_run(&stored.record.txn, run)?;
+            if let Some(run) = stored.record.dedup.as_ref().filter(|r| !retired.contains(&r.path)) {
+                let retires: Vec<&str> = stored.record.retired.iter().map(|f| f.path.as_str()).collect();
+                self.add_run(&stored.record.txn, run, &retires)?;
             }
             self.state.apply(&stored);
             let mine = stored.record.txn.split('/').next() == Some(self.writer.as_str());
@@ -130,7 +140,16 @@ impl Zone {
                 self.save_checkpoint();
             }
         }
+        if self.withdrawn.len() != self.state.withdrawn.len() {
+            self.withdrawn.extend(&self.state.withdrawn);
+        }
         Ok(())
+    }
+
+    /// The patients who withdrew, kept up to date as the log is read, for the writers
+    /// that keep their events out.
+    pub fn withdrawn(&self) -> Arc<Withdrawn> {
+        Arc::clone(&self.withdrawn)
     }
 
     fn check_identity(&self, held: Option<&Identity>) -> Result<()> {
@@ -142,12 +161,13 @@ impl Zone {
         }
     }
 
-    fn add_run(&self, txn: &str, run: &FileEntry) -> Result<()> {
+    /// Adds a run to the index, `retires` those of it that a record's merged run holds.
+    fn add_run(&self, txn: &str, run: &FileEntry, retires: &[&str]) -> Result<()> {
         let (path, file) = match &self.storage {
             Storage::Local(l) => l.open_run(txn, run)?,
             Storage::Remote(r) => r.fetch_run(txn, run)?,
         };
-        self.index.add(path, file)
+        self.index.add(&run.path, path, file, retires)
     }
 
     /// Saves the checkpoint of the state: a cache, so that a failure costs the next
@@ -190,11 +210,19 @@ impl Zone {
         }
     }
 
-    /// Moves a committed transaction's files to their final place.
-    pub(crate) fn publish(&self, txn: &str, dir: &Path, files: &[FileEntry], threads: usize) -> Result<()> {
+    /// Moves a committed transaction's files to their final place, and the files it
+    /// retires under `_msma/retired/`.
+    pub(crate) fn publish(
+        &self,
+        txn: &str,
+        dir: &Path,
+        files: &[FileEntry],
+        retired: &[FileEntry],
+        threads: usize,
+    ) -> Result<()> {
         match &self.storage {
-            Storage::Local(l) => l.publish(dir, files, threads),
-            Storage::Remote(r) => r.publish(txn, files),
+            Storage::Local(l) => l.publish(dir, files, retired, threads),
+            Storage::Remote(r) => r.publish(txn, files, retired),
         }
     }
 
