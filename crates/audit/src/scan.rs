@@ -64,15 +64,14 @@ async fn scan_zone(reader: &ZoneReader, known: &HashSet<String>) -> Result<ScanR
     let files = reader.files().await.map_err(Problem::reading)?;
     scan_names(&files, known, &mut report);
     scan_ledger(reader, known, &mut report).await?;
-    // Retired files wait under _msma/retired/ for vacuum: their rows are scanned too.
-    let ledger = reader.ledger(None).await.map_err(Problem::reading)?.unwrap_or_default();
-    let mut retired = Vec::new();
-    for f in ledger.iter().flat_map(|st| &st.record.retired) {
-        let at = msma_sink::retired_path(&f.path);
-        if f.dataset != META_DIR && reader.sha256(&at).await.map_err(Problem::reading)?.is_some() {
-            retired.push((at, f.path.clone()));
-        }
-    }
+    // Retired files wait under _msma/retired/ for vacuum: their rows are scanned too,
+    // as listed (a ledger edited to hide one hides nothing).
+    let retired: Vec<(String, String)> = (reader.retired_files().await.map_err(Problem::reading)?.into_iter())
+        .map(|at| {
+            let rel = at.strip_prefix(&msma_sink::retired_path("")).unwrap_or(&at).to_owned();
+            (at, rel)
+        })
+        .collect();
     let live = files.iter().map(|f| (f.clone(), f.clone()));
     for (at, rel) in live.chain(retired).filter(|(_, f)| f.ends_with(".parquet")) {
         let (rel, shown) = (&at, shown_path(&rel, known));

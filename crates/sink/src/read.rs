@@ -196,6 +196,36 @@ impl ZoneReader {
         }
     }
 
+    /// Every file waiting under `_msma/retired/` for vacuum, relative to the zone's root,
+    /// sorted: listed, whatever the ledger says, for scans that must read every byte.
+    pub async fn retired_files(&self) -> Result<Vec<String>> {
+        let under = crate::retired_path("");
+        let mut files = match &self.root {
+            Root::Local(root) => match root.join(&under).is_dir() {
+                true => local_files(&root.join(&under))?,
+                false => Vec::new(),
+            },
+            Root::Store { store, prefix, url } => {
+                let depth = crate::object_key(prefix, &under).parts().count();
+                (list(store.as_ref(), prefix, url, Some(under.trim_end_matches('/')))
+                    .await?
+                    .iter())
+                .map(|m| {
+                    m.location
+                        .parts()
+                        .skip(depth)
+                        .map(|p| p.as_ref().to_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .collect()
+            }
+        };
+        files.iter_mut().for_each(|f| *f = format!("{under}{f}"));
+        files.sort();
+        Ok(files)
+    }
+
     /// The names of the entries of the log folder, sorted, records or not; none when it
     /// cannot be read.
     pub async fn log_entries(&self) -> Result<Vec<String>> {
