@@ -6,32 +6,41 @@ use msma_pseudo::{MasterKey, Pseudonymiser, StudyId};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// A patient named on a request to the custodian, with its legal basis.
 #[derive(clap::Args)]
-pub struct Args {
+pub struct PatientArgs {
     /// The master key file.
     #[arg(long)]
-    keys: PathBuf,
-    /// The study whose pseudonym is wanted.
+    pub keys: PathBuf,
+    /// The study.
     #[arg(long)]
-    study: String,
+    pub study: String,
     /// The patient's network.
     #[arg(long)]
-    network: String,
+    pub network: String,
     /// The patient's local identifier in that network, or - to read it from the first
     /// line of standard input (an argument shows in the process list).
     #[arg(long)]
-    local_id: String,
-    /// The legal basis of the request (recorded).
+    pub local_id: String,
+    /// The legal basis of the request, or the patient's objection, with its date and
+    /// form (recorded).
     #[arg(long)]
-    reason: String,
+    pub reason: String,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    patient: PatientArgs,
     /// Another register for this request; it is noted in the register beside the key
     /// all the same [default: the key file's path + ".requests.ndjson"].
     #[arg(long)]
     register: Option<PathBuf>,
 }
 
-pub fn run(a: Args) -> Result<ExitCode> {
-    let patient = Patient::from_args(&a.study, &a.network, &a.local_id, &a.reason)?;
+pub fn run(args: Args) -> Result<ExitCode> {
+    let a = &args.patient;
+    let patient = Patient::from_args(a)?;
     let key = MasterKey::load(&a.keys)?;
     let study = patient.study;
     let pseudonym = Pseudonymiser::new(&key.study_key(&study)).patient(&a.network, &patient.local_id);
@@ -43,7 +52,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         ..Entry::new(kind)
     };
     let real = requests::beside(&a.keys);
-    let register = a.register.clone().unwrap_or_else(|| real.clone());
+    let register = args.register.clone().unwrap_or_else(|| real.clone());
     let refused = "the request could not be recorded, so no pseudonym is given";
     if !same_file(&register, &real) {
         let note = Entry {
@@ -69,22 +78,22 @@ pub struct Patient {
 impl Patient {
     /// Checks the arguments of a request; `local_id` `-` reads the local id from the
     /// first line of standard input.
-    pub fn from_args(study: &str, network: &str, local_id: &str, reason: &str) -> Result<Self> {
+    pub fn from_args(a: &PatientArgs) -> Result<Self> {
         anyhow::ensure!(
-            reason.trim().len() >= 10,
+            a.reason.trim().len() >= 10,
             "--reason must state the legal basis of the request"
         );
-        let study = StudyId::new(study)?;
+        let study = StudyId::new(&a.study)?;
         // The rule of an event's network_id: a pseudonym for any other links to no event.
-        msma_schema::network_id_rule(network).map_err(|rule| anyhow::anyhow!("--network: {rule}"))?;
-        let local_id = if local_id == "-" {
+        msma_schema::network_id_rule(&a.network).map_err(|rule| anyhow::anyhow!("--network: {rule}"))?;
+        let local_id = if a.local_id == "-" {
             let mut line = String::new();
             std::io::stdin()
                 .read_line(&mut line)
                 .context("--local-id -: reading the local id from standard input")?;
             line.trim_end_matches(['\n', '\r']).to_owned()
         } else {
-            local_id.to_owned()
+            a.local_id.clone()
         };
         anyhow::ensure!(!local_id.trim().is_empty(), "--local-id: the local id is empty");
         Ok(Self { study, local_id })

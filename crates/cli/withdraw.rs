@@ -1,11 +1,10 @@
 //! `msma withdraw`: a patient's objection (GDPR art. 21) carried out in a study's zone,
 //! and recorded in the custodian's register with the pseudonym, never the local id.
 
-use crate::pseudonymise::Patient;
+use crate::pseudonymise::{Patient, PatientArgs};
 use anyhow::{Context, Result};
 use msma_audit::requests::{self, Entry, Kind};
 use msma_pseudo::MasterKey;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -13,28 +12,15 @@ pub struct Args {
     /// The study's research zone: a folder, or s3://bucket/prefix.
     #[arg(long, value_parser = crate::LocationArg)]
     data: msma_sink::Location,
-    /// The master key file.
-    #[arg(long)]
-    keys: PathBuf,
-    /// The study the patient withdraws from.
-    #[arg(long)]
-    study: String,
-    /// The patient's network.
-    #[arg(long)]
-    network: String,
-    /// The patient's local identifier in that network, or - to read it from the first
-    /// line of standard input (an argument shows in the process list).
-    #[arg(long)]
-    local_id: String,
-    /// The patient's objection, as recorded (its date and form).
-    #[arg(long)]
-    reason: String,
+    #[command(flatten)]
+    patient: PatientArgs,
 }
 
-pub fn run(a: Args) -> Result<ExitCode> {
-    let patient = Patient::from_args(&a.study, &a.network, &a.local_id, &a.reason)?;
+pub fn run(args: Args) -> Result<ExitCode> {
+    let a = &args.patient;
+    let patient = Patient::from_args(a)?;
     let key = MasterKey::load(&a.keys)?;
-    let data = a.data;
+    let data = args.data;
     let done = msma_ingest::withdraw(&data, &key, &patient.study, &a.network, &patient.local_id)?;
     let entry = Entry {
         study_id: Some(patient.study.to_string()),
