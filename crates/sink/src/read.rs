@@ -178,17 +178,9 @@ impl ZoneReader {
         match &self.root {
             Root::Local(root) => local_files(root),
             Root::Store { store, prefix, url } => {
-                let depth = prefix.parts().count();
                 let mut files: Vec<String> = (list(store.as_ref(), prefix, url, None).await?.iter())
-                    .map(|m| {
-                        m.location
-                            .parts()
-                            .skip(depth)
-                            .map(|p| p.as_ref().to_owned())
-                            .collect::<Vec<_>>()
-                    })
-                    .filter(|parts| parts.first().is_some_and(|p| p != META_DIR))
-                    .map(|parts| parts.join("/"))
+                    .map(|m| below(prefix, &m.location))
+                    .filter(|rel| rel.split('/').next().is_some_and(|p| p != META_DIR))
                     .collect();
                 files.sort();
                 Ok(files)
@@ -200,28 +192,19 @@ impl ZoneReader {
     /// sorted: listed, whatever the ledger says, for scans that must read every byte.
     pub async fn retired_files(&self) -> Result<Vec<String>> {
         let under = crate::retired_path("");
-        let mut files = match &self.root {
-            Root::Local(root) => match root.join(&under).is_dir() {
-                true => local_files(&root.join(&under))?,
-                false => Vec::new(),
-            },
+        let mut files: Vec<String> = match &self.root {
+            Root::Local(root) if root.join(&under).is_dir() => (local_files(&root.join(&under))?.iter())
+                .map(|f| format!("{under}{f}"))
+                .collect(),
+            Root::Local(_) => Vec::new(),
             Root::Store { store, prefix, url } => {
-                let depth = crate::object_key(prefix, &under).parts().count();
                 (list(store.as_ref(), prefix, url, Some(under.trim_end_matches('/')))
                     .await?
                     .iter())
-                .map(|m| {
-                    m.location
-                        .parts()
-                        .skip(depth)
-                        .map(|p| p.as_ref().to_owned())
-                        .collect::<Vec<_>>()
-                        .join("/")
-                })
+                .map(|m| below(prefix, &m.location))
                 .collect()
             }
         };
-        files.iter_mut().for_each(|f| *f = format!("{under}{f}"));
         files.sort();
         Ok(files)
     }
@@ -473,6 +456,16 @@ fn local_files(zone: &Path) -> Result<Vec<String>> {
 async fn list(store: &dyn ObjectStore, prefix: &ObjectPath, url: &Url, sub: Option<&str>) -> Result<Vec<ObjectMeta>> {
     let under = sub.map_or_else(|| prefix.clone(), |s| key(prefix, s));
     (store.list(Some(&under)).try_collect().await).map_err(|e| Error::store(url, e))
+}
+
+/// The path of `key` below `prefix`, with `/` separators.
+fn below(prefix: &ObjectPath, key: &ObjectPath) -> String {
+    let parts: Vec<String> = key
+        .parts()
+        .skip(prefix.parts().count())
+        .map(|p| p.as_ref().to_owned())
+        .collect();
+    parts.join("/")
 }
 
 /// `rel` (with `/` separators) under `prefix`.
