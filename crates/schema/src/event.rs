@@ -124,10 +124,9 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
     };
     check(checks::uuid(&env.event_id), "event_id: expected a UUID")?;
     checks::network_id_rule(&env.network_id).map_err(|rule| Rejection::violation(format!("network_id: {rule}")))?;
-    check(
-        checks::token(&env.microstructure_id),
-        &format!("microstructure_id: {TOKEN_RULE}"),
-    )?;
+    if !checks::token(&env.microstructure_id) {
+        return Err(Rejection::violation(format!("microstructure_id: {TOKEN_RULE}")));
+    }
     let occurred_at = checks::occurred_at(&env.occurred_at).ok_or_else(|| {
         Rejection::violation("occurred_at: expected an RFC 3339 date-time from 2000 to 2099 with an offset")
     })?;
