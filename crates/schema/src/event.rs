@@ -4,13 +4,12 @@
 use crate::checks;
 use crate::codes::Sex;
 use crate::field::TOKEN_RULE;
-use crate::int::Int;
 use crate::payload::{EventType, Payload};
+use crate::read::{Envelope, Slot};
 use crate::rejection::{RejectKind, Rejection};
-use crate::strict::{from_object, json_rejection, object};
+use crate::strict::{from_object, json_rejection};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -47,26 +46,6 @@ impl fmt::Debug for Patient<'_> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    event_id: Cow<'a, str>,
-    #[serde(borrow)]
-    event_type: Cow<'a, str>,
-    schema_version: Int<1, 65535>,
-    #[serde(borrow)]
-    network_id: Cow<'a, str>,
-    #[serde(borrow)]
-    microstructure_id: Cow<'a, str>,
-    #[serde(borrow)]
-    occurred_at: Cow<'a, str>,
-    #[serde(borrow, deserialize_with = "object")]
-    patient: Patient<'a>,
-    #[serde(borrow)]
-    payload: &'a RawValue,
-}
-
 /// A valid event, borrowing its strings from the line it was decoded from.
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
@@ -100,20 +79,26 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
         )
     })?;
     let version = env.schema_version.get() as u16;
-    let raw = env.payload.get();
-    // Where the payload starts in the line, for the columns of its errors.
-    let offset = raw.as_ptr() as usize - text.as_ptr() as usize;
-    let payload = Payload::decode(event_type, version, raw, offset)
-        .ok_or_else(|| {
-            Rejection::new(
-                RejectKind::UnknownSchemaVersion,
-                format!(
-                    "schema_version: {event_type} has no such version, expected one of {:?}",
-                    event_type.versions()
-                ),
-            )
-        })?
-        .map_err(Rejection::violation)?;
+    let no_such_version = || {
+        Rejection::new(
+            RejectKind::UnknownSchemaVersion,
+            format!(
+                "schema_version: {event_type} has no such version, expected one of {:?}",
+                event_type.versions()
+            ),
+        )
+    };
+    let payload = match env.payload {
+        Slot::Decoded(payload) => payload.check().map(|()| payload),
+        Slot::Raw(raw) => {
+            let raw = raw.get();
+            // Where the payload starts in the line, for the columns of its errors.
+            let offset = raw.as_ptr() as usize - text.as_ptr() as usize;
+            Payload::decode(event_type, version, raw, offset).ok_or_else(no_such_version)?
+        }
+        Slot::Skipped => return Err(no_such_version()),
+    }
+    .map_err(Rejection::violation)?;
 
     let check = |ok: bool, what: &str| {
         if ok {

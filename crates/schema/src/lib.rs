@@ -17,6 +17,7 @@ mod field;
 pub mod generate;
 mod int;
 mod payload;
+mod read;
 pub mod redact;
 mod rejection;
 pub mod shapes;

@@ -8,8 +8,9 @@ use crate::codes::*;
 use crate::dataset::{CellSink, Column};
 use crate::field::{Codes, Domain, Field, Meeting, Professional, Token, Value};
 use crate::int::Int;
-use crate::strict::{from_object, json_rejection};
+use crate::strict::{from_object, json_rejection, object};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer};
 
 /// `Some` of the literal, or `None` without one.
 macro_rules! some {
@@ -138,6 +139,18 @@ macro_rules! event_types {
                 match self { $(Self::$variant(p) => p.write_cells(out, pseudonymise)),+ }
             }
 
+            /// The seed that decodes a payload of the given type and version as the
+            /// envelope is read, in one pass. `None` when that version of that type
+            /// does not exist.
+            pub(crate) fn seed(event_type: EventType, version: u16) -> Option<PayloadSeed> {
+                event_type.versions().contains(&version).then_some(PayloadSeed { event_type, version })
+            }
+
+            /// The rules serde does not check, of a payload decoded by its seed.
+            pub(crate) fn check(&self) -> Result<(), String> {
+                match self { $(Self::$variant(p) => p.check()),+ }
+            }
+
             /// Decodes the payload of an event of the given type and version. `None`
             /// when that version of that type does not exist.
             pub(crate) fn decode(
@@ -158,7 +171,25 @@ macro_rules! event_types {
                 })
             }
         }
+
+        impl<'de> DeserializeSeed<'de> for PayloadSeed {
+            type Value = Payload<'de>;
+
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Payload<'de>, D::Error> {
+                match (self.event_type, self.version) {
+                    $((EventType::$variant, $version) => object::<D, $name>(d).map(Payload::$variant),)+
+                    // `Payload::seed` makes seeds of existing versions only.
+                    (t, v) => Err(serde::de::Error::custom(format_args!("{t} has no version {v}"))),
+                }
+            }
+        }
     };
+}
+
+/// Decodes one type and version of payload, see [`Payload::seed`].
+pub(crate) struct PayloadSeed {
+    event_type: EventType,
+    version: u16,
 }
 
 event_types! { 'a;
