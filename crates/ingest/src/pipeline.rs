@@ -119,9 +119,11 @@ fn read_blocks(
     let new_block = |seq, first_line| Block::new(seq, first_line, BLOCK_LINES, 2 << 20);
     let mut block = new_block(seq, line_no + 1);
     let mut matched = false;
-    while let Some(line) = reader.next(&mut |b| digest.update(b)).map_err(IngestError::Input)? {
+    while let Some(oversized) =
+        (reader.next_into(&mut block.data, &mut |b| digest.update(b))).map_err(IngestError::Input)?
+    {
         line_no += 1;
-        block.push(line.bytes, line.oversized);
+        block.end_line(oversized);
         if bounds.candidates.iter().any(|(last, _)| *last == line_no) {
             let so_far = digest.hex();
             if bounds
