@@ -6,6 +6,7 @@
 mod broker;
 mod client;
 mod deadletter;
+mod inflight;
 pub mod metrics;
 mod producer;
 mod properties;
