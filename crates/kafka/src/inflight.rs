@@ -46,16 +46,12 @@ pub(crate) struct Done {
     pub commit: Duration,
 }
 
-pub(crate) struct InFlight {
-    thread: JoinHandle<(Result<Outcome, msma_sink::Error>, Report, Duration, Duration)>,
-    summary: Summary,
-}
+pub(crate) struct InFlight(JoinHandle<Done>);
 
 impl InFlight {
     /// Starts committing `work`; returns once the commit holds the zone.
     pub fn start(zone: Arc<Mutex<Zone>>, work: Work) -> Self {
         let (holding, held) = mpsc::sync_channel(0);
-        let summary = work.summary.clone();
         let thread = std::thread::spawn(move || {
             let mut zone = zone.lock().expect("not poisoned");
             // The worker waits for this: a commit handed over is never overtaken by a revoke.
@@ -64,33 +60,24 @@ impl InFlight {
         });
         held.recv()
             .expect("the commit thread does not panic before it holds the zone");
-        Self { thread, summary }
+        Self(thread)
     }
 
     pub fn finished(&self) -> bool {
-        self.thread.is_finished()
+        self.0.is_finished()
     }
 
     pub fn wait(self) -> Done {
-        let (outcome, report, flush, commit) =
-            (self.thread.join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Done {
-            summary: self.summary,
-            outcome,
-            report,
-            flush,
-            commit,
-        }
+        self.0.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 
-/// The outcome, what it adds to the report, and the flush's and the record's durations.
-fn commit(zone: &mut Zone, work: Work) -> (Result<Outcome, msma_sink::Error>, Report, Duration, Duration) {
+fn commit(zone: &mut Zone, work: Work) -> Done {
     let Summary {
         ranges,
         counts,
         rejected,
-    } = work.summary;
+    } = work.summary.clone();
     let batch = Batch {
         source: Source::Kafka {
             topic: work.topic,
@@ -128,5 +115,11 @@ fn commit(zone: &mut Zone, work: Work) -> (Result<Outcome, msma_sink::Error>, Re
             Err(e) => tracing::warn!(error = %e, "compaction after a commit failed"),
         }
     }
-    (outcome, report, flush, commit)
+    Done {
+        summary: work.summary,
+        outcome,
+        report,
+        flush,
+        commit,
+    }
 }
