@@ -4,9 +4,11 @@ same NDJSON file and for the same output (checked with same_output.py).
 
     python3 benches/compare/run.py [--events 1000000] [--runs 3] [--msma target/release/msma]
                                    [--only NAME ...] [--kafka] [--kafka-events N] [--work DIR]
+                                   [--rss-sizes N ...]
 
 Tools: msma (all cores, and pinned to one core with taskset), reference.py (plain Python
-and pyarrow), duckdb_ingest.py (DuckDB SQL, 1 and 2 threads). Each run writes into a
+and pyarrow), duckdb_ingest.py (DuckDB SQL, 1 and 2 threads), validating as msma does and,
+as duckdb-novalidation-*, checking nothing (its --no-validation). Each run writes into a
 fresh output folder (msma would otherwise skip the lines its zone already committed),
 runs are interleaved tool by tool, and the table shows medians. Wall time is the whole
 child process, start-up included; peak RSS and CPU time come from wait4() on that
@@ -18,6 +20,9 @@ cache after the first run, for every tool alike) and the key are cached in --wor
 workers in one consumer group with one thread each (one core per worker, as the targets
 count), and one worker with a thread per core, draining the topic (see drain() for how it
 is timed).
+
+--rss-sizes N ... prints instead the peak RSS of msma's file ingest (all cores, and one
+core) for each input size, from wait4() on the child as above: the largest of --runs runs.
 """
 
 import argparse
@@ -95,14 +100,16 @@ def tools(a, events, key):
                               "--study", STUDY, "--dead-letter", dead]
     ref = lambda out, dead: [py, f"{HERE}/reference.py", events, out, "--key-file", key,
                              "--study", STUDY, "--dead-letter", dead]
-    duck = lambda n: lambda out, dead: [py, f"{HERE}/duckdb_ingest.py", events, out, "--key-file", key,
-                                        "--study", STUDY, "--threads", str(n)]
+    duck = lambda n, *flags: lambda out, dead: [py, f"{HERE}/duckdb_ingest.py", events, out, "--key-file", key,
+                                                "--study", STUDY, "--threads", str(n), *flags]
     all_tools = {"msma": (nproc, msma)}
     if shutil.which("taskset"):
         all_tools["msma-1core"] = (1, lambda out, dead: ["taskset", "-c", "0"] + msma(out, dead))
     all_tools["python"] = (nproc, ref)
     all_tools["duckdb-1thread"] = (1, duck(1))
     all_tools["duckdb-2threads"] = (min(2, nproc), duck(2))
+    all_tools["duckdb-novalidation-1thread"] = (1, duck(1, "--no-validation"))
+    all_tools["duckdb-novalidation-2threads"] = (min(2, nproc), duck(2, "--no-validation"))
     unknown = set(a.only or []) - set(all_tools)
     if unknown:
         sys.exit(f"--only: unknown {sorted(unknown)}; tools: {', '.join(all_tools)}")
@@ -148,6 +155,34 @@ def file_section(a, events_path, key, n_events):
         vs_msma = f"{med[name] / med['msma']:.1f}x" if "msma" in med else "-"
         print(f"| {name} | {chosen[name][0]} | {cpu:.2f} | {med[name]:.2f} | {n_events / med[name]:,.0f} | "
               f"{vs_py} | {vs_msma} | {rss:.0f} |")
+
+
+def rss_section(a):
+    """Peak RSS of msma's file ingest by input size, on all cores and on one."""
+    sizes = sorted(set(a.rss_sizes))
+    rows = []
+    for n in sizes:
+        events, key = prepare(a, n)
+        chosen = {name: t for name, t in tools(a, events, key).items() if name.startswith("msma")}
+        peaks = {}
+        for name, (_, argv) in chosen.items():
+            for run in range(a.runs):
+                base = os.path.join(a.work, "runs", f"rss-{n}-{name}-run{run}")
+                out, dead = (os.path.join(base, f) for f in ("zone", "identified/dead.ndjson"))
+                os.makedirs(os.path.dirname(dead))
+                wall, rss, _ = run_child(argv(out, dead), os.path.join(a.work, "runs", f"rss-{name}.log"))
+                # Memory, not speed, is measured: the zone can go at once.
+                shutil.rmtree(base)
+                peaks[name] = max(peaks.get(name, 0), rss)
+                print(f"  rss {n:,} events, run {run + 1}/{a.runs} {name:<11} {wall:7.2f} s  {rss:6.0f} MiB",
+                      file=sys.stderr)
+        rows.append((n, os.path.getsize(events) / 2**20, peaks))
+    names = list(rows[0][2])
+    print(f"\n### Peak RSS of msma's file ingest by input size, largest of {a.runs} run(s)\n")
+    print("| events | NDJSON (MiB) | " + " | ".join(f"{n}: peak RSS (MiB)" for n in names) + " |")
+    print("|---:|---:|" + "---:|" * len(names))
+    for n, mib, peaks in rows:
+        print(f"| {n:,} | {mib:.0f} | " + " | ".join(f"{peaks[name]:.0f}" for name in names) + " |")
 
 
 def log_coverage(zone):
@@ -333,7 +368,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--msma", default=os.path.join(ROOT, "target", "release", "msma"))
     ap.add_argument("--only", nargs="+", metavar="NAME", help="only these tools (msma, msma-1core, python, "
-                    "duckdb-1thread, duckdb-2threads)")
+                    "duckdb-1thread, duckdb-2threads, duckdb-novalidation-1thread, "
+                    "duckdb-novalidation-2threads)")
     ap.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "msma-bench"),
                     help="cache of events and key, and scratch space")
     ap.add_argument("--no-check", dest="check", action="store_false",
@@ -341,6 +377,8 @@ def main():
     ap.add_argument("--kafka", action="store_true", help="also time the Kafka path")
     ap.add_argument("--kafka-only", action="store_true", help="only the Kafka path")
     ap.add_argument("--kafka-events", type=int, default=1_000_000, help="events pushed")
+    ap.add_argument("--rss-sizes", type=int, nargs="+", metavar="N",
+                    help="only the peak RSS of msma's file ingest for these input sizes (events)")
     ap.add_argument("--kafka-partitions", type=int, default=64,
                     help="partitions of the topic (the dev broker keeps only ~5 MiB per partition: "
                          "64 hold 1,000,000 events)")
@@ -351,6 +389,9 @@ def main():
 
     print(f"Machine: {machine()}")
     with scratch(a):
+        if a.rss_sizes:
+            rss_section(a)
+            return
         if not a.kafka_only:
             events, key = prepare(a, a.events)
             file_section(a, events, key, a.events)

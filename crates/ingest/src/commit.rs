@@ -35,6 +35,38 @@ impl Report {
     pub fn rejected_total(&self) -> u64 {
         self.rejected.values().sum()
     }
+
+    /// Adds what `other` counted (a commit made on another thread).
+    pub fn add(&mut self, other: Report) {
+        let Report {
+            read,
+            already_committed,
+            written,
+            rejected,
+            commits,
+            files,
+            rows_by_dataset,
+            dropped,
+            conflicts,
+            duplicates,
+            missing,
+        } = other;
+        self.read += read;
+        self.already_committed += already_committed;
+        self.written += written;
+        self.commits += commits;
+        self.files += files;
+        self.dropped += dropped;
+        self.conflicts += conflicts;
+        self.duplicates += duplicates;
+        self.missing += missing;
+        for (kind, n) in rejected {
+            *self.rejected.entry(kind).or_default() += n;
+        }
+        for (dataset, n) in rows_by_dataset {
+            *self.rows_by_dataset.entry(dataset).or_default() += n;
+        }
+    }
 }
 
 /// One commit's worth of events: where they came from, and what became of them.

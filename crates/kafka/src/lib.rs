@@ -5,7 +5,9 @@
 
 mod broker;
 mod client;
+mod config;
 mod deadletter;
+mod inflight;
 pub mod metrics;
 mod producer;
 mod properties;
@@ -15,9 +17,10 @@ pub mod worker;
 
 pub use broker::DevBroker;
 pub use client::{CONNECT_TIMEOUT, Unreachable};
+pub use config::WorkerConfig;
 pub use deadletter::DeadLetterTopicError;
 pub use metrics::Metrics;
 pub use properties::{ClientProperties, PropertiesError};
 pub use push::{PushError, PushReport, push};
 pub use rebalance::RebalanceError;
-pub use worker::{WorkerConfig, WorkerError, run as run_worker};
+pub use worker::{WorkerError, run as run_worker};

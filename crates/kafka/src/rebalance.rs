@@ -1,7 +1,8 @@
 //! Partition assignment with offsets from the datasets' own commit log: when partitions
 //! are assigned, each one starts right after the last offset a commit record holds for
 //! it, whatever Kafka's committed offsets say. Revoked partitions are reported to the
-//! worker loop, which drops their uncommitted work (the next owner starts from the log).
+//! worker loop, which drops their uncommitted work (the next owner starts from the log),
+//! once the worker's commit in flight is over.
 
 use msma_sink::Zone;
 use rdkafka::ClientContext;
@@ -115,6 +116,9 @@ impl ConsumerContext for Rebalancer {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                // A commit in flight holds the zone: the partitions go once its record is
+                // durable (or it failed), so that their next owner resumes after it.
+                let _committed = self.zone.lock().expect("not poisoned");
                 for e in tpl.elements_for_topic(&self.topic) {
                     tracing::info!(partition = e.partition(), "partition revoked");
                     self.starts.lock().expect("not poisoned").remove(&e.partition());

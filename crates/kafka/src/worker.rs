@@ -15,13 +15,19 @@
 //!   back to the log's offsets.
 //! - Dead letters go to a topic, with the reason and the source position in headers;
 //!   they are acknowledged before the commit that covers them.
-//! - Revoked partitions drop their uncommitted work at once; the next owner starts from
-//!   the log. Shutdown commits what is buffered and leaves the group.
+//! - A commit runs on a thread of its own (see `inflight`) while the next events are
+//!   read and decoded; one commit at a time, the next one waiting for it. A commit that
+//!   fails drops the events read after it too, and its partitions go back to the log.
+//! - Revoked partitions drop their uncommitted work at once, once the commit in flight
+//!   is over; the next owner starts from the log. Shutdown commits what is buffered and
+//!   leaves the group.
 
+use crate::config::WorkerConfig;
 use crate::deadletter::{DeadLetterTopic, DeadLetterTopicError};
+use crate::inflight::{Done, InFlight, Summary, Work};
 use crate::rebalance::{Changes, RebalanceError, Rebalancer, resume_offset};
-use msma_ingest::{Batch, DeadLetterSink, DecodeError, Outcome, Report, RowBuffer, Transform};
-use msma_sink::{OffsetRange, Source, Zone};
+use msma_ingest::{DeadLetterSink, DecodeError, Outcome, Report, RowBuffer, Transform};
+use msma_sink::{OffsetRange, Zone};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -31,66 +37,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A worker's settings.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    pub brokers: String,
-    pub topic: String,
-    pub group: String,
-    pub dead_letter_topic: String,
-    /// Commit once this many events are buffered.
-    pub flush_rows: usize,
-    /// Commit once the buffered events add up to this many input bytes.
-    pub flush_bytes: usize,
-    /// Commit once the oldest buffered event of any partition waited this long.
-    pub flush_latency: Duration,
-    pub session_timeout: Duration,
-    /// Stop once every assigned partition has been idle this long with nothing buffered
-    /// (for draining a topic in batch runs and tests); run until shutdown when `None`.
-    pub stop_when_idle: Option<Duration>,
-    /// Give up when no broker answered this long after the start, before any assignment.
-    pub connect_timeout: Duration,
-    /// Where the worker counts what it does (served on /metrics by the CLI).
-    pub metrics: Arc<crate::Metrics>,
-    /// The deployment's librdkafka settings (TLS, SASL, tuning).
-    pub properties: crate::ClientProperties,
-    /// Threads that decode events and encode files.
-    pub threads: usize,
-    /// Partitions one commit may open: the worker commits when its rows reach them, and
-    /// an event of a further partition in the same block is dead-lettered.
-    pub max_partitions: usize,
-    /// A partition is compacted after a commit once it holds this many files.
-    pub compact_min_files: usize,
-}
-
-impl WorkerConfig {
-    /// The defaults of the flush triggers and the session timeout.
-    pub const FLUSH_ROWS: usize = 100_000;
-    pub const FLUSH_BYTES: usize = 64 << 20;
-    pub const FLUSH_LATENCY: Duration = Duration::from_secs(30);
-    pub const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
-
-    pub fn new(brokers: &str, topic: &str, group: &str) -> Self {
-        Self {
-            brokers: brokers.to_owned(),
-            topic: topic.to_owned(),
-            group: group.to_owned(),
-            dead_letter_topic: format!("{topic}.dead-letters"),
-            flush_rows: Self::FLUSH_ROWS,
-            flush_bytes: Self::FLUSH_BYTES,
-            flush_latency: Self::FLUSH_LATENCY,
-            session_timeout: Self::SESSION_TIMEOUT,
-            stop_when_idle: None,
-            connect_timeout: crate::CONNECT_TIMEOUT,
-            metrics: Arc::default(),
-            properties: crate::ClientProperties::default(),
-            threads: std::thread::available_parallelism().map_or(1, usize::from),
-            max_partitions: msma_ingest::MAX_PARTITIONS,
-            compact_min_files: msma_sink::COMPACT_MIN_FILES,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -190,6 +136,7 @@ pub fn run(
         report: Report::default(),
         storage_backoff: MIN_STORAGE_BACKOFF,
         last_failure: None,
+        inflight: None,
     };
     let mut last_message = Instant::now();
     let mut backoff = Duration::from_millis(100);
@@ -224,6 +171,9 @@ pub fn run(
                 worker.take(msg.partition(), msg.offset(), msg.payload().unwrap_or_default())?;
             }
         }
+        if worker.inflight.as_ref().is_some_and(InFlight::finished) {
+            worker.settle(&consumer)?;
+        }
         if worker.due() {
             worker.flush(&consumer)?;
         }
@@ -238,6 +188,7 @@ pub fn run(
     while !worker.flush(&consumer)? {
         std::thread::sleep(Duration::from_millis(500));
     }
+    worker.settle(&consumer)?;
     consumer.unsubscribe();
     if let Some(e) = worker.last_failure {
         // What was buffered is read again at the next start: nothing is lost, but this
@@ -264,6 +215,8 @@ struct Worker<'c> {
     storage_backoff: Duration,
     /// The storage failure of the last commit, until one works.
     last_failure: Option<msma_sink::Error>,
+    /// The commit of the previous buffer, while this one fills.
+    inflight: Option<InFlight>,
 }
 
 const MIN_STORAGE_BACKOFF: Duration = Duration::from_secs(1);
@@ -284,10 +237,13 @@ impl Worker<'_> {
         if assigned.is_empty() && revoked.is_empty() {
             return Ok(false);
         }
-        self.drop_pending();
-        self.at_end.clear();
         self.assigned.retain(|p| !revoked.contains(p));
         self.expected.retain(|p, _| !revoked.contains(p));
+        // Over already (a revoke waits for it); if it failed, the partitions kept go
+        // back to the log.
+        self.settle(consumer)?;
+        self.drop_pending();
+        self.at_end.clear();
         let starts = consumer.context().starts.lock().expect("not poisoned");
         for p in &assigned {
             self.expected.insert(*p, starts.get(p).copied().flatten().unwrap_or(0));
@@ -370,9 +326,11 @@ impl Worker<'_> {
             || p.rows.full()
     }
 
-    /// Commits the buffered work. `false` when it must wait (dead letters not yet
-    /// acknowledged: the broker may be away; it is tried again later).
+    /// Hands the buffered work to a commit, once the one in flight is over. `false` when
+    /// it must wait (dead letters not yet acknowledged: the broker may be away; it is
+    /// tried again later).
     fn flush(&mut self, consumer: &BaseConsumer<Rebalancer>) -> Result<bool, WorkerError> {
+        self.settle(consumer)?;
         if self.pending.ranges.is_empty() {
             return Ok(true);
         }
@@ -397,37 +355,49 @@ impl Worker<'_> {
             })
             .collect();
         let (rows, counts, rejected) = pending.rows.take();
-        let events = pending.rows.take_events();
-        let batch = Batch {
-            source: Source::Kafka {
-                topic: self.cfg.topic.clone(),
-                ranges: ranges.clone(),
+        let work = Work {
+            rows,
+            events: pending.rows.take_events(),
+            topic: self.cfg.topic.clone(),
+            summary: Summary {
+                ranges,
+                counts,
+                rejected,
             },
-            counts,
-            rejected: rejected.clone(),
+            withdrawn_seen: pending.withdrawn_seen,
+            threads: self.cfg.threads,
+            compact_min_files: self.cfg.compact_min_files,
+            started,
         };
-        let zone = self.zone.clone();
-        let mut zone = zone.lock().expect("not poisoned");
-        let mut committing = Instant::now();
-        let committed = zone.begin().and_then(|mut txn| {
-            txn.set_threads(self.cfg.threads);
-            txn.set_events(events);
-            txn.set_withdrawn_seen(pending.withdrawn_seen);
-            if let Err(e) = txn.write_all(rows) {
-                let _ = txn.abort();
-                return Err(e);
-            }
-            committing = Instant::now();
-            msma_ingest::commit(txn, batch, &mut self.report)
-        });
-        match committed {
+        self.inflight = Some(InFlight::start(self.zone.clone(), work));
+        Ok(true)
+    }
+
+    /// Waits for the commit in flight, if any, and follows its outcome.
+    fn settle(&mut self, consumer: &BaseConsumer<Rebalancer>) -> Result<(), WorkerError> {
+        let Some(inflight) = self.inflight.take() else {
+            return Ok(());
+        };
+        let Done {
+            summary: Summary {
+                ranges,
+                counts,
+                rejected,
+            },
+            outcome,
+            report,
+            flush,
+            commit,
+        } = inflight.wait();
+        self.report.add(report);
+        match outcome {
             Ok(Outcome::Committed(record)) => {
                 self.cfg.metrics.committed(
                     counts.written,
                     record.files.len() as u64,
                     record.files.iter().map(|f| f.bytes).sum(),
-                    started.elapsed(),
-                    committing.elapsed(),
+                    flush,
+                    commit,
                 );
                 for (kind, n) in rejected {
                     self.cfg.metrics.rejected(kind, n);
@@ -440,33 +410,20 @@ impl Worker<'_> {
                 if let Err(e) = consumer.commit(&offsets, CommitMode::Async) {
                     tracing::warn!(error = %e, "could not commit offsets to Kafka (the log stays the truth)");
                 }
-                // A trickle's small files, rewritten once a partition holds enough; a
-                // failure (another writer's compaction won) waits for the next commit.
-                let compacted = match self.cfg.compact_min_files {
-                    0 => Ok(msma_sink::Compacted::default()),
-                    min => zone.compact(min),
-                };
-                match compacted {
-                    Ok(done) if done.record.is_some() => {
-                        tracing::info!(files = done.files_before, into = done.files_after, "compacted")
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "compaction after a commit failed"),
-                }
             }
             Ok(Outcome::Conflict(seq)) => {
                 tracing::warn!(
                     record = seq,
                     "offsets already committed by another worker; resuming from the log"
                 );
-                self.rewind(consumer, &zone, counts.read)?;
+                self.rewind(consumer, counts.read)?;
             }
             Ok(Outcome::Retry(seq)) => {
                 tracing::info!(
                     record = seq,
                     "some events were committed by another writer meanwhile, or a patient withdrew; reading the batch again"
                 );
-                self.rewind(consumer, &zone, counts.read)?;
+                self.rewind(consumer, counts.read)?;
             }
             Err(e) if e.is_storage_failure() => {
                 // Disk full, read-only, store away: nothing was committed. Drop the work,
@@ -475,28 +432,29 @@ impl Worker<'_> {
                 let pause = self.storage_backoff;
                 tracing::error!(error = %e, retry_in_s = pause.as_secs(), "commit failed; nothing committed, will retry");
                 self.cfg.metrics.commit_failed();
-                self.rewind(consumer, &zone, counts.read)?;
-                drop(zone);
+                self.rewind(consumer, counts.read)?;
                 std::thread::sleep(pause);
                 self.storage_backoff = (pause * 2).min(MAX_STORAGE_BACKOFF);
                 self.last_failure = Some(e);
-                return Ok(true);
+                return Ok(());
             }
             Err(e) => return Err(e.into()),
         }
         self.storage_backoff = MIN_STORAGE_BACKOFF;
         self.last_failure = None;
         self.cfg.metrics.commit_succeeded();
-        Ok(true)
+        Ok(())
     }
 
-    /// Drops `read` uncommitted events and sends every assigned partition back to the
-    /// log's offsets, to read them again.
-    fn rewind(&mut self, consumer: &BaseConsumer<Rebalancer>, zone: &Zone, read: u64) -> Result<(), WorkerError> {
+    /// Drops the `read` events of a commit refused, and those buffered after them, and
+    /// sends every assigned partition back to the log's offsets, to read them again.
+    fn rewind(&mut self, consumer: &BaseConsumer<Rebalancer>, read: u64) -> Result<(), WorkerError> {
         self.report.dropped += read;
         self.cfg.metrics.dropped(read);
+        self.drop_pending();
+        let zone = self.zone.lock().expect("not poisoned");
         for p in &self.assigned {
-            let offset = resume_offset(zone, &self.cfg.topic, *p);
+            let offset = resume_offset(&zone, &self.cfg.topic, *p);
             consumer.seek(&self.cfg.topic, *p, offset, Duration::from_secs(10))?;
             let next = match offset {
                 Offset::Offset(o) => o,
