@@ -22,10 +22,13 @@ use std::sync::{Arc, Mutex};
 /// Lines and bytes per block: enough to amortise a hand-off, few enough to bound
 /// memory (a block holds more bytes only for a single longer line).
 const BLOCK_LINES: usize = 8192;
-const BLOCK_BYTES: usize = 2 << 20;
+const BLOCK_BYTES: usize = 1 << 20;
 
-/// Arrow data the writer gathers before it writes its largest partitions out.
-const BUFFER_BYTES: usize = 32 << 20;
+/// Arrow data the writer gathers before it writes its largest partitions out (half of
+/// it each time). The batches cost more than their buffers (a header per buffer, a
+/// batch per partition and block), and the commit's dedup set grows beside them: 16 MiB
+/// keeps a file ingest under 128 MiB.
+const BUFFER_BYTES: usize = 16 << 20;
 
 /// A segment: the lines after `after` up to line `end`, or up to a committed segment's
 /// last line when the hash so far matches it (`candidates`: last line, SHA-256).
@@ -281,5 +284,50 @@ impl<'a, 't> Writer<'a, 't> {
     fn finish(mut self) -> Result<Written, IngestError> {
         self.txn.write_all(self.gathered.take_largest(0))?;
         Ok((self.counts, self.rejected))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::Input;
+    use msma_pseudo::{MasterKey, Pseudonymiser, StudyId};
+
+    /// Every block handed on, as (lines, bytes, capacity), reading `input` whole.
+    fn blocks(input: Vec<u8>) -> Vec<(usize, usize, usize)> {
+        let study = MasterKey::from_bytes([7; 32]).study_key(&StudyId::new("s").unwrap());
+        let digest = Pseudonymiser::new(&study).segment_digest();
+        let stream = Input::Stream(Box::new(std::io::Cursor::new(input)));
+        let mut reader = LineReader::new(stream, 4 << 20);
+        let bounds = Bounds {
+            after: 0,
+            end: u64::MAX,
+            candidates: &[],
+        };
+        let mut seen = Vec::new();
+        read_blocks(&mut reader, &bounds, digest, |b| {
+            seen.push((b.lines.len(), b.data.len(), b.data.capacity()));
+            Some(b)
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn blocks_are_bounded_in_bytes_as_well_as_lines() {
+        let line = |n: usize| [vec![b'x'; n - 1], vec![b'\n']].concat();
+        // 3,000 lines of 1,000 bytes: three blocks under the byte bound, however few lines.
+        let got = blocks((0..3000).flat_map(|_| line(1000)).collect());
+        assert_eq!(got.iter().map(|b| b.0).sum::<usize>(), 3000);
+        assert!(got.len() >= 3, "{got:?}");
+        for (_, bytes, capacity) in &got {
+            assert!(*bytes <= BLOCK_BYTES && *capacity <= BLOCK_BYTES, "{got:?}");
+        }
+        // Short lines: the line bound.
+        let got = blocks((0..20_000).flat_map(|_| line(10)).collect());
+        assert_eq!(got.iter().map(|b| b.0).collect::<Vec<_>>(), [8192, 8192, 3616]);
+        // A line longer than a block is a block of its own.
+        let got = blocks([line(100), line(3 << 20), line(100)].concat());
+        assert_eq!(got.iter().map(|b| b.0).collect::<Vec<_>>(), [1, 1, 1]);
     }
 }
