@@ -3,10 +3,10 @@
 //! Python and DuckDB is `benches/compare/run.py` (docs/PERFORMANCE.md).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use msma_ingest::Transform;
+use msma_ingest::{Input, LineReader, Transform};
 use msma_pseudo::{Domain, MasterKey, Policy, Pseudonymiser, StudyId};
 use msma_schema::decode;
-use msma_sink::{Identity, Zone};
+use msma_sink::{Identity, RowsDigest, Zone};
 use serde::de::IgnoredAny;
 use std::hint::black_box;
 
@@ -31,6 +31,27 @@ fn stages(c: &mut Criterion) {
     g.throughput(Throughput::Elements(lines.len() as u64));
     g.sample_size(20);
 
+    // Lines cut from the input and fed to the segment's keyed digest, as a file
+    // ingest's reader does.
+    let input: Vec<u8> = lines.iter().flat_map(|l| l.iter().chain(b"\n")).copied().collect();
+    let keyed = pseudonymiser();
+    g.bench_function("read_lines", |b| {
+        b.iter(|| {
+            let stream = Input::Stream(Box::new(std::io::BufReader::new(input.as_slice())));
+            let mut reader = LineReader::new(stream, 1 << 20);
+            let (mut digest, mut block) = (keyed.segment_digest(), Vec::with_capacity(4 << 20));
+            while reader
+                .next_into(&mut block, &mut |b| digest.update(b))
+                .unwrap()
+                .is_some()
+            {
+                if block.len() > 3 << 20 {
+                    block.clear();
+                }
+            }
+            black_box(digest.hex())
+        })
+    });
     // JSON syntax alone, the floor of any parser: the rest of `decode` is validation.
     g.bench_function("json_scan", |b| {
         b.iter(|| {
@@ -69,11 +90,6 @@ fn stages(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
-    let mut t = Transform::new(pseudo.clone(), Policy::default());
-    events.iter().for_each(|ev| {
-        t.push(ev, &[], 0).expect("a network and year the policy takes");
-    });
-    let batches = t.take();
     let dir = tempfile::tempdir().unwrap();
     let identity = Identity {
         study_id: "bench".into(),
@@ -81,6 +97,33 @@ fn stages(c: &mut Criterion) {
         policy: serde_json::Value::Null,
     };
     let mut zone = Zone::open(dir.path(), identity).unwrap();
+    // The same with the zone's dedup index (empty): each event's two keyed digests and
+    // its place in the commit's set of events.
+    g.bench_function("transform_with_dedup", |b| {
+        b.iter_batched(
+            || Transform::new(pseudo.clone(), Policy::default()).for_zone(&zone),
+            |mut t| {
+                for (ev, line) in events.iter().zip(&lines) {
+                    t.push(ev, line, 0).expect("a network and year the policy takes");
+                }
+                black_box((t.take(), t.take_events()))
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let mut t = Transform::new(pseudo.clone(), Policy::default());
+    events.iter().for_each(|ev| {
+        t.push(ev, &[], 0).expect("a network and year the policy takes");
+    });
+    let batches = t.take();
+    // The order-independent digest of every row, which each file's record carries.
+    g.bench_function("rows_digest", |b| {
+        b.iter(|| {
+            for (_, batch) in &batches {
+                black_box(RowsDigest::of_batch(batch).unwrap());
+            }
+        })
+    });
     g.bench_function("encode_parquet", |b| {
         b.iter(|| {
             let mut txn = zone.begin().unwrap();

@@ -28,11 +28,6 @@ impl Block {
 
     pub fn push(&mut self, bytes: &[u8], oversized: Option<u64>) {
         self.data.extend_from_slice(bytes);
-        self.end_line(oversized);
-    }
-
-    /// Ends the line appended to `data` since the last one.
-    pub fn end_line(&mut self, oversized: Option<u64>) {
         self.lines.push((self.data.len(), oversized));
     }
 

@@ -88,25 +88,7 @@ impl<'a> LineReader<'a> {
 
     /// The next line, feeding every byte read (newline included) to `seen`.
     pub fn next(&mut self, seen: &mut impl FnMut(&[u8])) -> std::io::Result<Option<Line<'_>>> {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        let read = self.next_into(&mut buf, seen);
-        self.buf = buf;
-        Ok(read?.map(|oversized| Line {
-            bytes: &self.buf,
-            oversized,
-        }))
-    }
-
-    /// Appends the next line to `out`, as [`Self::next`] would return it, so that a
-    /// block of lines is filled without a copy in between: `None` at the end of the
-    /// input, else the line's full length when it was cut.
-    pub fn next_into(
-        &mut self,
-        out: &mut Vec<u8>,
-        seen: &mut impl FnMut(&[u8]),
-    ) -> std::io::Result<Option<Option<u64>>> {
-        let start = out.len();
+        self.buf.clear();
         let mut total: u64 = 0;
         let mut ended = false;
         loop {
@@ -120,8 +102,8 @@ impl<'a> LineReader<'a> {
             };
             seen(&chunk[..take]);
             let content = if done { take - 1 } else { take };
-            let room = (self.limit + 1).saturating_sub(out.len() - start);
-            out.extend_from_slice(&chunk[..content.min(room)]);
+            let room = (self.limit + 1).saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&chunk[..content.min(room)]);
             total += content as u64;
             self.input.reader().consume(take);
             self.at.bytes += take as u64;
@@ -141,13 +123,14 @@ impl<'a> LineReader<'a> {
             }
         }
         if total as usize > self.limit {
-            out.truncate(start + self.limit);
-            return Ok(Some(Some(total)));
+            self.buf.truncate(self.limit);
+            return Ok(Some(Line {
+                bytes: &self.buf,
+                oversized: Some(total),
+            }));
         }
-        if out[start..].ends_with(b"\r") {
-            out.pop();
-        }
-        Ok(Some(None))
+        let bytes = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
+        Ok(Some(Line { bytes, oversized: None }))
     }
 }
 

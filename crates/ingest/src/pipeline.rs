@@ -2,7 +2,9 @@
 //! lines and cuts them into blocks; decoders turn blocks into Arrow batches in
 //! parallel; one writer takes their results in input order, writes the dead letters and
 //! gathers each partition's rows into large row groups. The output does not depend on
-//! the number of threads (the sink sorts each row group).
+//! the number of threads (the sink sorts each row group). Blocks come from a pool that
+//! the writer gives them back to, so the lines in flight are bounded however far the
+//! decoders drift apart.
 
 use crate::block::{Block, Decoded, Gathered, decode_block};
 use crate::deadletter::{DeadLetterSink, DeadLetters};
@@ -17,11 +19,16 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-/// Lines per block: enough to amortise a hand-off, few enough to bound memory.
+/// Lines and bytes per block: enough to amortise a hand-off, few enough to bound
+/// memory (a block holds more bytes only for a single longer line).
 const BLOCK_LINES: usize = 8192;
+const BLOCK_BYTES: usize = 1 << 20;
 
-/// Arrow data the writer gathers before it writes its largest partitions out.
-const BUFFER_BYTES: usize = 32 << 20;
+/// Arrow data the writer gathers before it writes its largest partitions out (half of
+/// it each time). The batches cost more than their buffers (a header per buffer, a
+/// batch per partition and block), and the commit's dedup set grows beside them: 16 MiB
+/// keeps a file ingest under 128 MiB.
+const BUFFER_BYTES: usize = 16 << 20;
 
 /// A segment: the lines after `after` up to line `end`, or up to a committed segment's
 /// last line when the hash so far matches it (`candidates`: last line, SHA-256).
@@ -65,7 +72,13 @@ pub fn run(
         let mut failed = None;
         let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
             let decoded = decode_block(&block, &mut transform, max_line_bytes);
-            writer.accept(block, decoded).map_err(|e| failed = Some(e)).is_ok()
+            match writer.accept(&block, decoded) {
+                Ok(()) => Some(block),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            }
         });
         if let Some(e) = failed {
             return Err(e);
@@ -75,19 +88,32 @@ pub fn run(
         let (work_tx, work_rx) = sync_channel::<Block>(threads);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = sync_channel::<(Block, Decoded)>(threads);
+        // Blocks being filled, queued, decoded, or waiting for an earlier one.
+        let pool = 2 * threads + 2;
+        let (free_tx, free_rx) = sync_channel::<Block>(pool);
+        let mut made = 1;
         std::thread::scope(|s| {
             for _ in 0..threads {
                 let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
                 s.spawn(move || decoder(&rx, &tx, transform, max_line_bytes));
             }
             drop(done_tx);
-            let writing = s.spawn(|| writer.accept_in_order(done_rx));
+            let writing = s.spawn(|| writer.accept_in_order(done_rx, free_tx));
             let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
-                work_tx.send(block).is_ok()
+                work_tx.send(block).ok()?;
+                if let Ok(free) = free_rx.try_recv() {
+                    return Some(free);
+                }
+                if made < pool {
+                    made += 1;
+                    return Some(Block::new(0, 0, BLOCK_LINES, BLOCK_BYTES));
+                }
+                // Every block is out: wait for the writer (gone when it failed).
+                free_rx.recv().ok()
             });
             drop(work_tx);
             // The writer stops at its first error; the reader then stops too (its
-            // channel closes), so the writer's error is the cause and comes first.
+            // channels close), so the writer's error is the cause and comes first.
             writing.join().expect("the writer does not panic")?;
             Ok::<_, IngestError>(read)
         })?
@@ -105,25 +131,35 @@ pub fn run(
     })
 }
 
-/// Reads and hashes lines into blocks, handing each to `send` until it returns false;
-/// returns the last line read, the digest, and whether the segment matched a committed
-/// one.
+/// Reads and hashes lines into blocks, handing each full one to `send`, which returns
+/// an empty block to fill next, or none to stop; returns the last line read, the
+/// digest, and whether the segment matched a committed one.
 fn read_blocks(
     reader: &mut LineReader,
     bounds: &Bounds,
     mut digest: SegmentDigest,
-    mut send: impl FnMut(Block) -> bool,
+    mut send: impl FnMut(Block) -> Option<Block>,
 ) -> Result<(u64, SegmentDigest, bool), IngestError> {
     let mut line_no = bounds.after;
     let mut seq = 0;
-    let new_block = |seq, first_line| Block::new(seq, first_line, BLOCK_LINES, 2 << 20);
-    let mut block = new_block(seq, line_no + 1);
+    let mut block = Block::new(seq, line_no + 1, BLOCK_LINES, BLOCK_BYTES);
     let mut matched = false;
-    while let Some(oversized) =
-        (reader.next_into(&mut block.data, &mut |b| digest.update(b))).map_err(IngestError::Input)?
-    {
+    while let Some(line) = reader.next(&mut |b| digest.update(b)).map_err(IngestError::Input)? {
+        let full = block.lines.len() == BLOCK_LINES || block.data.len() + line.bytes.len() > BLOCK_BYTES;
+        if full && !block.lines.is_empty() {
+            let Some(mut next) = send(block) else {
+                // The writer failed; its error is reported.
+                return Ok((line_no, digest, matched));
+            };
+            seq += 1;
+            next.seq = seq;
+            next.first_line = line_no + 1;
+            next.data.clear();
+            next.lines.clear();
+            block = next;
+        }
         line_no += 1;
-        block.end_line(oversized);
+        block.push(line.bytes, line.oversized);
         if bounds.candidates.iter().any(|(last, _)| *last == line_no) {
             let so_far = digest.hex();
             if bounds
@@ -137,14 +173,6 @@ fn read_blocks(
         }
         if line_no == bounds.end {
             break;
-        }
-        if block.lines.len() == BLOCK_LINES {
-            seq += 1;
-            let full = std::mem::replace(&mut block, new_block(seq, line_no + 1));
-            if !send(full) {
-                // The writer failed; its error is reported.
-                return Ok((line_no, digest, matched));
-            }
         }
     }
     if !block.lines.is_empty() && !matched {
@@ -198,21 +226,28 @@ impl<'a, 't> Writer<'a, 't> {
         }
     }
 
-    /// Takes blocks from decoders, which finish them out of order.
-    fn accept_in_order(&mut self, done: Receiver<(Block, Decoded)>) -> Result<(), IngestError> {
+    /// Takes blocks from decoders, which finish them out of order, and gives each back
+    /// to the pool once done with it.
+    fn accept_in_order(
+        &mut self,
+        done: Receiver<(Block, Decoded)>,
+        free: SyncSender<Block>,
+    ) -> Result<(), IngestError> {
         let mut waiting: BTreeMap<usize, (Block, Decoded)> = BTreeMap::new();
         let mut next = 0;
         for (block, decoded) in done {
             waiting.insert(decoded.seq, (block, decoded));
             while let Some((block, d)) = waiting.remove(&next) {
                 next += 1;
-                self.accept(block, d)?;
+                self.accept(&block, d)?;
+                // The pool holds every block: this never waits (nor fails but at the end).
+                let _ = free.send(block);
             }
         }
         Ok(())
     }
 
-    fn accept(&mut self, block: Block, d: Decoded) -> Result<(), IngestError> {
+    fn accept(&mut self, block: &Block, d: Decoded) -> Result<(), IngestError> {
         if let Some(e) = d.failure {
             return Err(e.into());
         }
@@ -221,12 +256,11 @@ impl<'a, 't> Writer<'a, 't> {
             d
         } else {
             self.capped.forget_events(block.seq as u64);
-            decode_block(&block, &mut self.capped, self.max_line_bytes)
+            decode_block(block, &mut self.capped, self.max_line_bytes)
         };
         if let Some(e) = d.failure.take() {
             return Err(e.into());
         }
-        drop(block);
         for (line, bytes, oversized, why) in &d.rejects {
             self.dead
                 .reject(*line, bytes, *oversized, why)
@@ -250,5 +284,50 @@ impl<'a, 't> Writer<'a, 't> {
     fn finish(mut self) -> Result<Written, IngestError> {
         self.txn.write_all(self.gathered.take_largest(0))?;
         Ok((self.counts, self.rejected))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lines::Input;
+    use msma_pseudo::{MasterKey, Pseudonymiser, StudyId};
+
+    /// Every block handed on, as (lines, bytes, capacity), reading `input` whole.
+    fn blocks(input: Vec<u8>) -> Vec<(usize, usize, usize)> {
+        let study = MasterKey::from_bytes([7; 32]).study_key(&StudyId::new("s").unwrap());
+        let digest = Pseudonymiser::new(&study).segment_digest();
+        let stream = Input::Stream(Box::new(std::io::Cursor::new(input)));
+        let mut reader = LineReader::new(stream, 4 << 20);
+        let bounds = Bounds {
+            after: 0,
+            end: u64::MAX,
+            candidates: &[],
+        };
+        let mut seen = Vec::new();
+        read_blocks(&mut reader, &bounds, digest, |b| {
+            seen.push((b.lines.len(), b.data.len(), b.data.capacity()));
+            Some(b)
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn blocks_are_bounded_in_bytes_as_well_as_lines() {
+        let line = |n: usize| [vec![b'x'; n - 1], vec![b'\n']].concat();
+        // 3,000 lines of 1,000 bytes: three blocks under the byte bound, however few lines.
+        let got = blocks((0..3000).flat_map(|_| line(1000)).collect());
+        assert_eq!(got.iter().map(|b| b.0).sum::<usize>(), 3000);
+        assert!(got.len() >= 3, "{got:?}");
+        for (_, bytes, capacity) in &got {
+            assert!(*bytes <= BLOCK_BYTES && *capacity <= BLOCK_BYTES, "{got:?}");
+        }
+        // Short lines: the line bound.
+        let got = blocks((0..20_000).flat_map(|_| line(10)).collect());
+        assert_eq!(got.iter().map(|b| b.0).collect::<Vec<_>>(), [8192, 8192, 3616]);
+        // A line longer than a block is a block of its own.
+        let got = blocks([line(100), line(3 << 20), line(100)].concat());
+        assert_eq!(got.iter().map(|b| b.0).collect::<Vec<_>>(), [1, 1, 1]);
     }
 }

@@ -7,6 +7,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use msma_schema::{CellSink, Column, ColumnType};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// The Arrow schema of a list of columns.
@@ -28,6 +29,23 @@ fn data_type(ty: ColumnType) -> DataType {
         ColumnType::Int64 => DataType::Int64,
         ColumnType::Date => DataType::Date32,
     }
+}
+
+/// [`arrow_schema`], made once per list of columns and thread: a builder is made for
+/// every partition of every block of events, and a schema of its own would stay with its
+/// batch until the batch is written (5 MiB of a file ingest's peak on 1,000,000 events).
+fn shared_schema(columns: &[Column]) -> SchemaRef {
+    thread_local! {
+        static MADE: RefCell<Vec<(Vec<Column>, SchemaRef)>> = const { RefCell::new(Vec::new()) };
+    }
+    MADE.with_borrow_mut(|made| {
+        if let Some((_, schema)) = made.iter().find(|(c, _)| c == columns) {
+            return schema.clone();
+        }
+        let schema = arrow_schema(columns);
+        made.push((columns.to_vec(), schema.clone()));
+        schema
+    })
 }
 
 enum Col {
@@ -94,7 +112,7 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     pub fn new(columns: &[Column]) -> Self {
         Self {
-            schema: arrow_schema(columns),
+            schema: shared_schema(columns),
             names: columns.iter().map(|c| c.name).collect(),
             cols: columns.iter().map(|c| Col::new(c.ty)).collect(),
             next: 0,
@@ -190,5 +208,24 @@ impl CellSink for BatchBuilder {
             (_, Col::Date(b)) => b.append_option(v),
             (name, _) => mismatch(name),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msma_schema::{EventType, dataset_columns};
+
+    #[test]
+    fn builders_of_a_dataset_share_one_schema() {
+        let columns = dataset_columns(EventType::PatientInclusion);
+        let (a, b) = (BatchBuilder::new(&columns), BatchBuilder::new(&columns));
+        assert!(
+            Arc::ptr_eq(a.schema(), b.schema()),
+            "a schema per builder stays with every batch"
+        );
+        assert_eq!(**a.schema(), *arrow_schema(&columns));
+        let other = BatchBuilder::new(&dataset_columns(EventType::SubstanceAssessment));
+        assert!(!Arc::ptr_eq(a.schema(), other.schema()));
     }
 }
