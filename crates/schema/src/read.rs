@@ -238,6 +238,12 @@ mod tests {
         let (a, b) = (detail(&wrong), detail(&raw));
         assert!(a.starts_with("payload.no_show: invalid type"), "{a}");
         assert_eq!(a.split(" (column").next(), b.split(" (column").next());
+        // A number no type holds breaks the schema, read in place or raw.
+        for order in [[0, 1, 2, 3, 4, 5, 6, 7], [7, 0, 1, 2, 3, 4, 5, 6]] {
+            let huge = line(&order).replace(r#""no_show":false"#, r#""no_show":false,"duration_min":1e400"#);
+            let kind = decode(huge.as_bytes()).map(|_| ()).unwrap_err().kind;
+            assert_eq!(kind, crate::RejectKind::SchemaViolation, "{order:?}");
+        }
     }
 
     #[test]

@@ -13,11 +13,14 @@ pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
     prefix: &str,
     e: serde_json::Error,
 ) -> Rejection {
+    let full = e.to_string();
+    // JSON's grammar has numbers of any size: one no type can hold breaks a schema's
+    // rule, not the syntax (serde_json files it under syntax).
     let kind = match e.classify() {
         serde_json::error::Category::Data => RejectKind::SchemaViolation,
+        _ if full.starts_with("number out of range") => RejectKind::SchemaViolation,
         _ => RejectKind::MalformedJson,
     };
-    let full = e.to_string();
     let message = full
         .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
         .unwrap_or(&full);
