@@ -136,6 +136,32 @@ fn dead_letters_may_not_sit_in_the_research_zone() {
 }
 
 #[test]
+fn dead_letters_go_to_a_private_folder_made_for_them_never_inside_the_zone() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    let input = site.generate(20, 1, 500_000);
+    let mut args = site.ingest_args(&input, "research");
+    let n = args.len();
+    args[n - 1] = site.s("identified/rejected/dead.ndjson");
+    ok(&args);
+    let folder = std::fs::metadata(site.path("identified/rejected")).unwrap();
+    assert_eq!(folder.permissions().mode() & 0o777, 0o700);
+    assert!(
+        std::fs::read_to_string(site.path("identified/rejected/dead.ndjson"))
+            .unwrap()
+            .lines()
+            .count()
+            >= 1
+    );
+    // Inside the zone, refused before any folder is made.
+    args[n - 1] = site.s("research/rejected/dead.ndjson");
+    let out = msma().args(&args).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("inside the research zone"), "{}", stderr(&out));
+    assert!(!site.path("research/rejected").exists());
+}
+
+#[test]
 fn another_study_cannot_write_into_a_zone() {
     let site = Site::new();
     let input = site.generate(50, 1, 0);

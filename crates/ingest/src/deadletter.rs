@@ -142,6 +142,17 @@ impl DeadLetters {
         if let Some(root) = zone_root {
             msma_sink::keep_apart(&root.into(), &[("dead-letter file", path)])?;
         }
+        // Missing folders are made private (0700), once known to be apart: they start
+        // the identified zone.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            use std::os::unix::fs::DirBuilderExt;
+            (std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)).map_err(|source| {
+                DeadLetterError::Io {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
+        }
         let file = open_private(path, true, zone_root)?;
         let mut spool_name = path.file_name().unwrap_or_default().to_owned();
         spool_name.push(".spool");
