@@ -10,18 +10,21 @@ use std::path::PathBuf;
 
 const COUNT: &str = "SELECT count(*) AS n FROM substance_assessment";
 
-/// 40 events in 10 commits, a checkpoint every 3 records: checkpoints 3, 6 and 9.
+/// 40 events in 10 commits, a checkpoint every 3 records: checkpoints 3, 6 and 9. No
+/// compaction: the tests retire a file themselves, as one would.
+const TRICKLE: [&str; 6] = [
+    "--commit-lines",
+    "4",
+    "--checkpoint-every",
+    "3",
+    "--compact-min-files",
+    "0",
+];
+
 fn zone(site: &Site) -> String {
     let input = site.generate(40, 7, 0);
     let mut args = site.ingest_args(&input, "research");
-    // No compaction: the test retires a file itself, as one would.
-    let no_compaction = ["--compact-min-files", "0"];
-    args.extend(
-        ["--commit-lines", "4", "--checkpoint-every", "3"]
-            .iter()
-            .chain(&no_compaction)
-            .map(|a| a.to_string()),
-    );
+    args.extend(TRICKLE.map(String::from));
     ok(&args);
     site.s("research")
 }
@@ -114,14 +117,7 @@ fn a_zone_in_a_store_opens_with_a_bounded_number_of_reads_and_vacuums_by_last_mo
     let mut args = site.ingest_args(&input, "research");
     let out = args.iter().position(|a| a == "--out").unwrap() + 1;
     args[out] = zone.clone();
-    // No compaction: the test retires a file itself, as one would.
-    let no_compaction = ["--compact-min-files", "0"];
-    args.extend(
-        ["--commit-lines", "4", "--checkpoint-every", "3"]
-            .iter()
-            .chain(&no_compaction)
-            .map(|a| a.to_string()),
-    );
+    args.extend(TRICKLE.map(String::from));
     s3.ok(&args);
     let before = s3.requests().len();
     s3.ok(&["query", COUNT, "--data", &zone].map(String::from));

@@ -186,20 +186,10 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
-/// Creates the missing folders above a file msma is about to write, private (0700): they
-/// start the custodian zone (a key) or the identified zone (events). Existing folders
-/// are left as they are.
+/// [`msma_ingest::create_private_parents`], the folder named in its error.
 pub(crate) fn create_parents(path: &std::path::Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    use std::os::unix::fs::DirBuilderExt;
-    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        Some(dir) => std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating folder {}", dir.display())),
-        None => Ok(()),
-    }
+    msma_ingest::create_private_parents(path).with_context(|| format!("creating the folders of {}", path.display()))
 }
 
 /// An error and its causes on one line, each cause once: many errors already end with

@@ -85,6 +85,17 @@ pub struct DeadLetters {
     spooled: u64,
 }
 
+/// Creates the missing folders above a file about to be written, private (0700): they
+/// start the custodian zone (a key) or the identified zone (events, dead letters).
+/// Existing folders are left as they are.
+pub fn create_private_parents(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir),
+        None => Ok(()),
+    }
+}
+
 /// Opens `path` (created with mode 0600) for appending, or emptied when `append` is
 /// false, without following a link: refused when it is a link, has another name (a hard
 /// link), is open to group or others, or is in the tree of the zone at `zone_root` under
@@ -142,17 +153,11 @@ impl DeadLetters {
         if let Some(root) = zone_root {
             msma_sink::keep_apart(&root.into(), &[("dead-letter file", path)])?;
         }
-        // Missing folders are made private (0700), once known to be apart: they start
-        // the identified zone.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            use std::os::unix::fs::DirBuilderExt;
-            (std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)).map_err(|source| {
-                DeadLetterError::Io {
-                    path: path.to_owned(),
-                    source,
-                }
-            })?;
-        }
+        // Made once known to be apart: the folders start the identified zone.
+        create_private_parents(path).map_err(|source| DeadLetterError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         let file = open_private(path, true, zone_root)?;
         let mut spool_name = path.file_name().unwrap_or_default().to_owned();
         spool_name.push(".spool");

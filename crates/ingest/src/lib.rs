@@ -20,7 +20,7 @@ mod withdraw;
 
 pub use buffer::{DecodeError, RowBuffer};
 pub use commit::{Batch, Outcome, Report, commit};
-pub use deadletter::{DeadLetterError, DeadLetterSink, DeadLetters};
+pub use deadletter::{DeadLetterError, DeadLetterSink, DeadLetters, create_private_parents};
 pub use error::IngestError;
 pub use file::ingest;
 pub use lines::{Input, LineReader, Position};
