@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// Identity fields of the patient as the network's software knows them. All but
 /// `local_id` are optional; none of them reaches a dataset as it is.
@@ -71,7 +72,8 @@ pub fn decode(line: &[u8]) -> Result<Event<'_>, Rejection> {
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let env: Envelope = from_object(text).map_err(|e| json_rejection::<Envelope>(text, 0, "", e))?;
+    let env = from_object(PhantomData::<Envelope>, text)
+        .map_err(|e| json_rejection(PhantomData::<Envelope>, text, 0, "", e))?;
     let event_type = EventType::from_code(&env.event_type).ok_or_else(|| {
         Rejection::new(
             RejectKind::UnknownEventType,

@@ -159,16 +159,9 @@ macro_rules! event_types {
                 json: &$lt str,
                 offset: usize,
             ) -> Option<Result<Self, String>> {
-                fn de<'a, P: Deserialize<'a>>(json: &'a str, offset: usize) -> Result<P, String> {
-                    from_object(json).map_err(|e| json_rejection::<P>(json, offset, "payload", e).detail)
-                }
-                Some(match (event_type, version) {
-                    $((EventType::$variant, $version) => de::<$name>(json, offset).and_then(|p| {
-                        p.check()?;
-                        Ok(Self::$variant(p))
-                    }),)+
-                    _ => return None,
-                })
+                let seed = Self::seed(event_type, version)?;
+                let payload = from_object(seed, json).map_err(|e| json_rejection(seed, json, offset, "payload", e).detail);
+                Some(payload.and_then(|p| p.check().map(|()| p)))
             }
         }
 
@@ -187,6 +180,7 @@ macro_rules! event_types {
 }
 
 /// Decodes one type and version of payload, see [`Payload::seed`].
+#[derive(Clone, Copy)]
 pub(crate) struct PayloadSeed {
     event_type: EventType,
     version: u16,

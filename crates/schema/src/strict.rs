@@ -3,11 +3,13 @@
 
 use crate::rejection::{RejectKind, Rejection};
 use serde::Deserialize;
+use serde::de::DeserializeSeed;
 
 /// Why `text` (at `offset` in its line) does not decode as a `T`: the field, found by a
 /// second, tracking pass (on this error path only, so the valid path pays nothing),
 /// serde's rule without the value it quotes, and the column in the line.
-pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
+pub(crate) fn json_rejection<'a, S: DeserializeSeed<'a>>(
+    seed: S,
     text: &'a str,
     offset: usize,
     prefix: &str,
@@ -26,7 +28,7 @@ pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
         .unwrap_or(&full);
     let mut track = serde_path_to_error::Track::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    let same = T::deserialize(ObjectOnly(serde_path_to_error::Deserializer::new(&mut de, &mut track)))
+    let same = (seed.deserialize(ObjectOnly(serde_path_to_error::Deserializer::new(&mut de, &mut track))))
         .err()
         .is_some_and(|again| again.to_string() == full);
     let segments: Vec<String> = if same {
@@ -60,9 +62,10 @@ pub(crate) fn json_rejection<'a, T: Deserialize<'a>>(
 
 /// `serde_json::from_str`, but structs only from JSON objects: serde's derive also takes
 /// an array of the field values, which `"type": "object"` rejects.
-pub(crate) fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> serde_json::Result<T> {
+/// `seed` decodes what `T::deserialize` would (`PhantomData<T>` for a plain type).
+pub(crate) fn from_object<'a, S: DeserializeSeed<'a>>(seed: S, text: &'a str) -> serde_json::Result<S::Value> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = T::deserialize(ObjectOnly(&mut de))?;
+    let value = seed.deserialize(ObjectOnly(&mut de))?;
     de.end()?;
     Ok(value)
 }
