@@ -272,15 +272,17 @@ impl Index {
     }
 }
 
-/// Hashes an event key by its first 8 bytes: keys are HMAC output, uniform already.
+/// Hashes an event key by its last 8 bytes: keys are HMAC output, uniform already. Not
+/// the first: the shard is chosen by the first byte, and the map tells entries apart by
+/// the hash's top 7 bits, which would then take 16 values instead of 128.
 #[derive(Default)]
 struct KeyHasher(u64);
 
 impl std::hash::Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        // The key's bytes come after its length; the first 8 of them are enough.
-        for &b in bytes.iter().take(8) {
-            self.0 = (self.0 << 8) | u64::from(b);
+        // The key's bytes come after its length, which is not 16 bytes long.
+        if let Ok(key) = <&EventKey>::try_from(bytes) {
+            self.0 = u64::from_le_bytes(key[8..].try_into().expect("8 of 16 bytes"));
         }
     }
 
@@ -337,5 +339,23 @@ impl Pending {
             .collect();
         all.sort_unstable();
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn keys_of_one_shard_spread_over_every_tag_of_the_map() {
+        // hashbrown tells the entries of a group apart by the hash's top 7 bits.
+        let tags: std::collections::HashSet<u64> = (0u32..100_000)
+            .map(|i| -> EventKey { Sha256::digest(i.to_le_bytes())[..16].try_into().unwrap() })
+            .filter(|key| key[0] & 15 == 0)
+            .map(|key| std::hash::BuildHasherDefault::<KeyHasher>::default().hash_one(key) >> 57)
+            .collect();
+        assert_eq!(tags.len(), 128);
     }
 }
