@@ -118,6 +118,24 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    // Rows sorted on every column, as each row group is written; a partition's rows
+    // come in several batches, one per block decoded.
+    let parts: Vec<Vec<_>> = (batches.iter())
+        .map(|(_, batch)| {
+            let step = batch.num_rows().div_ceil(4).max(1);
+            (0..batch.num_rows())
+                .step_by(step)
+                .map(|at| batch.slice(at, step.min(batch.num_rows() - at)))
+                .collect()
+        })
+        .collect();
+    g.bench_function("canonical_order", |b| {
+        b.iter(|| {
+            for part in &parts {
+                black_box(msma_sink::canonical(part).unwrap());
+            }
+        })
+    });
     g.bench_function("encode_parquet", |b| {
         b.iter(|| {
             let mut txn = zone.begin().unwrap();

@@ -40,6 +40,7 @@ pub use digest::RowsDigest;
 pub use layout::{LOG_DIR, META_DIR, RETIRED_DIR, retired_path};
 pub use location::{BadLocation, Location};
 pub use log::{CommitRecord, FileEntry, Identity, OffsetRange, RECORD_FORMAT, RowCounts, Source, Stored, record_name};
+pub use order::canonical;
 pub use read::{ZoneReader, block_on, key as object_key, read_ledger};
 pub use remote::STALE_UPLOAD;
 pub use state::{Head, Run, ZoneState};
