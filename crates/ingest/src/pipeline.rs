@@ -88,10 +88,7 @@ pub fn run(
         let (work_tx, work_rx) = sync_channel::<Block>(threads);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = sync_channel::<(Block, Decoded)>(threads);
-        // Blocks being filled, queued, decoded, or waiting for an earlier one.
-        let pool = 2 * threads + 2;
-        let (free_tx, free_rx) = sync_channel::<Block>(pool);
-        let mut made = 1;
+        let (mut pool, free_tx) = Pool::new(threads);
         std::thread::scope(|s| {
             for _ in 0..threads {
                 let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
@@ -101,15 +98,7 @@ pub fn run(
             let writing = s.spawn(|| writer.accept_in_order(done_rx, free_tx));
             let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
                 work_tx.send(block).ok()?;
-                if let Ok(free) = free_rx.try_recv() {
-                    return Some(free);
-                }
-                if made < pool {
-                    made += 1;
-                    return Some(Block::new(0, 0, BLOCK_LINES, BLOCK_BYTES));
-                }
-                // Every block is out: wait for the writer (gone when it failed).
-                free_rx.recv().ok()
+                pool.take()
             });
             drop(work_tx);
             // The writer stops at its first error; the reader then stops too (its
@@ -129,6 +118,43 @@ pub fn run(
         counts,
         rejected,
     })
+}
+
+/// The blocks of a segment decoded in parallel: being filled, queued, decoded, or
+/// waiting in the writer for an earlier one. The reader makes up to `2 × threads + 2`
+/// of them, then waits for the writer to give one back.
+struct Pool {
+    free: Receiver<Block>,
+    made: usize,
+    size: usize,
+}
+
+impl Pool {
+    /// The pool, and the end the writer gives blocks back through.
+    fn new(threads: usize) -> (Self, SyncSender<Block>) {
+        let size = 2 * threads + 2;
+        let (free_tx, free) = sync_channel(size);
+        // The first block is made by `read_blocks`.
+        (Self { free, made: 1, size }, free_tx)
+    }
+
+    /// The next block to fill: [`Pool::try_take`]'s, or else the next one the writer
+    /// gives back; none once the writer has gone (it failed).
+    fn take(&mut self) -> Option<Block> {
+        self.try_take().or_else(|| self.free.recv().ok())
+    }
+
+    /// A block given back, or a new one while fewer than the pool's exist; none when
+    /// every block is out.
+    fn try_take(&mut self) -> Option<Block> {
+        if let Ok(free) = self.free.try_recv() {
+            return Some(free);
+        }
+        (self.made < self.size).then(|| {
+            self.made += 1;
+            Block::new(0, 0, BLOCK_LINES, BLOCK_BYTES)
+        })
+    }
 }
 
 /// Reads and hashes lines into blocks, handing each full one to `send`, which returns
@@ -311,6 +337,38 @@ mod tests {
         })
         .unwrap();
         seen
+    }
+
+    /// A decoder holds the first block back (as if descheduled) while the others decode
+    /// the next ones and the writer keeps them, waiting for the first: the reader runs
+    /// ahead only as far as the pool, then gets back each block the writer gives back
+    /// once the first is decoded, and no other.
+    #[test]
+    fn a_held_back_decoder_stops_the_reader_at_the_pool() {
+        for threads in [2, 3, 8] {
+            let (mut pool, give_back) = Pool::new(threads);
+            let size = 2 * threads + 2;
+            // Blocks out of the pool: the first, then one per block the reader sends on.
+            let mut alive = vec![Block::new(0, 1, BLOCK_LINES, BLOCK_BYTES)];
+            while let Some(block) = pool.try_take() {
+                alive.push(block);
+                assert!(alive.len() <= size, "{threads} threads: {} blocks alive", alive.len());
+            }
+            assert_eq!(
+                alive.len(),
+                size,
+                "{threads} threads: the reader waits only once all are out"
+            );
+            // The first block decoded, the writer writes them all in order and gives each back.
+            for block in alive.drain(..) {
+                give_back.send(block).unwrap();
+                assert!(pool.try_take().is_some(), "{threads} threads");
+                assert!(pool.try_take().is_none(), "{threads} threads: none but that one");
+            }
+            // The writer gone (it failed): the reader stops rather than wait.
+            drop(give_back);
+            assert!(pool.take().is_none(), "{threads} threads");
+        }
     }
 
     #[test]
