@@ -88,6 +88,12 @@ pub fn execute(a: &Ingest, input_path: &Path, dead_path: &Path) -> Result<(Repor
                     );
                 }
             }
+            Err(msma_sink::Error::Retired(seq)) => {
+                tracing::info!(
+                    seq,
+                    "not compacted: another writer's compaction retired some of the files first"
+                )
+            }
             Err(e) => tracing::warn!("compaction after the ingest failed: {e}"),
         }
     }

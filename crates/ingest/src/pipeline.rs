@@ -85,37 +85,16 @@ pub fn run(
         }
         read
     } else {
-        let (work_tx, work_rx) = sync_channel::<Block>(threads);
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = sync_channel::<(Block, Decoded)>(threads);
-        // Blocks being filled, queued, decoded, or waiting for an earlier one.
-        let pool = 2 * threads + 2;
-        let (free_tx, free_rx) = sync_channel::<Block>(pool);
-        let mut made = 1;
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                let (rx, tx, transform) = (work_rx.clone(), done_tx.clone(), transform.fresh());
-                s.spawn(move || decoder(&rx, &tx, transform, max_line_bytes));
-            }
-            drop(done_tx);
-            let writing = s.spawn(|| writer.accept_in_order(done_rx, free_tx));
-            let read = read_blocks(reader, bounds, transform.segment_digest(), |block| {
-                work_tx.send(block).ok()?;
-                if let Ok(free) = free_rx.try_recv() {
-                    return Some(free);
-                }
-                if made < pool {
-                    made += 1;
-                    return Some(Block::new(0, 0, BLOCK_LINES, BLOCK_BYTES));
-                }
-                // Every block is out: wait for the writer (gone when it failed).
-                free_rx.recv().ok()
-            });
-            drop(work_tx);
-            // The writer stops at its first error; the reader then stops too (its
-            // channels close), so the writer's error is the cause and comes first.
-            writing.join().expect("the writer does not panic")?;
-            Ok::<_, IngestError>(read)
+        let decoder = || {
+            let mut transform = transform.fresh();
+            move |block: &Block| decode_block(block, &mut transform, max_line_bytes)
+        };
+        let accept = |block: &Block, decoded| writer.accept(block, decoded);
+        in_parallel(threads, decoder, accept, |work, pool| {
+            read_blocks(reader, bounds, transform.segment_digest(), |block| {
+                work.send(block).ok()?;
+                pool.take()
+            })
         })?
     };
     let (end, digest, matched) = read?;
@@ -129,6 +108,78 @@ pub fn run(
         counts,
         rejected,
     })
+}
+
+/// Decodes blocks in `threads` threads, each decoding with one `decoder` makes, while
+/// `read` reads them in the calling thread: it hands each on to its first argument and
+/// takes the next to fill from the pool. `accept` takes them in input order, in a
+/// thread of its own.
+fn in_parallel<R, D>(
+    threads: usize,
+    decoder: impl Fn() -> D,
+    accept: impl FnMut(&Block, Decoded) -> Result<(), IngestError> + Send,
+    read: impl FnOnce(&SyncSender<Block>, &mut Pool) -> R,
+) -> Result<R, IngestError>
+where
+    D: FnMut(&Block) -> Decoded + Send,
+{
+    let (work_tx, work_rx) = sync_channel::<Block>(threads);
+    // Dropped with the last decoder: the reader then stops too.
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = sync_channel::<(Block, Decoded)>(threads);
+    let (mut pool, free_tx) = Pool::new(threads);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (rx, tx, decode) = (work_rx.clone(), done_tx.clone(), decoder());
+            s.spawn(move || decode_blocks(&rx, &tx, decode));
+        }
+        drop(work_rx);
+        drop(done_tx);
+        let writing = s.spawn(move || in_order(done_rx, free_tx, accept));
+        let read = read(&work_tx, &mut pool);
+        drop((work_tx, pool));
+        // The writer stops at its first error; the reader then stops too (its
+        // channels close), so the writer's error is the cause and comes first.
+        writing.join().expect("the writer does not panic")?;
+        Ok(read)
+    })
+}
+
+/// The blocks of a segment decoded in parallel: being filled, queued, decoded, or
+/// waiting in the writer for an earlier one. The reader makes up to `2 × threads + 2`
+/// of them, then waits for the writer to give one back.
+struct Pool {
+    free: Receiver<Block>,
+    made: usize,
+    size: usize,
+}
+
+impl Pool {
+    /// The pool, and the end the writer gives blocks back through.
+    fn new(threads: usize) -> (Self, SyncSender<Block>) {
+        let size = 2 * threads + 2;
+        let (free_tx, free) = sync_channel(size);
+        // The first block is made by `read_blocks`.
+        (Self { free, made: 1, size }, free_tx)
+    }
+
+    /// The next block to fill: [`Pool::try_take`]'s, or else the next one the writer
+    /// gives back; none once the writer has gone (it failed).
+    fn take(&mut self) -> Option<Block> {
+        self.try_take().or_else(|| self.free.recv().ok())
+    }
+
+    /// A block given back, or a new one while fewer than the pool's exist; none when
+    /// every block is out.
+    fn try_take(&mut self) -> Option<Block> {
+        if let Ok(free) = self.free.try_recv() {
+            return Some(free);
+        }
+        (self.made < self.size).then(|| {
+            self.made += 1;
+            Block::new(0, 0, BLOCK_LINES, BLOCK_BYTES)
+        })
+    }
 }
 
 /// Reads and hashes lines into blocks, handing each full one to `send`, which returns
@@ -181,21 +232,41 @@ fn read_blocks(
     Ok((line_no, digest, matched))
 }
 
-fn decoder(
+fn decode_blocks(
     work: &Mutex<Receiver<Block>>,
     done: &SyncSender<(Block, Decoded)>,
-    mut transform: Transform,
-    max_line_bytes: usize,
+    mut decode: impl FnMut(&Block) -> Decoded,
 ) {
     loop {
         let Ok(block) = work.lock().expect("no decoder panics").recv() else {
             return;
         };
-        let decoded = decode_block(&block, &mut transform, max_line_bytes);
+        let decoded = decode(&block);
         if done.send((block, decoded)).is_err() {
             return;
         }
     }
+}
+
+/// Takes blocks from decoders, which finish them out of order, `accept`s them in input
+/// order, and gives each back to the pool once done with it.
+fn in_order(
+    done: Receiver<(Block, Decoded)>,
+    free: SyncSender<Block>,
+    mut accept: impl FnMut(&Block, Decoded) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let mut waiting: BTreeMap<usize, (Block, Decoded)> = BTreeMap::new();
+    let mut next = 0;
+    for (block, decoded) in done {
+        waiting.insert(decoded.seq, (block, decoded));
+        while let Some((block, d)) = waiting.remove(&next) {
+            next += 1;
+            accept(&block, d)?;
+            // The pool holds every block: this never waits (nor fails but at the end).
+            let _ = free.send(block);
+        }
+    }
+    Ok(())
 }
 
 type Written = (RowCounts, BTreeMap<RejectKind, u64>);
@@ -224,27 +295,6 @@ impl<'a, 't> Writer<'a, 't> {
             capped,
             max_line_bytes,
         }
-    }
-
-    /// Takes blocks from decoders, which finish them out of order, and gives each back
-    /// to the pool once done with it.
-    fn accept_in_order(
-        &mut self,
-        done: Receiver<(Block, Decoded)>,
-        free: SyncSender<Block>,
-    ) -> Result<(), IngestError> {
-        let mut waiting: BTreeMap<usize, (Block, Decoded)> = BTreeMap::new();
-        let mut next = 0;
-        for (block, decoded) in done {
-            waiting.insert(decoded.seq, (block, decoded));
-            while let Some((block, d)) = waiting.remove(&next) {
-                next += 1;
-                self.accept(&block, d)?;
-                // The pool holds every block: this never waits (nor fails but at the end).
-                let _ = free.send(block);
-            }
-        }
-        Ok(())
     }
 
     fn accept(&mut self, block: &Block, d: Decoded) -> Result<(), IngestError> {
@@ -293,24 +343,120 @@ mod tests {
     use crate::lines::Input;
     use msma_pseudo::{MasterKey, Pseudonymiser, StudyId};
 
-    /// Every block handed on, as (lines, bytes, capacity), reading `input` whole.
-    fn blocks(input: Vec<u8>) -> Vec<(usize, usize, usize)> {
+    fn digest() -> SegmentDigest {
         let study = MasterKey::from_bytes([7; 32]).study_key(&StudyId::new("s").unwrap());
-        let digest = Pseudonymiser::new(&study).segment_digest();
-        let stream = Input::Stream(Box::new(std::io::Cursor::new(input)));
-        let mut reader = LineReader::new(stream, 4 << 20);
-        let bounds = Bounds {
+        Pseudonymiser::new(&study).segment_digest()
+    }
+
+    /// The whole input.
+    fn everything() -> Bounds<'static> {
+        Bounds {
             after: 0,
             end: u64::MAX,
             candidates: &[],
-        };
+        }
+    }
+
+    /// Every block handed on, as (lines, bytes, capacity), reading `input` whole.
+    fn blocks(input: Vec<u8>) -> Vec<(usize, usize, usize)> {
+        let stream = Input::Stream(Box::new(std::io::Cursor::new(input)));
+        let mut reader = LineReader::new(stream, 4 << 20);
         let mut seen = Vec::new();
-        read_blocks(&mut reader, &bounds, digest, |b| {
+        read_blocks(&mut reader, &everything(), digest(), |b| {
             seen.push((b.lines.len(), b.data.len(), b.data.capacity()));
             Some(b)
         })
         .unwrap();
         seen
+    }
+
+    /// A block's decoding that finds nothing.
+    fn nothing(block: &Block) -> Decoded {
+        Decoded {
+            seq: block.seq,
+            batches: Vec::new(),
+            rejects: Vec::new(),
+            by_dataset: BTreeMap::new(),
+            duplicates: 0,
+            failure: None,
+        }
+    }
+
+    /// The writer fails (its dead letters cannot be written) while the reader has much
+    /// left to read: the decoders stop, and the reader with them, on the writer's error.
+    #[test]
+    fn the_reader_stops_when_the_writer_fails() {
+        let input: Vec<u8> = b"x\n".repeat(40 * BLOCK_LINES);
+        for threads in [2, 3] {
+            let accept = |block: &Block, _| match block.seq {
+                3 => Err(IngestError::DeadLetters(std::io::ErrorKind::StorageFull.into())),
+                _ => Ok(()),
+            };
+            let mut reader = LineReader::new(Input::Stream(Box::new(std::io::Cursor::new(&input))), 4 << 20);
+            let mut sent = 0;
+            let failed = in_parallel(
+                threads,
+                || nothing,
+                accept,
+                |work, pool| {
+                    read_blocks(&mut reader, &everything(), digest(), |block| {
+                        sent += 1;
+                        work.send(block).ok()?;
+                        pool.take()
+                    })
+                },
+            );
+            assert!(matches!(failed, Err(IngestError::DeadLetters(_))), "{threads} threads");
+            assert!(sent < 40, "{threads} threads: {sent} blocks sent");
+        }
+    }
+
+    /// A decoder holds the first block back (as if descheduled) while the others decode
+    /// the next ones and the writer keeps them, waiting for the first: the reader runs
+    /// ahead as far as the pool and no further. The first block is let go once the
+    /// reader finds every block out (or has read all, were the pool unbounded).
+    #[test]
+    fn a_held_back_decoder_stops_the_reader_at_the_pool() {
+        let blocks = 40;
+        let input: Vec<u8> = b"x\n".repeat(blocks * BLOCK_LINES);
+        for threads in [2, 3] {
+            let (hold, held) = std::sync::mpsc::channel::<()>();
+            let held = Mutex::new(held);
+            let decoder = || {
+                |block: &Block| {
+                    if block.seq == 0 {
+                        held.lock().unwrap().recv().unwrap();
+                    }
+                    nothing(block)
+                }
+            };
+            let mut accepted = Vec::new();
+            let accept = |block: &Block, d: Decoded| {
+                accepted.push((d.seq, block.lines.len()));
+                Ok(())
+            };
+            // Blocks alive: each has its own buffer, kept from first to last.
+            let mut alive = std::collections::HashSet::new();
+            let mut reader = LineReader::new(Input::Stream(Box::new(std::io::Cursor::new(&input))), 4 << 20);
+            in_parallel(threads, decoder, accept, |work, pool| {
+                let release = || hold.send(()).unwrap();
+                let read = read_blocks(&mut reader, &everything(), digest(), |block| {
+                    alive.insert(block.data.as_ptr());
+                    work.send(block).ok()?;
+                    pool.try_take().or_else(|| {
+                        release();
+                        pool.take()
+                    })
+                });
+                release();
+                read
+            })
+            .unwrap()
+            .unwrap();
+            assert_eq!(alive.len(), 2 * threads + 2, "{threads} threads: blocks alive");
+            let in_order: Vec<(usize, usize)> = (0..blocks).map(|seq| (seq, BLOCK_LINES)).collect();
+            assert_eq!(accepted, in_order, "{threads} threads");
+        }
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Zone {
         };
         let mut events = Vec::new();
         for run in &runs {
-            let bytes = read_checked(&reader, run)?;
+            let bytes = read_checked(&reader, run).map_err(|e| self.retired_meanwhile(e, &runs))?;
             events.extend(crate::dedup::parse_run(&run.path, &bytes)?);
         }
         events.sort_unstable();
@@ -116,13 +116,27 @@ impl Zone {
             Ok(read) => read,
             Err(e) => {
                 let _ = txn.abort();
-                return Err(e);
+                return Err(self.retired_meanwhile(e, files));
             }
         };
         retired.extend(runs);
         txn.set_events(events);
         txn.set_retired(retired, removed);
         txn.commit(source, rows)
+    }
+
+    /// `e`, or [`Error::Retired`] when `e` is one of `inputs` found missing because
+    /// another writer retired it since the state was read: the race a commit's check
+    /// would have lost too, known by the log read again.
+    pub(crate) fn retired_meanwhile(&mut self, e: Error, inputs: &[FileEntry]) -> Error {
+        if !matches!(e, Error::Missing(_)) {
+            return e;
+        }
+        match self.refresh() {
+            Ok(()) if inputs.iter().any(|f| !crate::txn::live(&self.state, f)) => Error::Retired(self.state.seq()),
+            Ok(()) => e,
+            Err(refresh) => refresh,
+        }
     }
 }
 
@@ -179,9 +193,10 @@ fn fill(
     Ok((retired, rows, removed))
 }
 
-/// The bytes of a live file, refused unless they are those its record lists.
+/// The bytes of a live file, refused unless they are those its record lists;
+/// [`Error::Missing`] when there is none.
 fn read_checked(reader: &ZoneReader, file: &FileEntry) -> Result<Vec<u8>> {
-    let bytes = block_on(reader.read(&file.path))??;
+    let bytes = block_on(reader.read_opt(&file.path))??.ok_or_else(|| Error::Missing(file.path.clone()))?;
     if hex::encode(Sha256::digest(&bytes)) != file.sha256 {
         return Err(Error::Ledger(format!(
             "file {} was modified after its record (SHA-256)",
@@ -210,4 +225,81 @@ fn split(
         batch, &dropped,
     )?)?);
     arrow_select::filter::filter_record_batch(batch, &mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Identity, RowCounts};
+    use crate::{Error, Location};
+    use arrow_array::Int16Array;
+
+    fn open(location: &Location) -> Zone {
+        let identity = Identity {
+            study_id: "a".into(),
+            key_id: "0123456789abcdef".into(),
+            policy: serde_json::json!({}),
+        };
+        Zone::open(location.clone(), identity).unwrap()
+    }
+
+    /// A commit of one file in one partition, with a dedup run of one event.
+    fn commit(zone: &mut Zone, line: u64) {
+        let schema = Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "x",
+            arrow_schema::DataType::Int16,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int16Array::from_iter_values(0..3))]).unwrap();
+        let mut txn = zone.begin().unwrap();
+        txn.set_events(vec![crate::dedup::Entry {
+            key: [line as u8; 16],
+            content: [0; 8],
+        }]);
+        txn.write("ds", 1, "year=2024", &[batch]).unwrap();
+        let source = Source::Segment {
+            first_line: line,
+            last_line: line,
+            hmac_sha256: "00".into(),
+        };
+        let rows = RowCounts {
+            read: 3,
+            written: 3,
+            ..RowCounts::default()
+        };
+        txn.commit(source, rows).unwrap();
+    }
+
+    /// Another writer's compaction retires the files and runs a writer's state lists
+    /// before it reads them: its compaction (which reads the runs first) and its rewrite
+    /// of the files alone are [`Error::Retired`] as of that compaction's record, in a
+    /// folder and in an object store alike, and nothing is rewritten.
+    #[test]
+    fn inputs_retired_by_another_writer_since_the_state_was_read_are_retired_not_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Location::Remote(url::Url::parse("memory:///retired-meanwhile").unwrap());
+        for location in [store, Location::Local(dir.path().to_owned())] {
+            let mut first = open(&location);
+            commit(&mut first, 1);
+            commit(&mut first, 2);
+            let mut late = open(&location);
+            let mut stale = open(&location);
+            let files: Vec<FileEntry> = stale.state().files.values().cloned().collect();
+            assert_eq!((files.len(), stale.state().runs.len()), (2, 2));
+            let compacted = first.compact(2).unwrap().record.unwrap();
+            assert_eq!(compacted.retired.len(), 4, "{location}: two files and two runs");
+
+            let merged = late.compact(2);
+            assert!(
+                matches!(merged, Err(Error::Retired(seq)) if seq == compacted.seq),
+                "{location}: {merged:?}"
+            );
+            let rewritten = stale.rewrite(&files, None, false, Source::Compaction);
+            assert!(
+                matches!(rewritten, Err(Error::Retired(seq)) if seq == compacted.seq),
+                "{location}: {rewritten:?}"
+            );
+            assert_eq!(open(&location).state().seq(), compacted.seq, "{location}");
+        }
+    }
 }

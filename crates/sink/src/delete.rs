@@ -28,10 +28,14 @@ impl Zone {
         self.refresh()?;
         let reader = ZoneReader::open(self.location())?;
         let part = format!("/{partition}/");
+        let files: Vec<FileEntry> = (self.state.files.values())
+            .filter(|f| f.path.contains(&part))
+            .cloned()
+            .collect();
         let mut holding = Vec::new();
-        for f in self.state.files.values().filter(|f| f.path.contains(&part)) {
-            if holds(&reader, f, column, value)? {
-                holding.push(f.clone());
+        for f in files {
+            if holds(&reader, &f, column, value).map_err(|e| self.retired_meanwhile(e, std::slice::from_ref(&f)))? {
+                holding.push(f);
             }
         }
         if holding.is_empty() && !always {
@@ -50,10 +54,11 @@ impl Zone {
     }
 }
 
-/// Whether `file` holds `value` in its text column `column`: that column alone is read.
+/// Whether `file` holds `value` in its text column `column`: that column alone is read;
+/// [`Error::Missing`] when the file is not in the zone.
 fn holds(reader: &ZoneReader, file: &FileEntry, column: &str, value: &str) -> Result<bool> {
     let parquet = |e| Error::parquet(Path::new(&file.path), e);
-    let bytes = block_on(reader.parquet(&file.path))??;
+    let bytes = block_on(reader.parquet_opt(&file.path))??.ok_or_else(|| Error::Missing(file.path.clone()))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
     let Some(index) = builder.schema().fields().iter().position(|f| f.name() == column) else {
         return Ok(false);

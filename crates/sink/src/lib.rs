@@ -95,6 +95,10 @@ pub enum Error {
     /// nothing was published, and the events are to be read again.
     #[error("some of these events were committed by another writer meanwhile (record {0})")]
     EventsCommitted(u64),
+    /// A file the state lists is not in the zone: another writer retired it since the
+    /// state was read (a rewrite then fails with [`Error::Retired`]), or it was lost.
+    #[error("file {0} of a live record is missing from the zone")]
+    Missing(String),
     /// Another writer retired or rewrote some of a rewrite's files meanwhile (record
     /// number): nothing was published.
     #[error("some of these files were retired by another writer meanwhile (record {0}): nothing was rewritten")]

@@ -49,6 +49,8 @@ impl Location {
                     .with_url(url.as_str())
                     .build()?,
             ),
+            #[cfg(test)]
+            Scheme::Memory => tests::memory(),
             _ => {
                 return Err(object_store::Error::Generic {
                     store: "location",
@@ -146,8 +148,15 @@ impl From<&PathBuf> for Location {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The test binary's one in-memory store, for zones in an object store: a zone's
+    /// writers and readers each connect, and meet in it (`memory:///<prefix>`).
+    pub(crate) fn memory() -> Arc<dyn ObjectStore> {
+        static STORE: std::sync::OnceLock<Arc<object_store::memory::InMemory>> = std::sync::OnceLock::new();
+        STORE.get_or_init(Default::default).clone()
+    }
 
     #[test]
     fn paths_urls_and_refusals() {

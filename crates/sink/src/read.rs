@@ -327,6 +327,22 @@ impl ZoneReader {
         })
     }
 
+    /// The Parquet file at `rel`, as [`ZoneReader::parquet`] gives it; `None` when there
+    /// is none.
+    pub(crate) async fn parquet_opt(&self, rel: &str) -> Result<Option<ParquetFile>> {
+        match &self.root {
+            Root::Local(root) => {
+                let path = root.join(rel);
+                match std::fs::File::open(&path) {
+                    Ok(file) => Ok(Some(ParquetFile::Local(file))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::io(&path, e)),
+                }
+            }
+            Root::Store { .. } => Ok(self.read_opt(rel).await?.map(|b| ParquetFile::Fetched(b.into()))),
+        }
+    }
+
     /// SHA-256 of the file at `rel`, streamed; `None` when there is no such file.
     pub async fn sha256(&self, rel: &str) -> Result<Option<String>> {
         let mut sha = Sha256::new();

@@ -377,7 +377,7 @@ fn committed_meanwhile(zone: &Zone, events: &[Entry]) -> Result<Option<u64>> {
 }
 
 /// Whether `file` is live in `state`, as it was when a rewrite read it.
-fn live(state: &crate::ZoneState, file: &FileEntry) -> bool {
+pub(crate) fn live(state: &crate::ZoneState, file: &FileEntry) -> bool {
     let held = state
         .files
         .get(&file.path)
