@@ -74,28 +74,8 @@ pub fn execute(a: &Ingest, input_path: &Path, dead_path: &Path) -> Result<(Repor
     let report = msma_ingest::ingest(input, &name, &mut zone, &transform, &mut dead, &a.options);
     drop(display);
     let report = report?;
-    if report.commits > 0 && a.compact_min_files > 0 {
-        // The commits are made: a compaction that fails (another writer's got there
-        // first, the storage failed) is tried again after the next ingest.
-        match zone.compact(a.compact_min_files) {
-            Ok(done) => {
-                if let Some(r) = &done.record {
-                    tracing::info!(
-                        seq = r.seq,
-                        files = done.files_before,
-                        into = done.files_after,
-                        "compacted"
-                    );
-                }
-            }
-            Err(msma_sink::Error::Retired(seq)) => {
-                tracing::info!(
-                    seq,
-                    "not compacted: another writer's compaction retired some of the files first"
-                )
-            }
-            Err(e) => tracing::warn!("compaction after the ingest failed: {e}"),
-        }
+    if report.commits > 0 {
+        msma_ingest::compact_after_commits(&mut zone, a.compact_min_files);
     }
     Ok((report, started.elapsed()))
 }

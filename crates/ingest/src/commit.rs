@@ -141,3 +141,32 @@ fn covers(source: &Source) -> String {
         Source::Withdrawal { .. } => "a withdrawal".into(),
     }
 }
+
+/// Compacts `zone` once a partition holds `min_files` files (0: never), after commits
+/// that are made whatever happens here: a compaction that fails (the storage failed) is
+/// tried again after the next commit. Another writer's compaction retiring some of the
+/// files first is the race of writers sharing a zone, not a failure.
+pub fn compact_after_commits(zone: &mut msma_sink::Zone, min_files: usize) {
+    if min_files == 0 {
+        return;
+    }
+    match zone.compact(min_files) {
+        Ok(done) => {
+            if let Some(r) = &done.record {
+                tracing::info!(
+                    seq = r.seq,
+                    files = done.files_before,
+                    into = done.files_after,
+                    "compacted"
+                );
+            }
+        }
+        Err(msma_sink::Error::Retired(seq)) => {
+            tracing::info!(
+                seq,
+                "not compacted: another writer's compaction retired some of the files first"
+            )
+        }
+        Err(e) => tracing::warn!(error = %e, "compaction after a commit failed"),
+    }
+}

@@ -19,7 +19,7 @@ mod transform;
 mod withdraw;
 
 pub use buffer::{DecodeError, RowBuffer};
-pub use commit::{Batch, Outcome, Report, commit};
+pub use commit::{Batch, Outcome, Report, commit, compact_after_commits};
 pub use deadletter::{DeadLetterError, DeadLetterSink, DeadLetters, create_private_parents};
 pub use error::IngestError;
 pub use file::ingest;

@@ -101,26 +101,8 @@ fn commit(zone: &mut Zone, work: Work) -> Done {
     });
     let (flush, commit) = (work.started.elapsed(), committing.elapsed());
     if matches!(outcome, Ok(Outcome::Committed(_))) {
-        // A trickle's small files, rewritten once a partition holds enough; a failure
-        // waits for the next commit. Another writer's compaction retiring some of them
-        // first is the race of writers sharing a zone, not a failure.
-        let compacted = match work.compact_min_files {
-            0 => Ok(msma_sink::Compacted::default()),
-            min => zone.compact(min),
-        };
-        match compacted {
-            Ok(done) if done.record.is_some() => {
-                tracing::info!(files = done.files_before, into = done.files_after, "compacted")
-            }
-            Ok(_) => {}
-            Err(msma_sink::Error::Retired(seq)) => {
-                tracing::info!(
-                    seq,
-                    "not compacted: another writer's compaction retired some of the files first"
-                )
-            }
-            Err(e) => tracing::warn!(error = %e, "compaction after a commit failed"),
-        }
+        // A trickle's small files, rewritten once a partition holds enough.
+        msma_ingest::compact_after_commits(zone, work.compact_min_files);
     }
     Done {
         summary: work.summary,
