@@ -49,6 +49,20 @@ pub(crate) struct Decoded {
     pub failure: Option<msma_sink::Error>,
 }
 
+impl Decoded {
+    /// Block `seq` decoded into nothing yet.
+    pub fn nothing(seq: usize) -> Self {
+        Self {
+            seq,
+            batches: Vec::new(),
+            rejects: Vec::new(),
+            by_dataset: BTreeMap::new(),
+            duplicates: 0,
+            failure: None,
+        }
+    }
+}
+
 /// Decodes the lines `which` of `block` into `transform`'s buffers; the caller takes
 /// the rows from there when it wants them as batches.
 pub(crate) fn decode_lines(
@@ -57,14 +71,7 @@ pub(crate) fn decode_lines(
     transform: &mut Transform,
     max_line_bytes: usize,
 ) -> Decoded {
-    let mut out = Decoded {
-        seq: block.seq,
-        batches: Vec::new(),
-        rejects: Vec::new(),
-        by_dataset: BTreeMap::new(),
-        duplicates: 0,
-        failure: None,
-    };
+    let mut out = Decoded::nothing(block.seq);
     for i in which {
         let bytes = block.line(i);
         let oversized = block.lines[i].1;

@@ -372,14 +372,7 @@ mod tests {
 
     /// A block's decoding that finds nothing.
     fn nothing(block: &Block) -> Decoded {
-        Decoded {
-            seq: block.seq,
-            batches: Vec::new(),
-            rejects: Vec::new(),
-            by_dataset: BTreeMap::new(),
-            duplicates: 0,
-            failure: None,
-        }
+        Decoded::nothing(block.seq)
     }
 
     /// The writer fails (its dead letters cannot be written) while the reader has much
