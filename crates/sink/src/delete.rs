@@ -58,7 +58,7 @@ impl Zone {
 /// [`Error::Missing`] when the file is not in the zone.
 fn holds(reader: &ZoneReader, file: &FileEntry, column: &str, value: &str) -> Result<bool> {
     let parquet = |e| Error::parquet(Path::new(&file.path), e);
-    let bytes = block_on(reader.parquet_opt(&file.path))??.ok_or_else(|| Error::Missing(file.path.clone()))?;
+    let bytes = block_on(reader.parquet(&file.path))??;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(parquet)?;
     let Some(index) = builder.schema().fields().iter().position(|f| f.name() == column) else {
         return Ok(false);

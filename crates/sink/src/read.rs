@@ -316,31 +316,20 @@ impl ZoneReader {
     }
 
     /// The Parquet file at `rel`, for parquet's readers: read as needed from a folder,
-    /// fetched whole from a store.
+    /// fetched whole from a store; [`Error::Missing`] when there is none.
     pub async fn parquet(&self, rel: &str) -> Result<ParquetFile> {
-        Ok(match &self.root {
-            Root::Local(root) => {
-                let path = root.join(rel);
-                ParquetFile::Local(std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?)
-            }
-            Root::Store { .. } => ParquetFile::Fetched(bytes::Bytes::from(self.read(rel).await?)),
-        })
-    }
-
-    /// The Parquet file at `rel`, as [`ZoneReader::parquet`] gives it; `None` when there
-    /// is none.
-    pub(crate) async fn parquet_opt(&self, rel: &str) -> Result<Option<ParquetFile>> {
-        match &self.root {
+        let file = match &self.root {
             Root::Local(root) => {
                 let path = root.join(rel);
                 match std::fs::File::open(&path) {
-                    Ok(file) => Ok(Some(ParquetFile::Local(file))),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(Error::io(&path, e)),
+                    Ok(file) => Some(ParquetFile::Local(file)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(Error::io(&path, e)),
                 }
             }
-            Root::Store { .. } => Ok(self.read_opt(rel).await?.map(|b| ParquetFile::Fetched(b.into()))),
-        }
+            Root::Store { .. } => self.read_opt(rel).await?.map(|b| ParquetFile::Fetched(b.into())),
+        };
+        file.ok_or_else(|| Error::Missing(rel.to_owned()))
     }
 
     /// SHA-256 of the file at `rel`, streamed; `None` when there is no such file.
